@@ -1,0 +1,222 @@
+// The CLI contract (issue 2), through the npm shim and through the native
+// binary: output, exit status, arguments, streams, signals, settings.
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+
+import { config, eventually, kinds, processesWith, runSync, sandboxEnv, settingsFile, start, tempDir } from './helpers.mjs'
+
+for (const kind of Object.keys(kinds)) {
+  describe(`srt CLI through the ${kind}`, () => {
+    const { home, env } = sandboxEnv()
+
+    it('runs a command and passes its output', () => {
+      const r = runSync(kind, ['echo', 'hello'], { env, cwd: home })
+      assert.equal(r.stdout, 'hello\n')
+      assert.equal(r.stderr, '')
+      assert.equal(r.status, 0)
+    })
+
+    it('exits with the command status', () => {
+      assert.equal(runSync(kind, ['sh', '-c', 'exit 7'], { env }).status, 7)
+      assert.equal(runSync(kind, ['false'], { env }).status, 1)
+    })
+
+    it('gives 128+N when the command dies of signal N', () => {
+      assert.equal(runSync(kind, ['sh', '-c', 'kill -TERM $$'], { env }).status, 143)
+      assert.equal(runSync(kind, ['sh', '-c', 'kill -KILL $$'], { env }).status, 137)
+    })
+
+    it('passes stdin through and keeps stdout and stderr apart', () => {
+      const r = runSync(kind, ['sh', '-c', 'read x; echo out:$x; echo err:$x >&2; cat'], {
+        env,
+        input: 'first line\nrest 1\nrest 2\n',
+      })
+      assert.equal(r.stdout, 'out:first line\nrest 1\nrest 2\n')
+      assert.equal(r.stderr, 'err:first line\n')
+      assert.equal(r.status, 0)
+    })
+
+    it('moves binary data both ways unchanged', () => {
+      const data = Buffer.alloc(3 << 20)
+      for (let i = 0; i < data.length; i++) data[i] = (i * 131 + (i >> 9)) & 0xff
+      const [cmd, argv] = kinds[kind](['cat'])
+      const r = spawnSyncBuffer(cmd, argv, env, data)
+      assert.equal(r.status, 0)
+      assert.ok(r.stdout.equals(data), 'cat returned the same bytes')
+    })
+
+    it('keeps every argument intact', () => {
+      const args = ['a b', '', "it's", '"q"', '$HOME', '*', 'x\ny', '-n', '--', '\\', '  lead']
+      const r = runSync(kind, ['printf', '[%s]\\n', ...args], { env, cwd: home })
+      assert.equal(r.stdout, args.map((a) => `[${a}]\n`).join(''))
+    })
+
+    it('runs -c with the shell', () => {
+      const r = runSync(kind, ['-c', 'echo $((6*7)) | cat; echo "$0" >/dev/null'], { env })
+      assert.equal(r.stdout, '42\n')
+      assert.equal(r.status, 0)
+    })
+
+    it('treats words after the command as the command\'s own', () => {
+      const r = runSync(kind, ['echo', '--settings', 'nope', '-d', '--version'], { env })
+      assert.equal(r.stdout, '--settings nope -d --version\n')
+    })
+
+    it('reports a missing command and an unknown program', () => {
+      const none = runSync(kind, [], { env })
+      assert.equal(none.status, 1)
+      assert.match(none.stderr, /No command specified/)
+      const debugOnly = runSync(kind, ['-d'], { env })
+      assert.equal(debugOnly.status, 1)
+      assert.match(debugOnly.stderr, /No command specified/)
+      const missing = runSync(kind, ['srt-no-such-program'], { env })
+      assert.equal(missing.status, 127)
+      assert.match(missing.stderr, /srt-no-such-program: command not found/)
+      const unknown = runSync(kind, ['--frobnicate', 'true'], { env })
+      assert.equal(unknown.status, 1)
+      assert.match(unknown.stderr, /unknown option '--frobnicate'/)
+    })
+
+    it('prints --version and --help', () => {
+      const pkg = JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url)))
+      assert.equal(runSync(kind, ['--version'], { env }).stdout.trim(), pkg.version)
+      const help = runSync(kind, ['--help'], { env })
+      assert.equal(help.status, 0)
+      assert.match(help.stdout, /--settings FILE/)
+    })
+
+    for (const [name, signo, code] of [
+      ['SIGTERM', 'TERM', 42],
+      ['SIGINT', 'INT', 43],
+      ['SIGHUP', 'HUP', 44],
+    ]) {
+      it(`passes ${name} sent to srt to the command's trap, and exits with its status`, async () => {
+        const run = start(kind, ['sh', '-c', `trap 'echo got-${signo}; exit ${code}' ${signo}; echo ready; while :; do sleep 0.05; done`], {
+          env,
+        })
+        await run.waitFor('ready')
+        run.child.kill(name)
+        const r = await run.done
+        assert.equal(r.stdout, `ready\ngot-${signo}\n`)
+        assert.equal(r.status, code)
+      })
+    }
+
+    it('leaves no process behind when the command exits', async () => {
+      const marker = `${Math.floor(Math.random() * 1e6) + 1000}.${process.pid}`
+      const r = runSync(kind, ['sh', '-c', `sleep ${marker} & sleep ${marker} & echo started`], { env })
+      assert.equal(r.stdout, 'started\n')
+      assert.ok(await eventually(() => processesWith(`sleep ${marker}`).length === 0), 'background sleeps were killed')
+    })
+
+    it('leaves no process behind when srt is killed with SIGKILL', async () => {
+      const marker = `${Math.floor(Math.random() * 1e6) + 1000}.${process.pid}`
+      const run = start(kind, ['sh', '-c', `sleep ${marker} & echo ready; sleep ${marker}`], { env })
+      await run.waitFor('ready')
+      assert.ok(await eventually(() => processesWith(`sleep ${marker}`).length === 2), 'both sleeps run')
+      run.child.kill('SIGKILL')
+      await run.done
+      assert.ok(await eventually(() => processesWith(`sleep ${marker}`).length === 0), 'the sandbox died with srt')
+      assert.equal(processesWith(`\\S*bwrap .*${marker}`).length, 0)
+    })
+
+    describe('settings', () => {
+      const dir = tempDir()
+      const marker = path.join(dir, 'ran')
+      // The command would announce itself: it must not run when settings are refused.
+      const probe = ['sh', '-c', 'echo COMMAND-RAN']
+
+      function refused(args, pattern, runEnv = env) {
+        const r = runSync(kind, [...args, ...probe], { env: runEnv })
+        assert.equal(r.status, 1, r.stderr)
+        assert.doesNotMatch(r.stdout, /COMMAND-RAN/)
+        assert.match(r.stderr, pattern)
+        return r
+      }
+
+      it('runs with the built-in defaults when there is no settings file', () => {
+        const r = runSync(kind, probe, { env })
+        assert.equal(r.stdout, 'COMMAND-RAN\n')
+        assert.equal(r.status, 0)
+        assert.ok(!fs.existsSync(marker))
+      })
+
+      it('refuses a --settings file that does not exist', () => {
+        refused(['--settings', path.join(dir, 'missing.json')], /does not exist[\s\S]*Refusing to run/)
+      })
+
+      it('refuses an empty settings file', () => {
+        refused(['--settings', settingsFile(dir, '  \n')], /is empty/)
+      })
+
+      it('refuses a settings file that is not JSON', () => {
+        refused(['--settings', settingsFile(dir, '{"network": ')], /is not valid JSON/)
+      })
+
+      it('refuses an unreadable settings file', () => {
+        refused(['-s', dir], /could not be read \(EISDIR\)/)
+      })
+
+      it('refuses an invalid settings file, naming the key path and the reason', () => {
+        const bad = config({ network: { allowedDomains: ['example.com', 'x.org', '*.com'] } })
+        const r = refused(['--settings', settingsFile(dir, bad)], /does not hold a valid config/)
+        assert.match(r.stderr, /network\.allowedDomains\[2\]: "\*\.com" is not a valid domain pattern \(a wildcard needs at least two labels after "\*\."\)/)
+      })
+
+      it('refuses a missing required key by its path', () => {
+        const bad = config()
+        delete bad.filesystem.denyWrite
+        refused(['--settings', settingsFile(dir, bad)], /filesystem\.denyWrite: is required/)
+      })
+
+      it('refuses a default settings file that fails validation', () => {
+        const { home: h, env: e } = sandboxEnv()
+        fs.writeFileSync(path.join(h, '.srt-settings.json'), JSON.stringify({ network: {} }))
+        refused([], /\.srt-settings\.json does not hold a valid config/, e)
+      })
+
+      it('uses the default settings file when it is valid', () => {
+        const { home: h, env: e } = sandboxEnv()
+        const out = path.join(h, 'out')
+        fs.mkdirSync(out)
+        fs.writeFileSync(path.join(h, '.srt-settings.json'), JSON.stringify(config({ filesystem: { allowWrite: [out] } })))
+        const r = runSync(kind, ['sh', '-c', `echo hi > ${out}/f`], { env: e, cwd: h })
+        assert.equal(r.status, 0, r.stderr)
+        assert.equal(fs.readFileSync(path.join(out, 'f'), 'utf8'), 'hi\n')
+      })
+
+      it('refuses a setting it cannot enforce yet, never ignoring it', () => {
+        const r = refused(
+          ['--settings', settingsFile(dir, config({ network: { allowedDomains: ['example.com'] } }))],
+          /network\.allowedDomains: not supported yet/,
+        )
+        assert.match(r.stderr, /weaker rules/)
+        refused(['--settings', settingsFile(dir, config({ filesystem: { denyRead: ['~/*.pem'] } }))], /filesystem\.denyRead\[0\]: not supported yet/)
+      })
+
+      it('reports an unknown key by name and runs', () => {
+        const withTypo = config({ network: { alowedDomains: [] } })
+        const r = runSync(kind, ['--settings', settingsFile(dir, withTypo), ...probe], { env })
+        assert.equal(r.status, 0)
+        assert.equal(r.stdout, 'COMMAND-RAN\n')
+        assert.match(r.stderr, /unknown key "network\.alowedDomains" ignored \(did you mean "allowedDomains"\?\)/)
+      })
+
+      it('logs debug output with --debug or SRT_DEBUG=1 only', () => {
+        const quiet = runSync(kind, ['true'], { env })
+        assert.doesNotMatch(quiet.stderr, /\[SandboxDebug\]/)
+        assert.match(runSync(kind, ['--debug', 'true'], { env }).stderr, /\[SandboxDebug\] .*bwrap argv/)
+        assert.match(runSync(kind, ['true'], { env: { ...env, SRT_DEBUG: '1' } }).stderr, /\[SandboxDebug\]/)
+      })
+    })
+  })
+}
+
+import { spawnSync } from 'node:child_process'
+function spawnSyncBuffer(cmd, argv, env, input) {
+  const r = spawnSync(cmd, argv, { env, input, maxBuffer: 64 << 20, timeout: 20000 })
+  if (r.error) throw r.error
+  return r
+}

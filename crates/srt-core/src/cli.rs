@@ -1,0 +1,292 @@
+//! The `srt` command line, shared by the native binary and the Node shim:
+//! `srt [--settings FILE] [--debug] [-c COMMAND] [--] COMMAND [ARGS...]`.
+
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::{self, load_settings_file, suggest_key, SettingsSource};
+use crate::runner::{HostStdio, RunControl};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub const HELP: &str = "\
+srt: run a command in a sandbox (filesystem rules, no network), without a container.
+
+Usage:
+  srt [options] [--] COMMAND [ARGS...]   run COMMAND with ARGS, each argument kept intact
+  srt [options] -c 'COMMAND STRING'      run a shell command string (bash, else sh)
+
+Options:
+  -s, --settings FILE   settings file (default: ~/.srt-settings.json; absent: built-in defaults)
+  -d, --debug           debug logs on stderr (also SRT_DEBUG=1)
+  -c COMMAND            run COMMAND with the shell
+  -h, --help            this help
+  -V, --version         print the version
+
+Options end at the first word that is not one, or at --: everything after
+belongs to the command. The exit status is the command's own (128+N when it
+dies of signal N); srt's own errors exit 1.
+";
+
+/// What the command line asked for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Invocation {
+    Help,
+    Version,
+    Run {
+        settings: Option<PathBuf>,
+        debug: bool,
+        command: Command,
+    },
+}
+
+/// The command to run inside.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `-c STRING`: run with the shell.
+    Shell(OsString),
+    /// Positional words, passed as they are.
+    Argv(Vec<OsString>),
+    None,
+}
+
+/// Parses the arguments (without the program name).
+pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
+    let mut settings = None;
+    let mut debug = false;
+    let mut shell = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].to_string_lossy();
+        let mut value = |name: &str| -> Result<OsString, String> {
+            i += 1;
+            args.get(i)
+                .cloned()
+                .ok_or(format!("option '{name}' needs a value"))
+        };
+        match arg.as_ref() {
+            "--" => {
+                i += 1;
+                break;
+            }
+            "-h" | "--help" => return Ok(Invocation::Help),
+            "-V" | "--version" => return Ok(Invocation::Version),
+            "-d" | "--debug" => debug = true,
+            "-s" | "--settings" => settings = Some(PathBuf::from(value(&arg)?)),
+            "-c" => shell = Some(value("-c")?),
+            a if a.starts_with("--settings=") => {
+                settings = Some(PathBuf::from(&a["--settings=".len()..]))
+            }
+            a if a.starts_with('-') && a.len() > 1 => {
+                return Err(format!(
+                    "unknown option '{a}' (put the command after -- if it starts with '-')"
+                ));
+            }
+            _ => break,
+        }
+        i += 1;
+    }
+    let rest: Vec<OsString> = args[i.min(args.len())..].to_vec();
+    let command = match (shell, rest.is_empty()) {
+        (Some(s), true) => Command::Shell(s),
+        (Some(_), false) => {
+            return Err("give either -c COMMAND or COMMAND [ARGS...], not both".into())
+        }
+        (None, false) => Command::Argv(rest),
+        (None, true) => Command::None,
+    };
+    Ok(Invocation::Run {
+        settings,
+        debug,
+        command,
+    })
+}
+
+/// What the caller provides: the environment is read through it so the
+/// addon and the binary behave the same.
+pub struct CliContext {
+    /// The in-sandbox helper (the native `srt` binary), or why it is missing.
+    pub helper: Result<PathBuf, String>,
+    pub stdio: HostStdio,
+    pub control: Arc<RunControl>,
+}
+
+fn env_flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
+}
+
+/// Runs the CLI; returns the process exit status.
+pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
+    let mut err = std::io::stderr();
+    let invocation = match parse_args(args) {
+        Ok(i) => i,
+        Err(e) => {
+            let _ = writeln!(err, "Error: {e}\nRun 'srt --help' for usage.");
+            return 1;
+        }
+    };
+    let (settings_path, debug, command) = match invocation {
+        Invocation::Help => {
+            print!("{HELP}");
+            let _ = std::io::stdout().flush();
+            return 0;
+        }
+        Invocation::Version => {
+            println!("{VERSION}");
+            return 0;
+        }
+        Invocation::Run {
+            settings,
+            debug,
+            command,
+        } => (settings, debug, command),
+    };
+    crate::logging::init(debug || env_flag("SRT_DEBUG"));
+    match run_command(settings_path, command, ctx) {
+        Ok(code) => code,
+        Err(lines) => {
+            for line in lines {
+                let _ = writeln!(err, "{line}");
+            }
+            1
+        }
+    }
+}
+
+fn home_dir() -> Option<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+}
+
+fn run_command(
+    settings_path: Option<PathBuf>,
+    command: Command,
+    ctx: CliContext,
+) -> Result<i32, Vec<String>> {
+    let source = match settings_path {
+        Some(p) => SettingsSource::Explicit(p),
+        None => match home_dir() {
+            Some(h) => SettingsSource::Default(h.join(".srt-settings.json")),
+            None => return Err(vec!["Error: HOME is not set, so ~/.srt-settings.json cannot be found; pass --settings FILE.".into()]),
+        },
+    };
+    let (parsed, from) = load_settings_file(&source).map_err(|e| e.lines)?;
+    let shown = from
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "built-in defaults".into());
+    for key in &parsed.unknown_keys {
+        let hint = suggest_key(key)
+            .map(|k| format!(" (did you mean \"{k}\"?)"))
+            .unwrap_or_default();
+        eprintln!("srt: warning: {shown}: unknown key \"{key}\" ignored{hint}");
+    }
+    let (refused, notices) = config::check_supported(&parsed.settings);
+    if !refused.is_empty() {
+        let mut lines = vec![format!(
+            "Error: {shown} asks for what this srt cannot enforce:"
+        )];
+        lines.extend(refused.iter().map(|i| format!("  {i}")));
+        lines.push(
+            "Refusing to run the command with weaker rules than the settings ask for.".into(),
+        );
+        return Err(lines);
+    }
+    for n in &notices {
+        eprintln!("srt: note: {shown}: {n}");
+    }
+    let argv = match command {
+        Command::Shell(s) => vec![shell_path().into_os_string(), "-c".into(), s],
+        Command::Argv(a) => a,
+        Command::None => {
+            return Err(vec![
+                "Error: No command specified. Use -c <command> or provide command arguments."
+                    .into(),
+            ]);
+        }
+    };
+    tracing::debug!("command: {argv:?}");
+    crate::launch::run_sandboxed(&parsed.settings, argv, ctx)
+        .map_err(|e| vec![format!("Error: {e}")])
+}
+
+/// `-c` uses bash like the original, or sh where there is no bash.
+fn shell_path() -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("bash"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("/bin/sh"))
+}
+
+/// Whether an argument looks like the hidden helper subcommand.
+pub fn is_helper_invocation(first: Option<&OsStr>) -> bool {
+    first == Some(OsStr::new(crate::helper::SUBCOMMAND))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &[&str]) -> Result<Invocation, String> {
+        parse_args(&words.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    fn argv(words: &[&str]) -> Command {
+        Command::Argv(words.iter().map(OsString::from).collect())
+    }
+
+    #[test]
+    fn options_end_at_the_command() {
+        assert_eq!(
+            parse(&["-s", "f.json", "ls", "-la", "--settings", "x"]).unwrap(),
+            Invocation::Run {
+                settings: Some("f.json".into()),
+                debug: false,
+                command: argv(&["ls", "-la", "--settings", "x"])
+            }
+        );
+        assert_eq!(
+            parse(&["--debug", "--", "-weird", "a"]).unwrap(),
+            Invocation::Run {
+                settings: None,
+                debug: true,
+                command: argv(&["-weird", "a"])
+            }
+        );
+        assert_eq!(
+            parse(&["--settings=a.json", "-c", "echo $HOME"]).unwrap(),
+            Invocation::Run {
+                settings: Some("a.json".into()),
+                debug: false,
+                command: Command::Shell("echo $HOME".into())
+            }
+        );
+        assert_eq!(
+            parse(&["-d"]).unwrap(),
+            Invocation::Run {
+                settings: None,
+                debug: true,
+                command: Command::None
+            }
+        );
+    }
+
+    #[test]
+    fn help_version_and_errors() {
+        assert_eq!(parse(&["--help"]).unwrap(), Invocation::Help);
+        assert_eq!(parse(&["-V"]).unwrap(), Invocation::Version);
+        assert!(parse(&["--nope", "ls"])
+            .unwrap_err()
+            .contains("unknown option '--nope'"));
+        assert!(parse(&["--settings"])
+            .unwrap_err()
+            .contains("needs a value"));
+        assert!(parse(&["-c", "ls", "extra"])
+            .unwrap_err()
+            .contains("not both"));
+    }
+}

@@ -1,0 +1,190 @@
+//! Settings: parsing, validation, loading and what this build can enforce.
+
+mod load;
+mod schema;
+mod support;
+mod validate;
+
+use std::fmt;
+
+pub use load::{load_settings_file, LoadError, SettingsSource};
+pub use schema::*;
+pub use support::{check_supported, Notice};
+pub use validate::{has_glob, validate};
+
+/// One problem with a settings document, located by its key path
+/// (`network.allowedDomains[2]`, or `(root)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Issue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(root)"
+        } else {
+            &self.path
+        };
+        write!(f, "{path}: {}", self.message)
+    }
+}
+
+/// A settings document that parsed and validated.
+#[derive(Clone, Debug)]
+pub struct ParsedSettings {
+    pub settings: Settings,
+    /// Keys we do not know, by path: reported, not fatal (a typo must not pass unseen).
+    pub unknown_keys: Vec<String>,
+}
+
+/// Why a settings document was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Not JSON at all: the parser's message.
+    Json(String),
+    /// JSON, but not a valid config: every issue found.
+    Invalid(Vec<Issue>),
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Json(m) => write!(f, "not valid JSON: {m}"),
+            ParseError::Invalid(issues) => {
+                let parts: Vec<String> = issues.iter().map(ToString::to_string).collect();
+                write!(f, "not a valid config: {}", parts.join("; "))
+            }
+        }
+    }
+}
+
+/// Parses and validates a settings document (JSON text).
+pub fn parse_settings(text: &str) -> Result<ParsedSettings, ParseError> {
+    // Syntax first, so "not JSON" and "not a valid config" stay distinct.
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ParseError::Json(strip_location(&e.to_string())))?;
+    if !value.is_object() {
+        return Err(ParseError::Invalid(vec![Issue {
+            path: String::new(),
+            message: "a config must be a JSON object".into(),
+        }]));
+    }
+    let mut unknown_keys = Vec::new();
+    let mut on_unknown = |path: serde_ignored::Path<'_>| unknown_keys.push(path.to_string());
+    let ignored = serde_ignored::Deserializer::new(value, &mut on_unknown);
+    let settings: Settings = serde_path_to_error::deserialize(ignored).map_err(|e| {
+        let path = e.path().to_string();
+        ParseError::Invalid(vec![type_issue(&path, &e.into_inner().to_string())])
+    })?;
+    let issues = validate(&settings);
+    if !issues.is_empty() {
+        return Err(ParseError::Invalid(issues));
+    }
+    Ok(ParsedSettings {
+        settings,
+        unknown_keys,
+    })
+}
+
+/// Turns serde's message into ours: a missing field is reported at its own path.
+fn type_issue(path: &str, message: &str) -> Issue {
+    let path = if path == "." { "" } else { path };
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        let full = if path.is_empty() {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
+        return Issue {
+            path: full,
+            message: "is required".into(),
+        };
+    }
+    Issue {
+        path: path.to_string(),
+        message: strip_location(message),
+    }
+}
+
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => format!("{} ({})", &message[..at], &message[at + 4..]),
+        None => message.to_string(),
+    }
+}
+
+/// The closest known key to an unknown one, from the JSON Schema, for "did you mean".
+pub fn suggest_key(unknown_path: &str) -> Option<String> {
+    let schema = json_schema();
+    let mut node = &schema;
+    let segments: Vec<&str> = unknown_path.split('.').collect();
+    let (last, parents) = segments.split_last()?;
+    for segment in parents {
+        let name = segment.split('[').next().unwrap_or(segment);
+        node = resolve_ref(&schema, node.get("properties")?.get(name)?);
+        if segment.contains('[') {
+            node = resolve_ref(&schema, node.get("items")?);
+        }
+        node = any_of_object(&schema, node);
+    }
+    let known = node.get("properties")?.as_object()?;
+    known
+        .keys()
+        .map(|k| (edit_distance(&k.to_lowercase(), &last.to_lowercase()), k))
+        .filter(|(d, _)| *d <= 3)
+        .min()
+        .map(|(_, k)| k.clone())
+}
+
+fn resolve_ref<'a>(
+    root: &'a serde_json::Value,
+    node: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    match node
+        .get("$ref")
+        .and_then(|r| r.as_str())
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+    {
+        Some(name) => root.get("$defs").and_then(|d| d.get(name)).unwrap_or(node),
+        None => node,
+    }
+}
+
+/// `Option<T>` fields render as `anyOf: [T, null]`: step into the object branch.
+fn any_of_object<'a>(
+    root: &'a serde_json::Value,
+    node: &'a serde_json::Value,
+) -> &'a serde_json::Value {
+    node.get("anyOf")
+        .and_then(|a| a.as_array())
+        .and_then(|branches| {
+            branches
+                .iter()
+                .map(|b| resolve_ref(root, b))
+                .find(|b| b.get("properties").is_some())
+        })
+        .unwrap_or(node)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests;

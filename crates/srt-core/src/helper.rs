@@ -1,0 +1,190 @@
+//! The in-sandbox helper: pid 1 of the sandbox's pid namespace.
+//!
+//! Run as `srt __sandbox-exec [--tty] -- COMMAND [ARGS...]` by bubblewrap. It
+//! takes the terminal (when given one), closes every descriptor but the
+//! standard three, starts the command, forwards the signals it receives to it,
+//! reaps orphans, and exits with the command's status (128+N for death by
+//! signal N). Its exit ends every process left in the namespace.
+//! It depends only on what it receives on its command line.
+
+use std::ffi::{CString, OsString};
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+
+/// The hidden subcommand that runs the helper.
+pub const SUBCOMMAND: &str = "__sandbox-exec";
+
+/// Signals the helper passes on to the command.
+pub const FORWARDED: &[libc::c_int] = &[
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+struct Options {
+    tty: bool,
+    argv: Vec<OsString>,
+}
+
+fn parse(args: &[OsString]) -> Result<Options, String> {
+    let mut tty = false;
+    let mut iter = args.iter();
+    for arg in iter.by_ref() {
+        match arg.to_str() {
+            Some("--tty") => tty = true,
+            Some("--") => break,
+            _ => return Err(format!("unknown helper option {arg:?}")),
+        }
+    }
+    let argv: Vec<OsString> = iter.cloned().collect();
+    if argv.is_empty() {
+        return Err("no command".into());
+    }
+    Ok(Options { tty, argv })
+}
+
+fn fail(message: &str) -> i32 {
+    let _ = writeln!(std::io::stderr(), "srt: sandbox helper: {message}");
+    1
+}
+
+/// Runs the helper; returns the exit status for the process.
+pub fn main(args: &[OsString]) -> i32 {
+    let opts = match parse(args) {
+        Ok(o) => o,
+        Err(e) => return fail(&e),
+    };
+    let Ok(argv) = opts
+        .argv
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return fail("an argument contains a NUL byte");
+    };
+    if opts.tty {
+        // bwrap's --new-session made us a session leader: take the pty as our terminal.
+        // SAFETY: plain ioctl on fd 0.
+        if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
+            return fail(&format!(
+                "cannot take the terminal: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    close_inherited_descriptors();
+
+    // Block what we handle, so it is read from a signalfd instead of interrupting us.
+    // SAFETY: sigset manipulation on a local set.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        for &s in FORWARDED {
+            libc::sigaddset(&mut set, s);
+        }
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
+    }
+    // SAFETY: creating a signalfd for the blocked set.
+    let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
+    if sfd < 0 {
+        return fail(&format!("signalfd: {}", std::io::Error::last_os_error()));
+    }
+
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    let name = opts.argv[0].to_string_lossy().into_owned();
+    // SAFETY: the helper is single-threaded here; the child only calls
+    // async-signal-safe functions before exec.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return fail(&format!("fork: {}", std::io::Error::last_os_error()));
+    }
+    if child == 0 {
+        unsafe {
+            if opts.tty {
+                // The command gets its own process group, in the terminal's foreground,
+                // so job control works and ^C reaches it rather than us.
+                libc::setpgid(0, 0);
+                libc::tcsetpgrp(0, libc::getpid());
+            }
+            libc::close(sfd);
+            libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            libc::execvp(ptrs[0], ptrs.as_ptr());
+            let err = *libc::__errno_location();
+            let (what, code) = match err {
+                libc::ENOENT => ("command not found", 127),
+                libc::EACCES => ("Permission denied", 126),
+                _ => ("cannot execute", 126),
+            };
+            let msg = format!("srt: {name}: {what}\n");
+            libc::write(2, msg.as_ptr().cast(), msg.len());
+            libc::_exit(code);
+        }
+    }
+    supervise(sfd, child, opts.tty)
+}
+
+/// Waits for the command while forwarding signals and reaping orphans.
+fn supervise(sfd: libc::c_int, child: libc::pid_t, tty: bool) -> i32 {
+    loop {
+        // SAFETY: reading one signalfd_siginfo into a zeroed buffer.
+        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        let n = unsafe { libc::read(sfd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
+        if n != size as isize {
+            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return fail("reading signals failed");
+        }
+        let signo = info.ssi_signo as libc::c_int;
+        if signo != libc::SIGCHLD {
+            // In terminal mode the command leads its own process group: signal the group,
+            // as a terminal would. Otherwise signal the command itself.
+            let target = if tty { -child } else { child };
+            unsafe { libc::kill(target, signo) };
+            continue;
+        }
+        loop {
+            let mut status = 0;
+            // SAFETY: reaping any child without blocking.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            if pid <= 0 {
+                break;
+            }
+            if pid == child {
+                if libc::WIFEXITED(status) {
+                    return libc::WEXITSTATUS(status);
+                }
+                if libc::WIFSIGNALED(status) {
+                    return 128 + libc::WTERMSIG(status);
+                }
+            }
+        }
+    }
+}
+
+/// The command gets nothing it was not given: close every descriptor above 2,
+/// whatever the caller of srt leaked into it.
+fn close_inherited_descriptors() {
+    // SAFETY: close_range on descriptors we do not use.
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.9: close what /proc lists.
+    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    for fd in fds.into_iter().filter(|&fd| fd > 2) {
+        unsafe { libc::close(fd) };
+    }
+}

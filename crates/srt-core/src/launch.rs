@@ -1,0 +1,126 @@
+//! From validated settings and a command to a finished sandboxed run: the
+//! effects around the pure plan (finding bubblewrap, the temp directory,
+//! the environment) and the run itself.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::cli::CliContext;
+use crate::config::Settings;
+
+/// Runs `argv` in the sandbox described by `settings`; returns its status.
+#[cfg(target_os = "linux")]
+pub fn run_sandboxed(
+    settings: &Settings,
+    argv: Vec<OsString>,
+    ctx: CliContext,
+) -> Result<i32, String> {
+    use crate::runner::{self, RunOutcome};
+    use crate::sandbox::linux::{bwrap, paths::HostFs, plan};
+
+    let bwrap_path =
+        bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
+    bwrap::check_user_namespaces().map_err(|e| e.0)?;
+    let helper = ctx.helper.clone()?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let home = std::fs::canonicalize(&home).unwrap_or(home);
+    let tmpdir = sandbox_tmpdir();
+    let input = plan::PlanInput {
+        settings,
+        cwd: cwd.clone(),
+        home,
+        tmpdir,
+        helper: helper.clone(),
+    };
+    let plan = plan::plan(&input, &HostFs);
+    for w in &plan.warnings {
+        eprintln!("srt: warning: {w}");
+    }
+    let wants_nested = settings.allow_nested_user_namespaces == Some(true)
+        || settings.enable_weaker_nested_sandbox == Some(true);
+    let disable_userns = !wants_nested;
+    if disable_userns {
+        require_disable_userns(&bwrap_path)?;
+    }
+    let tty = runner::wants_tty(&ctx.stdio);
+    let mut helper_argv: Vec<OsString> =
+        vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
+    if tty {
+        helper_argv.push("--tty".into());
+    }
+    helper_argv.push("--".into());
+    helper_argv.extend(argv);
+    let launch = bwrap::Launch {
+        bwrap: bwrap_path,
+        info_fd: runner::INFO_FD,
+        cwd,
+        disable_userns,
+        helper_argv,
+    };
+    let full = bwrap::argv(&plan, &launch);
+    tracing::debug!("bwrap argv: {full:?}");
+    match runner::run(&full, ctx.stdio, tty, &ctx.control) {
+        Ok(RunOutcome::Exited(code)) => Ok(code),
+        Ok(RunOutcome::SetupFailed(code)) => Err(format!(
+            "bubblewrap could not create the sandbox (it exited {code}; its own message is above). {}",
+            bwrap::USERNS_HINT
+        )),
+        Err(e) => Err(format!("could not start bubblewrap: {e}")),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn run_sandboxed(_: &Settings, _: Vec<OsString>, _: CliContext) -> Result<i32, String> {
+    Err(format!(
+        "srt-rs cannot sandbox commands on {} yet; refusing to run the command unsandboxed",
+        std::env::consts::OS
+    ))
+}
+
+/// The command cannot create user namespaces: bubblewrap 0.8+ enforces it.
+#[cfg(target_os = "linux")]
+fn require_disable_userns(bwrap: &Path) -> Result<(), String> {
+    use crate::sandbox::linux::bwrap::supports_disable_userns;
+    let out = std::process::Command::new(bwrap)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("could not run {} --version: {e}", bwrap.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if supports_disable_userns(&text) {
+        return Ok(());
+    }
+    Err(format!(
+        "{} ({}) is too old to stop the command from creating user namespaces (that needs bubblewrap 0.8 or later): upgrade bubblewrap, or set \"allowNestedUserNamespaces\": true to allow them",
+        bwrap.display(),
+        text.trim()
+    ))
+}
+
+/// The sandbox's TMPDIR (`$CLAUDE_CODE_TMPDIR`, `$CLAUDE_TMPDIR`, or /tmp/claude),
+/// created private if missing. `None` when it exists but is not ours: then it
+/// is neither made writable nor named in TMPDIR.
+fn sandbox_tmpdir() -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let dir = ["CLAUDE_CODE_TMPDIR", "CLAUDE_TMPDIR"]
+        .iter()
+        .find_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/claude"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    // SAFETY: geteuid cannot fail.
+    let ours = meta.uid() == unsafe { libc::geteuid() };
+    if meta.is_dir() && ours {
+        Some(dir)
+    } else {
+        tracing::debug!(
+            "{} is not a directory of ours; not used as TMPDIR",
+            dir.display()
+        );
+        None
+    }
+}

@@ -1,0 +1,14 @@
+//! srt-core: the engine of srt-rs. Never depends on napi.
+//!
+//! Dependencies point one way: `cli` -> `launch` -> `runner` and `sandbox`
+//! -> `config` -> `policy`. `helper` runs inside the sandbox and depends only
+//! on its command line.
+
+pub mod cli;
+pub mod config;
+pub mod helper;
+pub mod launch;
+pub mod logging;
+pub mod policy;
+pub mod runner;
+pub mod sandbox;

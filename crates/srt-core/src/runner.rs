@@ -1,0 +1,463 @@
+//! Host side of one sandboxed run: start bubblewrap with the caller's
+//! standard streams (or a pseudo-terminal when the caller is interactive),
+//! learn the helper's pid, forward signals to it, and return the exit status.
+//!
+//! Everything here blocks: call it from a thread that lives until it returns,
+//! because bubblewrap's --die-with-parent watches the thread that spawned it.
+
+use std::ffi::OsString;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+/// Shared between the run and whoever delivers signals to it (a signal thread
+/// in the native binary, JavaScript in the Node shim).
+#[derive(Default)]
+pub struct RunControl {
+    state: Mutex<ControlState>,
+}
+
+#[derive(Default)]
+struct ControlState {
+    /// Host pid of the sandbox helper, once bubblewrap reports it.
+    helper: Option<i32>,
+    /// Signals that arrived before the helper was known.
+    pending: Vec<i32>,
+    /// Pty master, to follow window size changes.
+    pty_master: Option<RawFd>,
+    finished: bool,
+}
+
+impl RunControl {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Passes a signal to the command. SIGWINCH resizes the pseudo-terminal instead.
+    pub fn signal(&self, signo: i32) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.finished {
+            return;
+        }
+        if signo == libc::SIGWINCH {
+            if let Some(master) = st.pty_master {
+                copy_window_size(master);
+            }
+            return;
+        }
+        match st.helper {
+            // SAFETY: kill(2) on the helper's pid, which stays ours until we reap bwrap.
+            Some(pid) => unsafe {
+                libc::kill(pid, signo);
+            },
+            None => st.pending.push(signo),
+        }
+    }
+
+    fn set_helper(&self, pid: i32) {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.helper = Some(pid);
+        for signo in std::mem::take(&mut st.pending) {
+            unsafe { libc::kill(pid, signo) };
+        }
+    }
+
+    fn helper_known(&self) -> bool {
+        self.state
+            .lock()
+            .map(|s| s.helper.is_some())
+            .unwrap_or(false)
+    }
+}
+
+/// The caller's standard streams, as descriptors this run owns (duplicates).
+pub struct HostStdio {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+impl HostStdio {
+    /// Duplicates of this process's descriptors 0, 1 and 2. Duplicates, because
+    /// Node marks its own close-on-exec, and a child given those gets none.
+    pub fn dup_process_stdio() -> io::Result<Self> {
+        let dup = |fd: RawFd| -> io::Result<OwnedFd> {
+            // SAFETY: F_DUPFD_CLOEXEC returns a fresh descriptor we own.
+            let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+            if new < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(unsafe { OwnedFd::from_raw_fd(new) })
+        };
+        Ok(Self {
+            stdin: dup(0)?,
+            stdout: dup(1)?,
+            stderr: dup(2)?,
+        })
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// The command's status: its exit code, or 128+N for death by signal N.
+    Exited(i32),
+    /// bubblewrap ended without starting the sandbox (its message is on stderr).
+    SetupFailed(i32),
+}
+
+/// The descriptor number bubblewrap writes its info to.
+pub const INFO_FD: RawFd = 3;
+
+/// Whether the run should get a pseudo-terminal: the caller's stdin is one.
+pub fn wants_tty(stdio: &HostStdio) -> bool {
+    unsafe { libc::isatty(stdio.stdin.as_raw_fd()) == 1 }
+}
+
+/// Runs `argv` (bubblewrap and its arguments) and waits for it.
+pub fn run(
+    argv: &[OsString],
+    stdio: HostStdio,
+    tty: bool,
+    control: &Arc<RunControl>,
+) -> io::Result<RunOutcome> {
+    let (info_read, info_write) = pipe()?;
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    // Its own process group: a ^C typed at the caller's terminal reaches srt,
+    // which forwards it to the command, instead of killing bubblewrap.
+    cmd.process_group(0);
+    let mut terminal = None;
+    if tty {
+        let t = Terminal::open(&stdio)?;
+        let slave = || t.slave.try_clone();
+        cmd.stdin(Stdio::from(slave()?));
+        cmd.stdout(Stdio::from(if isatty(&stdio.stdout) {
+            slave()?
+        } else {
+            stdio.stdout.try_clone()?
+        }));
+        cmd.stderr(Stdio::from(if isatty(&stdio.stderr) {
+            slave()?
+        } else {
+            stdio.stderr.try_clone()?
+        }));
+        terminal = Some(t);
+    } else {
+        cmd.stdin(Stdio::from(stdio.stdin.try_clone()?));
+        cmd.stdout(Stdio::from(stdio.stdout.try_clone()?));
+        cmd.stderr(Stdio::from(stdio.stderr.try_clone()?));
+    }
+    let info_raw = info_write.as_raw_fd();
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if info_raw == INFO_FD {
+                if libc::fcntl(INFO_FD, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::dup2(info_raw, INFO_FD) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // A clean signal state: nothing blocked, SIGPIPE back to default
+            // (Rust and Node both ignore it, and ignoring survives exec).
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let raw_mode = match &terminal {
+        Some(_) => RawMode::enter(stdio.stdin.as_raw_fd()),
+        None => None,
+    };
+    let mut child = cmd.spawn()?;
+    drop(cmd);
+    drop(info_write);
+    if let Some(t) = &terminal {
+        control
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pty_master = Some(t.master.as_raw_fd());
+    }
+    let reader = {
+        let control = Arc::clone(control);
+        std::thread::spawn(move || read_info(info_read, &control))
+    };
+    let relay = match terminal {
+        Some(t) => Some(t.start_relay(&stdio)?),
+        None => None,
+    };
+    let status = loop {
+        match child.wait() {
+            Ok(s) => break s,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    {
+        let mut st = control.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.finished = true;
+        st.pty_master = None;
+    }
+    if let Some(r) = relay {
+        r.finish();
+    }
+    drop(raw_mode);
+    let _ = reader.join();
+    let code = status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    if control.helper_known() {
+        Ok(RunOutcome::Exited(code))
+    } else {
+        Ok(RunOutcome::SetupFailed(code))
+    }
+}
+
+/// Reads bubblewrap's `--info-fd` JSON until it names the sandbox's first process.
+fn read_info(pipe: OwnedFd, control: &RunControl) {
+    let mut file = std::fs::File::from(pipe);
+    let mut text = String::new();
+    let mut buf = [0u8; 512];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        }
+        if let Some(pid) = parse_child_pid(&text) {
+            control.set_helper(pid);
+            return;
+        }
+    }
+}
+
+/// `{ "child-pid": 1234 ... }` -> 1234, once the number is complete.
+pub fn parse_child_pid(text: &str) -> Option<i32> {
+    let after = &text[text.find("\"child-pid\"")? + "\"child-pid\"".len()..];
+    let after = after.trim_start().strip_prefix(':')?.trim_start();
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    let complete = after.len() > digits.len();
+    if digits.is_empty() || !complete {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 fills two fresh descriptors.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn isatty(fd: &OwnedFd) -> bool {
+    unsafe { libc::isatty(fd.as_raw_fd()) == 1 }
+}
+
+fn copy_window_size(master: RawFd) {
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a local winsize.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        for fd in [0, 1, 2] {
+            if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 {
+                libc::ioctl(master, libc::TIOCSWINSZ, &ws);
+                return;
+            }
+        }
+    }
+}
+
+/// The caller's terminal in raw mode for the length of the run, so every key
+/// (^C, ^Z included) goes to the sandbox's own terminal.
+struct RawMode {
+    fd: RawFd,
+    saved: libc::termios,
+}
+
+impl RawMode {
+    fn enter(fd: RawFd) -> Option<Self> {
+        // SAFETY: termios calls on a terminal descriptor with local structs.
+        unsafe {
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut saved) != 0 {
+                return None;
+            }
+            let mut raw = saved;
+            libc::cfmakeraw(&mut raw);
+            if libc::tcsetattr(fd, libc::TCSADRAIN, &raw) != 0 {
+                return None;
+            }
+            Some(Self { fd, saved })
+        }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        unsafe { libc::tcsetattr(self.fd, libc::TCSADRAIN, &self.saved) };
+    }
+}
+
+/// A pseudo-terminal for the sandbox: the command gets a real terminal with
+/// job control, and cannot inject keystrokes into the caller's (TIOCSTI).
+struct Terminal {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+impl Terminal {
+    fn open(stdio: &HostStdio) -> io::Result<Self> {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty with the caller's terminal settings and size.
+        unsafe {
+            let mut term: libc::termios = std::mem::zeroed();
+            let mut ws: libc::winsize = std::mem::zeroed();
+            let has_term = libc::tcgetattr(stdio.stdin.as_raw_fd(), &mut term) == 0;
+            let has_ws = libc::ioctl(stdio.stdin.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0;
+            let rc = libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                if has_term { &term } else { std::ptr::null() },
+                if has_ws { &ws } else { std::ptr::null() },
+            );
+            if rc != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+            libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
+            Ok(Self {
+                master: OwnedFd::from_raw_fd(master),
+                slave: OwnedFd::from_raw_fd(slave),
+            })
+        }
+    }
+
+    /// Copies keys to the sandbox and its output back, until told to finish.
+    fn start_relay(self, stdio: &HostStdio) -> io::Result<Relay> {
+        let (wake_read, wake_write) = pipe()?;
+        let input = stdio.stdin.try_clone()?;
+        let output = stdio.stdout.try_clone()?;
+        drop(self.slave);
+        let master = self.master;
+        let handle = std::thread::spawn(move || relay_loop(&master, &input, &output, &wake_read));
+        Ok(Relay {
+            wake: wake_write,
+            handle,
+        })
+    }
+}
+
+struct Relay {
+    wake: OwnedFd,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Drains what the sandbox still wrote, then stops.
+    fn finish(self) {
+        unsafe { libc::write(self.wake.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        let _ = self.handle.join();
+    }
+}
+
+fn write_all(fd: RawFd, mut data: &[u8]) -> bool {
+    while !data.is_empty() {
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return false;
+        }
+        data = &data[n as usize..];
+    }
+    true
+}
+
+fn relay_loop(master: &OwnedFd, input: &OwnedFd, output: &OwnedFd, wake: &OwnedFd) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut input_open = true;
+    let mut finishing = false;
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: master.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: wake.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: if input_open { input.as_raw_fd() } else { -1 },
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        // After the command ended, only drain what is already buffered.
+        let timeout = if finishing { 0 } else { -1 };
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
+        if n < 0 {
+            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        if n == 0 && finishing {
+            return;
+        }
+        if fds[0].revents != 0 {
+            let r = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if r <= 0 {
+                // EIO: every holder of the other side is gone.
+                return;
+            }
+            if !write_all(output.as_raw_fd(), &buf[..r as usize]) {
+                return;
+            }
+        }
+        if fds[1].revents != 0 {
+            finishing = true;
+        }
+        if fds[2].revents != 0 {
+            let r = unsafe { libc::read(input.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if r <= 0 {
+                input_open = false;
+            } else if !write_all(master.as_raw_fd(), &buf[..r as usize]) {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_child_pid;
+
+    #[test]
+    fn child_pid_from_info_json() {
+        assert_eq!(
+            parse_child_pid("{\n    \"child-pid\": 4242,\n    \"ns\": 1\n}"),
+            Some(4242)
+        );
+        assert_eq!(parse_child_pid("{\"child-pid\":7}"), Some(7));
+        assert_eq!(
+            parse_child_pid("{\"child-pid\": 42"),
+            None,
+            "the number may continue"
+        );
+        assert_eq!(parse_child_pid("{\"other\": 1}"), None);
+    }
+}

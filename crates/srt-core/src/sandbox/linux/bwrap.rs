@@ -1,0 +1,203 @@
+//! bubblewrap: finding it, checking it can work here, and rendering a plan
+//! into its argument vector.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use super::plan::{Mount, Plan};
+use crate::config::Settings;
+
+/// Why the sandbox cannot be set up on this machine. The message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyError(pub String);
+
+impl std::fmt::Display for DependencyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub const INSTALL_HINT: &str =
+    "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap)";
+
+pub const USERNS_HINT: &str = "bubblewrap needs unprivileged user namespaces: check that `sysctl user.max_user_namespaces` is above 0, that `sysctl kernel.unprivileged_userns_clone` (where it exists) is 1, and on Ubuntu 23.10 and later that `sysctl kernel.apparmor_restrict_unprivileged_userns` is 0 or bwrap has an AppArmor profile. In an unprivileged container, try \"enableWeakerNestedSandbox\": true (weaker)";
+
+/// Finds bwrap: `bwrapPath` if set (no fallback), else on PATH.
+pub fn find_bwrap(
+    settings: &Settings,
+    path_var: Option<&std::ffi::OsStr>,
+) -> Result<PathBuf, DependencyError> {
+    if let Some(p) = &settings.bwrap_path {
+        return if is_executable(Path::new(p)) {
+            Ok(PathBuf::from(p))
+        } else {
+            Err(DependencyError(format!(
+                "bubblewrap is not executable at {p} (bwrapPath); fix the path or {INSTALL_HINT}"
+            )))
+        };
+    }
+    let found = path_var
+        .map(std::env::split_paths)
+        .into_iter()
+        .flatten()
+        .map(|dir| dir.join("bwrap"))
+        .find(|candidate| is_executable(candidate));
+    found.ok_or_else(|| {
+        DependencyError(format!(
+            "bubblewrap (bwrap) is not installed: {INSTALL_HINT}"
+        ))
+    })
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Refuses up front when the kernel has user namespaces switched off.
+pub fn check_user_namespaces() -> Result<(), DependencyError> {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
+    if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+        return Err(DependencyError(format!(
+            "user namespaces are disabled (user.max_user_namespaces is 0): {USERNS_HINT}"
+        )));
+    }
+    Ok(())
+}
+
+/// How the sandbox is started, beyond the mount plan.
+#[derive(Clone, Debug)]
+pub struct Launch {
+    pub bwrap: PathBuf,
+    /// Descriptor (in bwrap) where it reports the sandbox's first process.
+    pub info_fd: i32,
+    pub cwd: PathBuf,
+    /// Stop the command from creating user namespaces.
+    pub disable_userns: bool,
+    /// The helper and everything after it: `[helper, "__sandbox-exec", ...]`.
+    pub helper_argv: Vec<OsString>,
+}
+
+/// The full argument vector, bwrap itself first.
+pub fn argv(plan: &Plan, launch: &Launch) -> Vec<OsString> {
+    let mut a: Vec<OsString> = Vec::with_capacity(plan.mounts.len() * 3 + 32);
+    let mut push = |words: &[&str]| a.extend(words.iter().map(OsString::from));
+    push(&["--new-session", "--die-with-parent"]);
+    push(&[
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]);
+    push(&["--cap-drop", "ALL"]);
+    if launch.disable_userns {
+        push(&["--disable-userns"]);
+    }
+    // The helper is pid 1: it reaps, forwards signals, and its exit ends every process inside.
+    push(&["--as-pid-1"]);
+    a.push("--info-fd".into());
+    a.push(launch.info_fd.to_string().into());
+    for mount in &plan.mounts {
+        let (op, src, dest): (&str, Option<&Path>, &Path) = match mount {
+            Mount::Bind(s, d) => ("--bind", Some(s), d),
+            Mount::RoBind(s, d) => ("--ro-bind", Some(s), d),
+            Mount::Tmpfs(d) => ("--tmpfs", None, d),
+            Mount::RemountRo(d) => ("--remount-ro", None, d),
+            Mount::Dev(d) => ("--dev", None, d),
+            Mount::Proc(d) => ("--proc", None, d),
+        };
+        a.push(op.into());
+        if let Some(s) = src {
+            a.push(s.into());
+        }
+        a.push(dest.into());
+    }
+    a.push("--chdir".into());
+    a.push(launch.cwd.clone().into());
+    for (k, v) in &plan.env {
+        a.push("--setenv".into());
+        a.push(k.into());
+        a.push(v.into());
+    }
+    a.push("--".into());
+    a.extend(launch.helper_argv.iter().cloned());
+    let mut full = Vec::with_capacity(a.len() + 1);
+    full.push(launch.bwrap.clone().into_os_string());
+    full.extend(a);
+    full
+}
+
+/// Whether this bwrap knows `--disable-userns` (0.8.0 and later), from `bwrap --version`.
+pub fn supports_disable_userns(version_output: &str) -> bool {
+    let version = version_output.split_whitespace().last().unwrap_or("");
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (0, 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_parsing() {
+        assert!(supports_disable_userns("bubblewrap 0.8.0\n"));
+        assert!(supports_disable_userns("bubblewrap 0.11.1"));
+        assert!(supports_disable_userns("bubblewrap 1.0"));
+        assert!(!supports_disable_userns("bubblewrap 0.6.1"));
+        assert!(!supports_disable_userns("garbage"));
+    }
+
+    #[test]
+    fn argv_shape() {
+        let plan = Plan {
+            mounts: vec![
+                Mount::RoBind("/".into(), "/".into()),
+                Mount::Tmpfs("/home/u/.ssh".into()),
+            ],
+            env: vec![("SANDBOX_RUNTIME".into(), "1".into())],
+            ..Default::default()
+        };
+        let launch = Launch {
+            bwrap: "/usr/bin/bwrap".into(),
+            info_fd: 3,
+            cwd: "/w".into(),
+            disable_userns: true,
+            helper_argv: vec![
+                "/h/srt".into(),
+                "__sandbox-exec".into(),
+                "--".into(),
+                "echo".into(),
+                "a b".into(),
+            ],
+        };
+        let words: Vec<String> = argv(&plan, &launch)
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            words.join(" "),
+            "/usr/bin/bwrap --new-session --die-with-parent --unshare-user --unshare-pid --unshare-net --unshare-ipc \
+             --unshare-uts --unshare-cgroup-try --cap-drop ALL --disable-userns --as-pid-1 --info-fd 3 \
+             --ro-bind / / --tmpfs /home/u/.ssh --chdir /w --setenv SANDBOX_RUNTIME 1 -- /h/srt __sandbox-exec -- echo a b"
+        );
+    }
+
+    #[test]
+    fn missing_bwrap_names_the_fix() {
+        let s = Settings::default();
+        let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent"))).unwrap_err();
+        assert!(e.0.contains("apt-get install bubblewrap"), "{e}");
+        let s = Settings {
+            bwrap_path: Some("/nonexistent/bwrap".into()),
+            ..Default::default()
+        };
+        assert!(find_bwrap(&s, None).unwrap_err().0.contains("bwrapPath"));
+    }
+}

@@ -1,0 +1,7 @@
+//! The Linux sandbox: bubblewrap with namespaces, a mount plan, and the
+//! in-sandbox helper.
+
+pub mod bwrap;
+pub mod mandatory;
+pub mod paths;
+pub mod plan;

@@ -1,0 +1,262 @@
+//! From settings to an ordered list of mounts: a pure function of the
+//! settings, the working directory, the home directory and what is on disk
+//! (through [`FsView`]). Golden-tested without a sandbox; `bwrap` renders it.
+
+use std::path::{Path, PathBuf};
+
+use super::mandatory;
+use super::paths::{absolute, depth, is_within, landing, normalize, FsView};
+use crate::config::{PathEntry, Settings};
+
+/// One mount operation, in bubblewrap's terms. Sources are host paths.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mount {
+    /// Writable bind of `src` at `dest`.
+    Bind(PathBuf, PathBuf),
+    /// Read-only bind of `src` at `dest`.
+    RoBind(PathBuf, PathBuf),
+    /// An empty tmpfs at the path (hides a directory's contents).
+    Tmpfs(PathBuf),
+    /// Make the mount at the path read-only (after its carve-outs are in place).
+    RemountRo(PathBuf),
+    /// A minimal /dev.
+    Dev(PathBuf),
+    /// A fresh /proc for the new pid namespace.
+    Proc(PathBuf),
+}
+
+/// What the planner needs besides the settings.
+#[derive(Clone, Debug)]
+pub struct PlanInput<'a> {
+    pub settings: &'a Settings,
+    /// Working directory, resolved.
+    pub cwd: PathBuf,
+    /// Home directory, resolved.
+    pub home: PathBuf,
+    /// The sandbox's TMPDIR (a default write path), if usable.
+    pub tmpdir: Option<PathBuf>,
+    /// The in-sandbox helper binary, re-exposed last so no deny can hide it.
+    pub helper: PathBuf,
+}
+
+/// The filesystem half of a sandbox.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub mounts: Vec<Mount>,
+    /// Writable roots, resolved, shallow first.
+    pub write_roots: Vec<PathBuf>,
+    /// Variables set inside the sandbox.
+    pub env: Vec<(String, String)>,
+    /// Remarks for stderr: rules that could not be applied as written.
+    pub warnings: Vec<String>,
+}
+
+/// The reference's default write paths (§2.10) that exist as ordinary paths on Linux.
+fn default_write_paths(input: &PlanInput<'_>) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = input.tmpdir.iter().cloned().collect();
+    paths.extend([
+        input.home.join(".npm/_logs"),
+        input.home.join(".claude/debug"),
+    ]);
+    paths
+}
+
+/// Paths under the kernel's own filesystems are never bind targets: /dev and
+/// /proc are fresh inside the sandbox.
+fn is_virtual(path: &Path) -> bool {
+    ["/dev", "/proc", "/sys"]
+        .iter()
+        .any(|v| is_within(path, Path::new(v)))
+}
+
+fn resolve_all(entries: Option<&Vec<PathEntry>>, input: &PlanInput<'_>) -> Vec<PathBuf> {
+    entries
+        .into_iter()
+        .flatten()
+        .map(|e| absolute(e, &input.cwd, &input.home))
+        .collect()
+}
+
+/// Builds the mount plan.
+pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
+    let s = &input.settings.filesystem;
+    let mut out = Plan::default();
+    let disabled = s.disabled == Some(true);
+    out.mounts.push(if disabled {
+        Mount::Bind("/".into(), "/".into())
+    } else {
+        Mount::RoBind("/".into(), "/".into())
+    });
+    out.mounts.push(Mount::Dev("/dev".into()));
+    if input.settings.enable_weaker_nested_sandbox == Some(true) {
+        out.mounts.push(Mount::Bind("/proc".into(), "/proc".into()));
+    } else {
+        out.mounts.push(Mount::Proc("/proc".into()));
+    }
+    if disabled {
+        out.write_roots.push("/".into());
+        finish(input, &mut out);
+        return out;
+    }
+
+    let deny_read: Vec<PathBuf> = resolve_all(Some(&s.deny_read), input);
+    let allow_read: Vec<PathBuf> = resolve_all(s.allow_read.as_ref(), input);
+    let read_denied = |p: &Path| {
+        deny_read.iter().any(|d| is_within(p, d)) && !allow_read.iter().any(|a| is_within(p, a))
+    };
+
+    // Write roots: the defaults (unless a read deny hides them) and allowWrite.
+    let mut wanted: Vec<(PathBuf, bool)> = default_write_paths(input)
+        .into_iter()
+        .filter(|p| !read_denied(p))
+        .map(|p| (p, true))
+        .collect();
+    wanted.extend(
+        resolve_all(Some(&s.allow_write), input)
+            .into_iter()
+            .map(|p| (p, false)),
+    );
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for (lexical, is_default) in wanted {
+        if is_virtual(&lexical) {
+            continue;
+        }
+        let Some(real) = fs.real_path(&lexical) else {
+            if !is_default {
+                tracing::debug!("allowWrite {} does not exist; not bound", lexical.display());
+            }
+            continue;
+        };
+        if real != lexical && !is_within(&real, &lexical) {
+            out.warnings.push(format!(
+                "allowWrite {} resolves through a symlink to {}; it is not made writable (name {} itself if that is meant)",
+                lexical.display(),
+                real.display(),
+                real.display()
+            ));
+            continue;
+        }
+        if !is_virtual(&real) && !roots.contains(&real) {
+            roots.push(real);
+        }
+    }
+    roots.sort_by_key(|p| (depth(p), p.clone()));
+    for root in &roots {
+        out.mounts.push(Mount::Bind(root.clone(), root.clone()));
+    }
+
+    // Write denies: denyWrite and the mandatory denies, where they fall inside a write root.
+    let mut write_denies: Vec<PathBuf> = Vec::new();
+    for lexical in resolve_all(Some(&s.deny_write), input) {
+        write_denies.push(landing(fs, &lexical));
+    }
+    let scan_depth = input
+        .settings
+        .mandatory_deny_search_depth
+        .unwrap_or(3)
+        .clamp(1, 10) as usize;
+    let allow_git_config = s.allow_git_config == Some(true);
+    let mut scan_roots = vec![input.cwd.clone()];
+    scan_roots.extend(roots.iter().cloned());
+    scan_roots.sort();
+    scan_roots.dedup();
+    for root in scan_roots
+        .iter()
+        .filter(|r| roots.iter().any(|w| is_within(r, w)))
+    {
+        let found = mandatory::scan(fs, root, scan_depth, allow_git_config);
+        for path in found.existing.into_iter().chain(found.unreadable) {
+            write_denies.push(fs.real_path(&path).unwrap_or(path));
+        }
+    }
+    write_denies.retain(|p| {
+        fs.real_path(p).is_some() && roots.iter().any(|r| is_within(p, r)) && !is_virtual(p)
+    });
+    write_denies.sort_by_key(|p| (depth(p), p.clone()));
+    write_denies.dedup();
+    for deny in &write_denies {
+        out.mounts.push(Mount::RoBind(deny.clone(), deny.clone()));
+    }
+
+    // Read denies, shallow first; each hidden directory gets its carve-outs
+    // (write roots and allowRead paths beneath it) and is then made read-only.
+    let mut read_ops: Vec<(PathBuf, bool)> = Vec::new();
+    for lexical in &deny_read {
+        if let Some(real) = fs.real_path(lexical) {
+            if !is_virtual(&real) {
+                read_ops.push((real, true));
+            }
+        }
+    }
+    for lexical in &allow_read {
+        if let Some(real) = fs.real_path(lexical) {
+            read_ops.push((real, false));
+        }
+    }
+    read_ops.sort_by_key(|(p, deny)| (depth(p), !*deny, p.clone()));
+    read_ops.dedup();
+    let mut hidden: Vec<PathBuf> = Vec::new();
+    let mut remounts: Vec<PathBuf> = Vec::new();
+    for (path, deny) in &read_ops {
+        let under_hidden = hidden.iter().any(|h| is_within(path, h) && h != path);
+        if *deny {
+            if fs.is_dir(path) {
+                out.mounts.push(Mount::Tmpfs(path.clone()));
+                remounts.push(path.clone());
+                hidden.push(path.clone());
+                // Write roots beneath stay writable, as allowWrite asked.
+                for root in roots.iter().filter(|r| is_within(r, path) && *r != path) {
+                    out.mounts.push(Mount::Bind(root.clone(), root.clone()));
+                    reapply_write_denies(&mut out.mounts, &write_denies, root);
+                }
+            } else if !allow_read
+                .iter()
+                .any(|a| fs.real_path(a).as_deref() == Some(path))
+            {
+                // A file deny is lifted only by an allowRead of that same file.
+                out.mounts
+                    .push(Mount::RoBind("/dev/null".into(), path.clone()));
+            }
+        } else if under_hidden {
+            let writable = roots.iter().any(|r| is_within(path, r));
+            if writable {
+                out.mounts.push(Mount::Bind(path.clone(), path.clone()));
+            } else {
+                out.mounts.push(Mount::RoBind(path.clone(), path.clone()));
+            }
+            reapply_write_denies(&mut out.mounts, &write_denies, path);
+        }
+    }
+    for path in remounts {
+        out.mounts.push(Mount::RemountRo(path));
+    }
+    out.write_roots = roots;
+    finish(input, &mut out);
+    out
+}
+
+/// A fresh bind from the host brings back what earlier mounts covered beneath
+/// it: put the write denies under it back on top.
+fn reapply_write_denies(mounts: &mut Vec<Mount>, write_denies: &[PathBuf], under: &Path) {
+    for deny in write_denies.iter().filter(|d| is_within(d, under)) {
+        mounts.push(Mount::RoBind(deny.clone(), deny.clone()));
+    }
+}
+
+fn finish(input: &PlanInput<'_>, out: &mut Plan) {
+    // The helper must stay executable whatever the read denies hide.
+    let helper = normalize(&input.helper);
+    out.mounts.push(Mount::RoBind(helper.clone(), helper));
+    out.env.push(("SANDBOX_RUNTIME".into(), "1".into()));
+    if let Some(tmp) = input
+        .tmpdir
+        .as_ref()
+        .filter(|t| out.write_roots.iter().any(|r| is_within(t, r)))
+    {
+        out.env.push(("TMPDIR".into(), tmp.display().to_string()));
+    }
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,360 @@
+//! Golden tests of the mount plan over an in-memory filesystem.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use super::*;
+use crate::config::parse_settings;
+
+/// An in-memory tree: directories, files and symlinks by absolute path.
+#[derive(Default)]
+struct FakeFs {
+    nodes: BTreeMap<PathBuf, Node>,
+}
+
+enum Node {
+    Dir,
+    File,
+    Link(PathBuf),
+    Unreadable,
+}
+
+impl FakeFs {
+    fn new(dirs: &[&str], files: &[&str]) -> Self {
+        let mut fs = FakeFs::default();
+        for d in dirs {
+            fs.add(d, Node::Dir);
+        }
+        for f in files {
+            fs.add(f, Node::File);
+        }
+        fs
+    }
+    fn add(&mut self, path: &str, node: Node) {
+        let path = PathBuf::from(path);
+        for ancestor in path.ancestors().skip(1) {
+            self.nodes
+                .entry(ancestor.to_path_buf())
+                .or_insert(Node::Dir);
+        }
+        self.nodes.insert(path, node);
+    }
+    fn resolve(&self, path: &Path, hops: usize) -> Option<PathBuf> {
+        if hops > 16 {
+            return None;
+        }
+        let mut out = PathBuf::from("/");
+        for part in path.components().skip(1) {
+            out.push(part);
+            if let Node::Link(target) = self.nodes.get(&out)? {
+                out = self.resolve(target, hops + 1)?;
+            }
+        }
+        Some(out)
+    }
+}
+
+impl FsView for FakeFs {
+    fn real_path(&self, path: &Path) -> Option<PathBuf> {
+        self.resolve(path, 0)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        matches!(self.nodes.get(path), Some(Node::Dir | Node::Unreadable))
+    }
+    fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool, bool)>> {
+        if matches!(self.nodes.get(path), Some(Node::Unreadable)) {
+            return None;
+        }
+        Some(
+            self.nodes
+                .iter()
+                .filter(|(p, _)| p.parent() == Some(path) && p.as_path() != path)
+                .map(|(p, n)| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    (
+                        name,
+                        matches!(n, Node::Dir | Node::Unreadable),
+                        matches!(n, Node::Link(_)),
+                    )
+                })
+                .collect(),
+        )
+    }
+    fn exists_no_follow(&self, path: &Path) -> bool {
+        self.nodes.contains_key(path)
+    }
+}
+
+fn settings(fs_json: serde_json::Value) -> crate::config::Settings {
+    let doc =
+        json!({"network": {"allowedDomains": [], "deniedDomains": []}, "filesystem": fs_json});
+    parse_settings(&doc.to_string()).unwrap().settings
+}
+
+fn run(fs: &FakeFs, s: &crate::config::Settings) -> Plan {
+    let input = PlanInput {
+        settings: s,
+        cwd: "/home/u/proj".into(),
+        home: "/home/u".into(),
+        tmpdir: Some("/tmp/claude".into()),
+        helper: "/opt/srt/srt".into(),
+    };
+    plan(&input, fs)
+}
+
+/// Renders mounts as bubblewrap-like words, one mount a line, for readable goldens.
+fn render(p: &Plan) -> Vec<String> {
+    p.mounts
+        .iter()
+        .map(|m| match m {
+            Mount::Bind(s, d) => format!("bind {} {}", s.display(), d.display()),
+            Mount::RoBind(s, d) => format!("ro-bind {} {}", s.display(), d.display()),
+            Mount::Tmpfs(d) => format!("tmpfs {}", d.display()),
+            Mount::RemountRo(d) => format!("remount-ro {}", d.display()),
+            Mount::Dev(d) => format!("dev {}", d.display()),
+            Mount::Proc(d) => format!("proc {}", d.display()),
+        })
+        .collect()
+}
+
+fn home_fs() -> FakeFs {
+    FakeFs::new(
+        &[
+            "/home/u/proj/src",
+            "/home/u/.ssh",
+            "/tmp/claude",
+            "/opt/srt",
+            "/home/u/.aws",
+        ],
+        &[
+            "/home/u/.ssh/id_rsa",
+            "/home/u/.ssh/known_hosts",
+            "/home/u/.aws/credentials",
+            "/opt/srt/srt",
+            "/home/u/.bashrc",
+        ],
+    )
+}
+
+#[test]
+fn defaults_read_only_root_with_tmpdir_writable() {
+    let s = settings(json!({"denyRead": [], "allowWrite": [], "denyWrite": []}));
+    let p = run(&home_fs(), &s);
+    assert_eq!(
+        render(&p),
+        [
+            "ro-bind / /",
+            "dev /dev",
+            "proc /proc",
+            "bind /tmp/claude /tmp/claude",
+            "ro-bind /opt/srt/srt /opt/srt/srt"
+        ]
+    );
+    assert!(p.env.contains(&("TMPDIR".into(), "/tmp/claude".into())));
+    assert!(p.env.contains(&("SANDBOX_RUNTIME".into(), "1".into())));
+}
+
+#[test]
+fn allow_write_relative_and_home_with_mandatory_denies() {
+    let s = settings(
+        json!({"denyRead": [], "allowWrite": [".", "~/.aws/**"], "denyWrite": ["~/.aws/credentials"]}),
+    );
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/.bashrc", Node::File);
+    fs.add("/home/u/proj/.git/hooks", Node::Dir);
+    fs.add("/home/u/proj/.git/config", Node::File);
+    fs.add("/home/u/proj/.git/objects", Node::Dir);
+    fs.add("/home/u/proj/a/b/.zshrc", Node::File);
+    fs.add("/home/u/proj/a/b/c/.zshrc", Node::File);
+    fs.add("/home/u/proj/a/.vscode", Node::Dir);
+    fs.add("/home/u/proj/a/b/.idea", Node::Dir);
+    fs.add("/home/u/proj/node_modules/x/.bashrc", Node::File);
+    fs.add("/home/u/proj/.claude/commands", Node::Dir);
+    fs.add("/home/u/proj/.claude/settings.json", Node::File);
+    let p = run(&fs, &s);
+    assert_eq!(
+        render(&p),
+        [
+            "ro-bind / /",
+            "dev /dev",
+            "proc /proc",
+            "bind /tmp/claude /tmp/claude",
+            "bind /home/u/.aws /home/u/.aws",
+            "bind /home/u/proj /home/u/proj",
+            "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
+            "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
+            "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
+            "ro-bind /home/u/proj/.git/config /home/u/proj/.git/config",
+            "ro-bind /home/u/proj/.git/hooks /home/u/proj/.git/hooks",
+            "ro-bind /home/u/proj/a/.vscode /home/u/proj/a/.vscode",
+            "ro-bind /home/u/proj/a/b/.zshrc /home/u/proj/a/b/.zshrc",
+            "ro-bind /opt/srt/srt /opt/srt/srt"
+        ]
+    );
+}
+
+#[test]
+fn allow_git_config_and_depth() {
+    let s = settings(
+        json!({"denyRead": [], "allowWrite": ["."], "denyWrite": [], "allowGitConfig": true}),
+    );
+    let mut s = s;
+    s.mandatory_deny_search_depth = Some(1);
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/.git/hooks", Node::Dir);
+    fs.add("/home/u/proj/.git/config", Node::File);
+    fs.add("/home/u/proj/.vscode", Node::Dir);
+    fs.add("/home/u/proj/a/.bashrc", Node::File);
+    let p = run(&fs, &s);
+    let r = render(&p);
+    assert!(r.contains(&"ro-bind /home/u/proj/.git/hooks /home/u/proj/.git/hooks".to_string()));
+    assert!(r.contains(&"ro-bind /home/u/proj/.vscode /home/u/proj/.vscode".to_string()));
+    assert!(!r.iter().any(|l| l.contains(".git/config")), "{r:?}");
+    assert!(
+        !r.iter().any(|l| l.contains("a/.bashrc")),
+        "depth 1 stops at the cwd: {r:?}"
+    );
+}
+
+#[test]
+fn unreadable_directory_is_denied_whole() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/locked", Node::Unreadable);
+    let r = render(&run(&fs, &s));
+    assert!(
+        r.contains(&"ro-bind /home/u/proj/locked /home/u/proj/locked".to_string()),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn deny_read_directory_file_and_allow_read_carve_out() {
+    let s = settings(json!({
+        "denyRead": ["~/.ssh", "~/.aws/credentials", "/does/not/exist"],
+        "allowRead": ["~/.ssh/known_hosts"],
+        "allowWrite": [],
+        "denyWrite": []
+    }));
+    let r = render(&run(&home_fs(), &s));
+    assert_eq!(
+        r,
+        [
+            "ro-bind / /",
+            "dev /dev",
+            "proc /proc",
+            "bind /tmp/claude /tmp/claude",
+            "tmpfs /home/u/.ssh",
+            "ro-bind /dev/null /home/u/.aws/credentials",
+            "ro-bind /home/u/.ssh/known_hosts /home/u/.ssh/known_hosts",
+            "remount-ro /home/u/.ssh",
+            "ro-bind /opt/srt/srt /opt/srt/srt"
+        ]
+    );
+}
+
+#[test]
+fn file_deny_lifted_only_by_allow_of_that_file() {
+    let s = settings(json!({
+        "denyRead": ["~/.ssh", "~/.ssh/known_hosts"],
+        "allowRead": ["~/.ssh"],
+        "allowWrite": [],
+        "denyWrite": []
+    }));
+    let r = render(&run(&home_fs(), &s));
+    assert!(
+        r.contains(&"ro-bind /dev/null /home/u/.ssh/known_hosts".to_string()),
+        "{r:?}"
+    );
+    let s = settings(
+        json!({"denyRead": ["~/.ssh/known_hosts"], "allowRead": ["~/.ssh/known_hosts"], "allowWrite": [], "denyWrite": []}),
+    );
+    let r = render(&run(&home_fs(), &s));
+    assert!(!r.iter().any(|l| l.contains("/dev/null")), "{r:?}");
+}
+
+#[test]
+fn write_root_under_a_read_deny_is_carved_out_with_its_denies() {
+    let s = settings(json!({"denyRead": ["~"], "allowWrite": ["."], "denyWrite": ["./src"]}));
+    let r = render(&run(&home_fs(), &s));
+    assert_eq!(
+        r,
+        [
+            "ro-bind / /",
+            "dev /dev",
+            "proc /proc",
+            "bind /tmp/claude /tmp/claude",
+            "bind /home/u/proj /home/u/proj",
+            "ro-bind /home/u/proj/src /home/u/proj/src",
+            "tmpfs /home/u",
+            "bind /home/u/proj /home/u/proj",
+            "ro-bind /home/u/proj/src /home/u/proj/src",
+            "remount-ro /home/u",
+            "ro-bind /opt/srt/srt /opt/srt/srt"
+        ]
+    );
+}
+
+#[test]
+fn symlinked_write_root_escaping_its_tree_is_refused() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["./cache"], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/cache", Node::Link("/home/u".into()));
+    let p = run(&fs, &s);
+    assert!(
+        !render(&p).iter().any(|l| l.starts_with("bind /home/u ")),
+        "{:?}",
+        render(&p)
+    );
+    assert!(
+        p.warnings[0].contains("resolves through a symlink to /home/u"),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn deny_lands_where_the_symlink_points() {
+    let s = settings(json!({"denyRead": ["~/.ssh"], "allowWrite": [], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.nodes.retain(|p, _| !p.starts_with("/home/u/.ssh"));
+    fs.add("/home/u/dotfiles/ssh/id_rsa", Node::File);
+    fs.add("/home/u/.ssh", Node::Link("/home/u/dotfiles/ssh".into()));
+    let r = render(&run(&fs, &s));
+    assert!(
+        r.contains(&"tmpfs /home/u/dotfiles/ssh".to_string()),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn disabled_filesystem_writes_everywhere() {
+    let s = settings(
+        json!({"denyRead": ["~/.ssh"], "allowWrite": [], "denyWrite": [], "disabled": true}),
+    );
+    let p = run(&home_fs(), &s);
+    assert_eq!(render(&p)[0], "bind / /");
+    assert!(!render(&p).iter().any(|l| l.contains(".ssh")));
+}
+
+#[test]
+fn weaker_nested_sandbox_binds_host_proc() {
+    let mut s = settings(json!({"denyRead": [], "allowWrite": [], "denyWrite": []}));
+    s.enable_weaker_nested_sandbox = Some(true);
+    assert_eq!(render(&run(&home_fs(), &s))[2], "bind /proc /proc");
+}
+
+#[test]
+fn default_home_write_paths_dropped_under_a_read_deny() {
+    let s = settings(json!({"denyRead": ["~/.claude"], "allowWrite": [], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/.claude/debug", Node::Dir);
+    let r = render(&run(&fs, &s));
+    assert!(
+        !r.iter().any(|l| l.starts_with("bind /home/u/.claude")),
+        "{r:?}"
+    );
+    assert!(r.contains(&"tmpfs /home/u/.claude".to_string()));
+}
