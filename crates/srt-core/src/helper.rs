@@ -1,8 +1,9 @@
 //! The in-sandbox helper: pid 1 of the sandbox's pid namespace.
 //!
-//! Run as `srt __sandbox-exec [--tty] -- COMMAND [ARGS...]` by bubblewrap. It
-//! takes the terminal (when given one), closes every descriptor but the
-//! standard three, starts the command, forwards the signals it receives to it,
+//! Run as `srt __sandbox-exec [--tty] [--block-unix-sockets] -- COMMAND [ARGS...]`
+//! by bubblewrap. It takes the terminal (when given one), closes every
+//! descriptor but the standard three, starts the command under the seccomp
+//! filter (when asked), forwards the signals it receives to it,
 //! reaps orphans, and exits with the command's status (128+N for death by
 //! signal N). Its exit ends every process left in the namespace.
 //! It depends only on what it receives on its command line.
@@ -26,15 +27,18 @@ pub const FORWARDED: &[libc::c_int] = &[
 
 struct Options {
     tty: bool,
+    block_unix_sockets: bool,
     argv: Vec<OsString>,
 }
 
 fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut tty = false;
+    let mut block_unix_sockets = false;
     let mut iter = args.iter();
     for arg in iter.by_ref() {
         match arg.to_str() {
             Some("--tty") => tty = true,
+            Some("--block-unix-sockets") => block_unix_sockets = true,
             Some("--") => break,
             _ => return Err(format!("unknown helper option {arg:?}")),
         }
@@ -43,7 +47,11 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     if argv.is_empty() {
         return Err("no command".into());
     }
-    Ok(Options { tty, argv })
+    Ok(Options {
+        tty,
+        block_unix_sockets,
+        argv,
+    })
 }
 
 fn fail(message: &str) -> i32 {
@@ -76,6 +84,17 @@ pub fn main(args: &[OsString]) -> i32 {
         }
     }
     close_inherited_descriptors();
+    // Nothing inside may ptrace us or read our memory: we run unfiltered.
+    // SAFETY: prctl on ourselves.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let filter = match opts
+        .block_unix_sockets
+        .then(crate::seccomp::unix_socket_filter)
+        .transpose()
+    {
+        Ok(f) => f,
+        Err(e) => return fail(&format!("cannot build the seccomp filter: {e}")),
+    };
 
     // Block what we handle, so it is read from a signalfd instead of interrupting us.
     // SAFETY: sigset manipulation on a local set.
@@ -110,10 +129,20 @@ pub fn main(args: &[OsString]) -> i32 {
                 // The command gets its own process group, in the terminal's foreground,
                 // so job control works and ^C reaches it rather than us.
                 libc::setpgid(0, 0);
+                // From a background group tcsetpgrp raises SIGTTOU: ignore it for the call.
+                libc::signal(libc::SIGTTOU, libc::SIG_IGN);
                 libc::tcsetpgrp(0, libc::getpid());
+                libc::signal(libc::SIGTTOU, libc::SIG_DFL);
             }
             libc::close(sfd);
             libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            if let Some(program) = &filter {
+                if crate::seccomp::apply(program).is_err() {
+                    let msg = b"srt: sandbox helper: cannot apply the seccomp filter\n";
+                    libc::write(2, msg.as_ptr().cast(), msg.len());
+                    libc::_exit(1);
+                }
+            }
             libc::execvp(ptrs[0], ptrs.as_ptr());
             let err = *libc::__errno_location();
             let (what, code) = match err {

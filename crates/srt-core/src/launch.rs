@@ -52,6 +52,9 @@ pub fn run_sandboxed(
     if tty {
         helper_argv.push("--tty".into());
     }
+    if settings.network.allow_all_unix_sockets != Some(true) {
+        helper_argv.push("--block-unix-sockets".into());
+    }
     helper_argv.push("--".into());
     helper_argv.extend(argv);
     let launch = bwrap::Launch {

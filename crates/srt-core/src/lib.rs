@@ -12,3 +12,4 @@ pub mod logging;
 pub mod policy;
 pub mod runner;
 pub mod sandbox;
+pub mod seccomp;

@@ -151,6 +151,8 @@ pub fn run(
         cmd.stderr(Stdio::from(stdio.stderr.try_clone()?));
     }
     let info_raw = info_write.as_raw_fd();
+    // SAFETY: getpid cannot fail.
+    let parent = unsafe { libc::getpid() };
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -167,6 +169,11 @@ pub fn run(
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            // bubblewrap dies with us even if we die before it could arrange that itself.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
             Ok(())
         });
     }

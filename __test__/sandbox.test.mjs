@@ -1,0 +1,301 @@
+// The Linux sandbox of issue 2, tried with real commands under the real
+// bubblewrap: read-only root, allowed writes, hidden reads, protected files,
+// namespaces, descriptors, unix sockets and the refusals when it cannot work.
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+
+import { config, runSync, sandboxEnv, settingsFile, tempDir } from './helpers.mjs'
+
+const { home, env } = sandboxEnv()
+
+/** Runs `sh -c script` in the sandbox with the given settings (native binary unless told). */
+function sh(script, settings = config(), { cwd = home, kind = 'native', stdio } = {}) {
+  const file = settingsFile(home, settings)
+  return runSync(kind, ['--settings', file, 'sh', '-c', script], { env, cwd, stdio })
+}
+
+for (const kind of ['native', 'shim']) {
+  it(`keeps the root read-only (${kind})`, () => {
+    const target = path.join(home, `outside-${kind}`)
+    const r = sh(`echo x > ${target}`, config(), { kind })
+    assert.notEqual(r.status, 0)
+    assert.match(r.stderr, /Read-only file system/)
+    assert.ok(!fs.existsSync(target))
+  })
+}
+
+describe('writes', () => {
+  it('lands on the host inside allowWrite, relative paths and ~ included', () => {
+    const work = tempDir()
+    fs.mkdirSync(path.join(home, 'w'), { recursive: true })
+    const r = sh('echo a > ./f && echo b > ~/w/g && echo ok', config({ filesystem: { allowWrite: ['.', '~/w/**'] } }), {
+      cwd: work,
+    })
+    assert.equal(r.stdout, 'ok\n', r.stderr)
+    assert.equal(fs.readFileSync(path.join(work, 'f'), 'utf8'), 'a\n')
+    assert.equal(fs.readFileSync(path.join(home, 'w', 'g'), 'utf8'), 'b\n')
+  })
+
+  it('keeps denyWrite read-only inside an allowed directory', () => {
+    const work = tempDir()
+    fs.mkdirSync(path.join(work, 'locked'))
+    fs.writeFileSync(path.join(work, 'locked', 'f'), 'orig')
+    const r = sh('echo new > locked/f; echo new > locked/g; echo free > free', config({ filesystem: { allowWrite: ['.'], denyWrite: ['./locked'] } }), {
+      cwd: work,
+    })
+    assert.match(r.stderr, /Read-only file system/)
+    assert.equal(fs.readFileSync(path.join(work, 'locked', 'f'), 'utf8'), 'orig')
+    assert.ok(!fs.existsSync(path.join(work, 'locked', 'g')))
+    assert.equal(fs.readFileSync(path.join(work, 'free'), 'utf8'), 'free\n')
+  })
+
+  it('judges a write where it lands: a symlink out of an allowed directory gives nothing', () => {
+    const work = tempDir()
+    const outside = tempDir()
+    fs.symlinkSync(outside, path.join(work, 'link'))
+    const r = sh('echo pwned > link/f', config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })
+    assert.notEqual(r.status, 0)
+    assert.ok(!fs.existsSync(path.join(outside, 'f')))
+  })
+
+  it('refuses a write root that is a symlink escaping its tree, and says so', () => {
+    const work = tempDir()
+    const outside = tempDir()
+    fs.symlinkSync(outside, path.join(work, 'cache'))
+    const r = sh('echo pwned > cache/f', config({ filesystem: { allowWrite: ['./cache'] } }), { cwd: work })
+    assert.match(r.stderr, /resolves through a symlink/)
+    assert.ok(!fs.existsSync(path.join(outside, 'f')))
+  })
+
+  it('gives the command a writable TMPDIR', () => {
+    const r = sh('f=$(mktemp) && echo ok > "$f" && cat "$f" && rm "$f" && echo "$TMPDIR"')
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout, 'ok\n/tmp/claude\n')
+  })
+
+  it('writes everywhere with filesystem.disabled', () => {
+    const work = tempDir()
+    const r = sh(`echo x > ${work}/f`, config({ filesystem: { disabled: true } }))
+    assert.equal(r.status, 0, r.stderr)
+    assert.ok(fs.existsSync(path.join(work, 'f')))
+  })
+})
+
+describe('reads', () => {
+  const secrets = path.join(home, '.secrets')
+  fs.mkdirSync(secrets, { recursive: true })
+  fs.writeFileSync(path.join(secrets, 'key'), 'SECRET-KEY')
+  fs.writeFileSync(path.join(secrets, 'public'), 'PUBLIC')
+  fs.writeFileSync(path.join(home, 'token'), 'SECRET-TOKEN')
+
+  it('hides a denied directory and a denied file', () => {
+    const r = sh('ls -A ~/.secrets; cat ~/.secrets/key; cat ~/token; echo end', config({ filesystem: { denyRead: ['~/.secrets', '~/token'] } }))
+    assert.doesNotMatch(r.stdout, /SECRET/)
+    assert.match(r.stdout, /end/)
+    assert.match(r.stderr, /No such file/)
+  })
+
+  it('re-opens an allowRead path inside a denied directory', () => {
+    const r = sh('cat ~/.secrets/public; echo; cat ~/.secrets/key', config({ filesystem: { denyRead: ['~/.secrets'], allowRead: ['~/.secrets/public'] } }))
+    assert.match(r.stdout, /PUBLIC/)
+    assert.doesNotMatch(r.stdout, /SECRET/)
+  })
+
+  it('hides the real file whichever name a symlink gives it', () => {
+    const link = path.join(home, 'token-link')
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(home, 'token'), link)
+    const r = sh('cat ~/token; cat ~/token-link; echo end', config({ filesystem: { denyRead: ['~/token-link'] } }))
+    assert.doesNotMatch(r.stdout, /SECRET/)
+  })
+
+  it('cannot write into a hidden directory', () => {
+    const r = sh('echo x > ~/.secrets/new', config({ filesystem: { denyRead: ['~/.secrets'], allowWrite: ['~'] } }))
+    assert.notEqual(r.status, 0)
+    assert.ok(!fs.existsSync(path.join(secrets, 'new')))
+  })
+})
+
+describe('mandatory write denies', () => {
+  function repo() {
+    const work = tempDir()
+    for (const d of ['.git/hooks', '.git/objects', '.vscode', '.claude/commands', 'a/b/c']) fs.mkdirSync(path.join(work, d), { recursive: true })
+    for (const f of ['.bashrc', '.gitconfig', '.mcp.json', '.git/config', '.git/hooks/pre-commit', 'a/b/.zshrc', 'a/b/c/.zshrc', '.claude/settings.json', 'plain']) {
+      fs.writeFileSync(path.join(work, f), 'orig\n')
+    }
+    return work
+  }
+  const write = (files) => files.map((f) => `echo pwned > ${f}`).join('; ') + '; true'
+  const content = (work, f) => (fs.existsSync(path.join(work, f)) ? fs.readFileSync(path.join(work, f), 'utf8') : null)
+
+  it('protects shell rc files, git hooks and config, editor and agent folders', () => {
+    const work = repo()
+    const protectedFiles = ['.bashrc', '.gitconfig', '.mcp.json', '.git/config', '.git/hooks/pre-commit', 'a/b/.zshrc']
+    sh(write([...protectedFiles, '.vscode/settings.json', '.claude/commands/x.md', 'plain', '.claude/settings.json', 'a/b/c/.zshrc']), config({ filesystem: { allowWrite: ['.'] } }), {
+      cwd: work,
+    })
+    for (const f of protectedFiles) assert.equal(content(work, f), 'orig\n', f)
+    assert.equal(content(work, '.vscode/settings.json'), null)
+    assert.equal(content(work, '.claude/commands/x.md'), null)
+    assert.equal(content(work, 'plain'), 'pwned\n', 'ordinary files stay writable')
+    assert.equal(content(work, '.claude/settings.json'), 'pwned\n', '.claude outside commands/agents stays writable')
+    assert.equal(content(work, 'a/b/c/.zshrc'), 'pwned\n', 'beyond the search depth')
+  })
+
+  it('leaves .git/config writable with allowGitConfig, hooks still protected', () => {
+    const work = repo()
+    sh(write(['.git/config', '.git/hooks/pre-commit']), config({ filesystem: { allowWrite: ['.'], allowGitConfig: true } }), { cwd: work })
+    assert.equal(content(work, '.git/config'), 'pwned\n')
+    assert.equal(content(work, '.git/hooks/pre-commit'), 'orig\n')
+  })
+
+  it('follows mandatoryDenySearchDepth', () => {
+    const work = repo()
+    sh(write(['a/b/.zshrc', '.bashrc']), config({ filesystem: { allowWrite: ['.'] }, mandatoryDenySearchDepth: 1 }), { cwd: work })
+    assert.equal(content(work, 'a/b/.zshrc'), 'pwned\n')
+    assert.equal(content(work, '.bashrc'), 'orig\n')
+  })
+
+  it('cannot move a protected path away', () => {
+    const work = repo()
+    const r = sh('mv .git/hooks h2; mv .bashrc x; rm -rf .git/hooks; echo done', config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })
+    assert.match(r.stdout, /done/)
+    assert.equal(content(work, '.git/hooks/pre-commit'), 'orig\n')
+    assert.equal(content(work, '.bashrc'), 'orig\n')
+  })
+})
+
+describe('process isolation', () => {
+  it('has its own pid namespace, the helper as pid 1', () => {
+    const r = sh(`ls /proc | grep -c '^[0-9]'; tr '\\0' '\\n' < /proc/1/cmdline | sed -n 2p; test -e /proc/${process.pid} && echo host-visible`)
+    const [count, init] = r.stdout.split('\n')
+    assert.ok(Number(count) < 10, r.stdout)
+    assert.equal(init, '__sandbox-exec')
+    assert.doesNotMatch(r.stdout, /host-visible/)
+  })
+
+  it('has no network at all: only loopback, and the host loopback is unreachable', async () => {
+    let connections = 0
+    const server = net.createServer((s) => {
+      connections++
+      s.destroy()
+    })
+    await new Promise((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address()
+    const r = sh(`grep -c : /proc/net/dev; (echo hi > /dev/tcp/127.0.0.1/${port}) 2>/dev/null && echo CONNECTED; echo end`.replace(/^/, ''), config(), {})
+    await new Promise((res) => server.close(res))
+    assert.equal(connections, 0)
+    assert.doesNotMatch(r.stdout, /CONNECTED/)
+    // The sandbox's /proc/net/dev lists only lo (one interface line).
+    assert.equal(r.stdout.split('\n')[0], '1')
+  })
+
+  it('cannot create user namespaces, chroot or mount', () => {
+    const r = sh('unshare -U true && echo USERNS; chroot / true && echo CHROOT; mount -t tmpfs none /tmp 2>&1 && echo MOUNTED; echo end')
+    assert.doesNotMatch(r.stdout, /USERNS|CHROOT|MOUNTED/)
+    assert.match(r.stdout, /end/)
+  })
+
+  it('allows nested user namespaces when allowNestedUserNamespaces is set', () => {
+    const r = sh('unshare -U true && echo USERNS', config({ allowNestedUserNamespaces: true }))
+    assert.match(r.stdout, /USERNS/, r.stderr)
+  })
+
+  it('gets no descriptor but its standard streams', () => {
+    const victim = path.join(tempDir(), 'victim')
+    fs.writeFileSync(victim, 'orig\n')
+    const fd = fs.openSync(victim, 'a')
+    try {
+      const r = sh('echo pwned >&3; ls /proc/self/fd', config(), { stdio: ['pipe', 'pipe', 'pipe', fd] })
+      assert.match(r.stderr, /Bad file descriptor/)
+      assert.equal(fs.readFileSync(victim, 'utf8'), 'orig\n')
+      assert.deepEqual(r.stdout.split('\n').filter(Boolean).sort(), ['0', '1', '2', '3'], 'ls sees 0-2 and its own directory handle')
+    } finally {
+      fs.closeSync(fd)
+    }
+  })
+
+  it('cannot read the helper\'s memory or environment', () => {
+    const r = sh('cat /proc/1/environ >/dev/null && echo ENVIRON; head -c1 /proc/1/mem >/dev/null && echo MEM; echo end')
+    assert.doesNotMatch(r.stdout, /ENVIRON|MEM/)
+  })
+})
+
+describe('unix sockets and other side doors', () => {
+  const perl = (code) => `perl -MSocket -e '${code}'`
+
+  it('cannot connect to a host unix socket, unless allowAllUnixSockets', async () => {
+    const sock = path.join(tempDir(), 'host.sock')
+    let received = ''
+    const server = net.createServer((s) => s.on('data', (d) => (received += d)))
+    await new Promise((r) => server.listen(sock, r))
+    const script = perl(
+      `socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!\\n"; connect($s, pack_sockaddr_un("${sock}")) or die "connect: $!\\n"; print $s "hello"; close $s; print "SENT\\n"`,
+    )
+    const blocked = sh(script)
+    assert.match(blocked.stderr, /socket: Operation not permitted/)
+    assert.equal(received, '')
+    const allowed = sh(script, config({ network: { allowAllUnixSockets: true } }))
+    assert.match(allowed.stdout, /SENT/, allowed.stderr)
+    await new Promise((r) => setTimeout(r, 100))
+    server.close()
+    assert.equal(received, 'hello')
+  })
+
+  it('cannot get a datagram socket through socketpair, nor AF_VSOCK, nor io_uring', () => {
+    const script = [
+      perl('socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die; print "stream-pair-ok\\n"'),
+      perl('socketpair(my $a, my $b, AF_UNIX, SOCK_DGRAM, 0) and print "DGRAM-PAIR\\n"'),
+      perl('socket(my $s, 40, SOCK_STREAM, 0) and print "VSOCK\\n"; print "vsock: $!\\n"'),
+      `perl -e 'my $p = "\\0" x 120; my $r = syscall(425, 4, $p); print "io_uring: $!\\n"'`,
+    ].join('; ')
+    const r = sh(script)
+    assert.match(r.stdout, /stream-pair-ok/)
+    assert.doesNotMatch(r.stdout, /DGRAM-PAIR|VSOCK\n/)
+    assert.match(r.stdout, /vsock: Operation not permitted/)
+    assert.match(r.stdout, /io_uring: Operation not permitted/)
+    // Outside the sandbox the same datagram pair works: the refusal is the filter's.
+    const outside = spawnSync('sh', ['-c', perl('socketpair(my $a, my $b, AF_UNIX, SOCK_DGRAM, 0) and print "DGRAM-PAIR\\n"')], { encoding: 'utf8' })
+    assert.match(outside.stdout, /DGRAM-PAIR/)
+  })
+})
+
+describe('refusals when the sandbox cannot work', () => {
+  it('refuses to run without bubblewrap, naming what to install', () => {
+    for (const kind of ['native', 'shim']) {
+      const r = runSync(kind, ['echo', 'RAN'], { env: { ...env, PATH: '/nonexistent' } })
+      assert.equal(r.status, 1)
+      assert.doesNotMatch(r.stdout, /RAN/)
+      assert.match(r.stderr, /bubblewrap \(bwrap\) is not installed: install bubblewrap \(Debian\/Ubuntu: apt-get install bubblewrap/)
+    }
+  })
+
+  it('refuses to run when bubblewrap cannot create namespaces, naming the fix', () => {
+    const dir = tempDir()
+    const fake = path.join(dir, 'bwrap')
+    // Stands in for a bwrap on a machine without user namespaces: it fails before any sandbox exists.
+    fs.writeFileSync(fake, '#!/bin/sh\ncase "$1" in --version) echo "bubblewrap 0.8.0";; *) echo "bwrap: No permissions to create new namespace" >&2; exit 1;; esac\n', { mode: 0o755 })
+    const r = sh('echo RAN', config({ bwrapPath: fake }))
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /bubblewrap could not create the sandbox[\s\S]*max_user_namespaces/)
+  })
+
+  it('refuses a bubblewrap too old to stop nested user namespaces', () => {
+    const dir = tempDir()
+    const fake = path.join(dir, 'bwrap')
+    fs.writeFileSync(fake, '#!/bin/sh\necho "bubblewrap 0.6.1"\n', { mode: 0o755 })
+    const r = sh('echo RAN', config({ bwrapPath: fake }))
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /too old[\s\S]*allowNestedUserNamespaces/)
+  })
+
+  it('binds the host /proc with enableWeakerNestedSandbox (documented as weaker)', () => {
+    const r = sh(`test -e /proc/${process.pid} && echo host-visible`, config({ enableWeakerNestedSandbox: true }))
+    assert.match(r.stdout, /host-visible/, r.stderr)
+  })
+})

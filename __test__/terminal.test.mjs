@@ -1,0 +1,50 @@
+// An interactive `srt bash` on a terminal: a working prompt, job control and
+// Ctrl-C, through the shim and the native binary. `script` gives srt a real
+// terminal; the test types into it.
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { it } from 'node:test'
+
+import { kinds, sandboxEnv, sleep } from './helpers.mjs'
+
+const quote = (s) => `'${s.replace(/'/g, `'\\''`)}'`
+
+for (const kind of Object.keys(kinds)) {
+  it(`runs an interactive bash with job control and Ctrl-C (${kind})`, async () => {
+    const { home, env } = sandboxEnv({ TERM: 'dumb' })
+    const [cmd, argv] = kinds[kind](['bash', '--norc', '--noprofile', '-i'])
+    const line = [cmd, ...argv].map(quote).join(' ')
+    const term = spawn('script', ['-qfec', line, '/dev/null'], { env, cwd: home })
+    let out = ''
+    term.stdout.on('data', (d) => (out += d))
+    term.stderr.on('data', (d) => (out += d))
+    const done = new Promise((r) => term.on('close', (code) => r(code)))
+    const waitFor = async (re, ms = 10000) => {
+      const t0 = Date.now()
+      while (!re.test(out)) {
+        if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}; output so far:\n${out}`)
+        await sleep(20)
+      }
+    }
+    const type = (s) => term.stdin.write(s)
+    try {
+      await waitFor(/[#$>] $/)
+      type('echo $((6*7))-is-the-answer\n')
+      await waitFor(/42-is-the-answer/)
+      type('sleep 1000 &\n')
+      await waitFor(/\[1\] \d+/)
+      type('jobs\n')
+      await waitFor(/\[1\]\+\s+Running\s+sleep 1000 &/)
+      type('sleep 500\n')
+      await sleep(300)
+      type('\x03')
+      type('echo after-ctrl-c\n')
+      await waitFor(/after-ctrl-c\r?\n/)
+      type('kill %1; wait; exit 3\n')
+      assert.equal(await done, 3, out)
+      assert.match(out, /Terminated\s+sleep 1000/)
+    } finally {
+      term.kill('SIGKILL')
+    }
+  })
+}
