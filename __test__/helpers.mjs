@@ -67,8 +67,12 @@ export function start(kind, args, { env, cwd, stdio = ['pipe', 'pipe', 'pipe'] }
   let stderr = ''
   child.stdout?.on('data', (d) => (stdout += d))
   child.stderr?.on('data', (d) => (stderr += d))
+  let ended = null
   const done = new Promise((resolve) => {
-    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }))
+    child.on('close', (status, signal) => {
+      ended = { status, signal }
+      resolve({ status, signal, stdout, stderr })
+    })
   })
   return {
     child,
@@ -79,6 +83,7 @@ export function start(kind, args, { env, cwd, stdio = ['pipe', 'pipe', 'pipe'] }
     async waitFor(text, ms = 10000) {
       const t0 = Date.now()
       while (!stdout.includes(text)) {
+        if (ended) throw new Error(`ended (${JSON.stringify(ended)}) before printing ${JSON.stringify(text)}; stdout: ${stdout}; stderr: ${stderr}`)
         if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${JSON.stringify(text)}; stdout: ${stdout}; stderr: ${stderr}`)
         await sleep(20)
       }

@@ -113,6 +113,11 @@ pub struct CliContext {
     pub control: Arc<RunControl>,
 }
 
+/// One line on stderr; a closed stderr is not worth a panic.
+pub fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
 }
@@ -129,12 +134,11 @@ pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
     };
     let (settings_path, debug, command) = match invocation {
         Invocation::Help => {
-            print!("{HELP}");
-            let _ = std::io::stdout().flush();
+            let _ = std::io::stdout().write_all(HELP.as_bytes());
             return 0;
         }
         Invocation::Version => {
-            println!("{VERSION}");
+            let _ = writeln!(std::io::stdout(), "{VERSION}");
             return 0;
         }
         Invocation::Run {
@@ -182,7 +186,9 @@ fn run_command(
         let hint = suggest_key(key)
             .map(|k| format!(" (did you mean \"{k}\"?)"))
             .unwrap_or_default();
-        eprintln!("srt: warning: {shown}: unknown key \"{key}\" ignored{hint}");
+        say(&format!(
+            "srt: warning: {shown}: unknown key \"{key}\" ignored{hint}"
+        ));
     }
     let (refused, notices) = config::check_supported(&parsed.settings);
     if !refused.is_empty() {
@@ -196,7 +202,7 @@ fn run_command(
         return Err(lines);
     }
     for n in &notices {
-        eprintln!("srt: note: {shown}: {n}");
+        say(&format!("srt: note: {shown}: {n}"));
     }
     let argv = match command {
         Command::Shell(s) => vec![shell_path().into_os_string(), "-c".into(), s],

@@ -38,7 +38,7 @@ pub fn run_sandboxed(
     };
     let plan = plan::plan(&input, &HostFs);
     for w in &plan.warnings {
-        eprintln!("srt: warning: {w}");
+        crate::cli::say(&format!("srt: warning: {w}"));
     }
     let wants_nested = settings.allow_nested_user_namespaces == Some(true)
         || settings.enable_weaker_nested_sandbox == Some(true);

@@ -226,21 +226,25 @@ pub fn run(
     }
 }
 
-/// Reads bubblewrap's `--info-fd` JSON until it names the sandbox's first process.
+/// Reads bubblewrap's `--info-fd` JSON, and reports the sandbox's first
+/// process as soon as it is named. Reads on to the end: closing early would
+/// kill bubblewrap with SIGPIPE on its next write there.
 fn read_info(pipe: OwnedFd, control: &RunControl) {
     let mut file = std::fs::File::from(pipe);
     let mut text = String::new();
     let mut buf = [0u8; 512];
+    let mut reported = false;
     loop {
         match file.read(&mut buf) {
             Ok(0) => return,
-            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Ok(n) if !reported => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => return,
         }
         if let Some(pid) = parse_child_pid(&text) {
             control.set_helper(pid);
-            return;
+            reported = true;
         }
     }
 }

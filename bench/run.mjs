@@ -1,0 +1,51 @@
+// `npm run bench`: start-up overhead of srt beyond a bare bubblewrap run of
+// the same command, for the native binary and the node shim. Interleaved
+// runs, medians. (The side-by-side with the TypeScript original and the
+// proxy scenarios come with the performance issue.)
+import { spawnSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
+const runs = Number(process.env.BENCH_RUNS || 60)
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srt-bench-'))
+const settings = path.join(dir, 'settings.json')
+fs.writeFileSync(
+  settings,
+  JSON.stringify({ network: { allowedDomains: [], deniedDomains: [] }, filesystem: { denyRead: [], allowWrite: [], denyWrite: [] } }),
+)
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
+const bwrap = which('bwrap')
+const env = { ...process.env, HOME: dir }
+
+const scenarios = {
+  'bare bwrap': [bwrap, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-all', '--unshare-user', '--new-session', '--die-with-parent', '--', 'true']],
+  'srt (native)': [path.join(root, 'srt'), ['--settings', settings, '--', 'true']],
+  'srt (node shim)': [process.execPath, [path.join(root, 'bin', 'srt.js'), '--settings', settings, '--', 'true']],
+  'node -e 0': [process.execPath, ['-e', '0']],
+}
+
+const times = Object.fromEntries(Object.keys(scenarios).map((k) => [k, []]))
+for (let i = 0; i < runs + 3; i++) {
+  for (const [name, [cmd, args]] of Object.entries(scenarios)) {
+    const t0 = process.hrtime.bigint()
+    const r = spawnSync(cmd, args, { env, stdio: 'ignore' })
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    if (r.status !== 0) throw new Error(`${name} failed with ${r.status}`)
+    if (i >= 3) times[name].push(ms) // the first runs warm the caches
+  }
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+const base = median(times['bare bwrap'])
+console.log(`start-up, ${runs} interleaved runs each, medians (ms); machine: ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`)
+for (const [name, xs] of Object.entries(times)) {
+  const m = median(xs)
+  const extra = name.startsWith('srt') ? `   overhead beyond bare bwrap: ${(m - base).toFixed(1)} ms` : ''
+  console.log(`  ${name.padEnd(16)} ${m.toFixed(1).padStart(7)}${extra}`)
+}
+fs.rmSync(dir, { recursive: true, force: true })
