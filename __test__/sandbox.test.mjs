@@ -273,11 +273,16 @@ describe('refusals when the sandbox cannot work', () => {
     }
   })
 
+  /** A stand-in for bubblewrap, from a shell script body. */
+  function fakeBwrap(body) {
+    const fake = path.join(tempDir(), 'bwrap')
+    fs.writeFileSync(fake, `#!/bin/sh\n${body}\n`, { mode: 0o755 })
+    return fake
+  }
+
   it('refuses to run when bubblewrap cannot create namespaces, naming the fix', () => {
-    const dir = tempDir()
-    const fake = path.join(dir, 'bwrap')
-    // Stands in for a bwrap on a machine without user namespaces: it fails before any sandbox exists.
-    fs.writeFileSync(fake, '#!/bin/sh\ncase "$1" in --version) echo "bubblewrap 0.8.0";; *) echo "bwrap: No permissions to create new namespace" >&2; exit 1;; esac\n', { mode: 0o755 })
+    // As on a machine without user namespaces: it fails before any sandbox exists.
+    const fake = fakeBwrap('case "$1" in --version) echo "bubblewrap 0.8.0";; *) echo "bwrap: No permissions to create new namespace" >&2; exit 1;; esac')
     const r = sh('echo RAN', config({ bwrapPath: fake }))
     assert.equal(r.status, 1)
     assert.doesNotMatch(r.stdout, /RAN/)
@@ -285,10 +290,7 @@ describe('refusals when the sandbox cannot work', () => {
   })
 
   it('refuses a bubblewrap too old to stop nested user namespaces', () => {
-    const dir = tempDir()
-    const fake = path.join(dir, 'bwrap')
-    fs.writeFileSync(fake, '#!/bin/sh\necho "bubblewrap 0.6.1"\n', { mode: 0o755 })
-    const r = sh('echo RAN', config({ bwrapPath: fake }))
+    const r = sh('echo RAN', config({ bwrapPath: fakeBwrap('echo "bubblewrap 0.6.1"') }))
     assert.equal(r.status, 1)
     assert.doesNotMatch(r.stdout, /RAN/)
     assert.match(r.stderr, /too old[\s\S]*allowNestedUserNamespaces/)

@@ -50,8 +50,6 @@ fn addon_path() -> Option<PathBuf> {
 #[napi]
 pub async fn run_cli(args: Vec<String>) -> Result<i32> {
     let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
-    let stdio = runner::HostStdio::dup_process_stdio()
-        .map_err(|e| Error::from_reason(format!("cannot use the standard streams: {e}")))?;
     let control = runner::RunControl::new();
     if let Ok(mut runs) = ACTIVE_RUNS.lock() {
         runs.retain(|w| w.strong_count() > 0);
@@ -64,14 +62,7 @@ pub async fn run_cli(args: Vec<String>) -> Result<i32> {
     std::thread::Builder::new()
         .name("srt-run".into())
         .spawn(move || {
-            let code = cli::run(
-                &args,
-                cli::CliContext {
-                    helper,
-                    stdio,
-                    control,
-                },
-            );
+            let code = cli::run_with_process_stdio(&args, helper, control);
             let _ = tx.send(code);
         })
         .map_err(|e| Error::from_reason(format!("cannot start the run thread: {e}")))?;

@@ -36,20 +36,6 @@ fn main() {
     }
     let helper =
         std::env::current_exe().map_err(|e| format!("cannot find the srt binary itself: {e}"));
-    let stdio = match runner::HostStdio::dup_process_stdio() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("Error: cannot use the standard streams: {e}");
-            std::process::exit(1);
-        }
-    };
-    let code = cli::run(
-        &args,
-        cli::CliContext {
-            helper,
-            stdio,
-            control,
-        },
-    );
+    let code = cli::run_with_process_stdio(&args, helper, control);
     std::process::exit(code);
 }

@@ -122,6 +122,28 @@ fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| !matches!(v.as_str(), "" | "0" | "false"))
 }
 
+/// Runs the CLI with this process's standard streams; returns the exit status.
+pub fn run_with_process_stdio(
+    args: &[OsString],
+    helper: Result<PathBuf, String>,
+    control: Arc<RunControl>,
+) -> i32 {
+    match HostStdio::dup_process_stdio() {
+        Ok(stdio) => run(
+            args,
+            CliContext {
+                helper,
+                stdio,
+                control,
+            },
+        ),
+        Err(e) => {
+            say(&format!("Error: cannot use the standard streams: {e}"));
+            1
+        }
+    }
+}
+
 /// Runs the CLI; returns the process exit status.
 pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
     let mut err = std::io::stderr();
