@@ -159,6 +159,22 @@ describe('mandatory write denies', () => {
     assert.equal(content(work, '.bashrc'), 'orig\n')
   })
 
+  it('cannot carry a protected path away by renaming an ancestor', () => {
+    const work = repo()
+    fs.mkdirSync(path.join(work, 'priv'))
+    fs.writeFileSync(path.join(work, 'priv', 'key'), 'SECRET')
+    const r = sh(
+      'mv .git .git2 && mkdir -p .git/hooks && echo pwned > .git/hooks/pre-commit; mv a a2; mv .claude c2; mv priv p2 && echo pwned > priv; echo done',
+      config({ filesystem: { allowWrite: ['.'], denyRead: ['./priv/key'] } }),
+      { cwd: work },
+    )
+    assert.match(r.stdout, /done/)
+    assert.match(r.stderr, /Device or resource busy/)
+    assert.equal(content(work, '.git/hooks/pre-commit'), 'orig\n')
+    for (const moved of ['.git2', 'a2', 'c2', 'p2']) assert.ok(!fs.existsSync(path.join(work, moved)), moved)
+    assert.equal(content(work, 'priv/key'), 'SECRET')
+  })
+
   it('cannot move a protected path away', () => {
     const work = repo()
     const r = sh('mv .git/hooks h2; mv .bashrc x; rm -rf .git/hooks; echo done', config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })

@@ -140,11 +140,6 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             roots.push(real);
         }
     }
-    roots.sort_by_key(|p| (depth(p), p.clone()));
-    for root in &roots {
-        out.mounts.push(Mount::Bind(root.clone(), root.clone()));
-    }
-
     // Write denies: denyWrite and the mandatory denies, where they fall inside a write root.
     let mut write_denies: Vec<PathBuf> = Vec::new();
     for lexical in resolve_all(Some(&s.deny_write), input) {
@@ -174,9 +169,56 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     });
     write_denies.sort_by_key(|p| (depth(p), p.clone()));
     write_denies.dedup();
-    for deny in &write_denies {
-        out.mounts.push(Mount::RoBind(deny.clone(), deny.clone()));
+    // Deny beats allow: a write root inside a write deny stays read-only.
+    roots.retain(|r| !write_denies.iter().any(|d| is_within(r, d)));
+    roots.sort_by_key(|p| (depth(p), p.clone()));
+
+    // Where read denies land (directories hidden, files masked).
+    let read_landings: Vec<PathBuf> = deny_read
+        .iter()
+        .filter_map(|lexical| fs.real_path(lexical))
+        .filter(|real| !is_virtual(real))
+        .collect();
+
+    // Pins: every directory strictly between a protected path and its write
+    // root becomes a mount point of its own (a writable bind onto itself), so
+    // it cannot be renamed or removed from inside, which would carry the
+    // protected path away and let a fresh one be made in its place.
+    let mut pins: Vec<PathBuf> = Vec::new();
+    for protected in write_denies.iter().chain(&read_landings) {
+        for root in roots.iter().filter(|r| is_within(protected, r)) {
+            for ancestor in protected.ancestors().skip(1) {
+                if ancestor == root.as_path() || !is_within(ancestor, root) {
+                    break;
+                }
+                pins.push(ancestor.to_path_buf());
+            }
+        }
     }
+    pins.retain(|p| !roots.contains(p) && !write_denies.iter().any(|d| is_within(p, d)));
+    pins.sort_by_key(|p| (depth(p), p.clone()));
+    pins.dedup();
+
+    // Every bind is a fresh copy of the host path, hiding what was mounted
+    // beneath it before: so the write region goes shallow first.
+    let mut write_ops: Vec<(usize, u8, Mount)> = Vec::new();
+    write_ops.extend(
+        roots
+            .iter()
+            .map(|r| (depth(r), 0, Mount::Bind(r.clone(), r.clone()))),
+    );
+    write_ops.extend(
+        pins.iter()
+            .map(|p| (depth(p), 1, Mount::Bind(p.clone(), p.clone()))),
+    );
+    write_ops.extend(
+        write_denies
+            .iter()
+            .map(|d| (depth(d), 2, Mount::RoBind(d.clone(), d.clone()))),
+    );
+    write_ops.sort_by(|a, b| (a.0, a.1, mount_dest(&a.2)).cmp(&(b.0, b.1, mount_dest(&b.2))));
+    let write_ops: Vec<Mount> = write_ops.into_iter().map(|(_, _, m)| m).collect();
+    out.mounts.extend(write_ops.iter().cloned());
 
     // Read denies, shallow first; each hidden directory gets its carve-outs
     // (write roots and allowRead paths beneath it) and is then made read-only.
@@ -207,7 +249,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
                 // Write roots beneath stay writable, as allowWrite asked.
                 for root in roots.iter().filter(|r| is_within(r, path) && *r != path) {
                     out.mounts.push(Mount::Bind(root.clone(), root.clone()));
-                    reapply_write_denies(&mut out.mounts, &write_denies, root);
+                    reapply_beneath(&mut out.mounts, &write_ops, root);
                 }
             } else if !allow_read
                 .iter()
@@ -224,7 +266,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             } else {
                 out.mounts.push(Mount::RoBind(path.clone(), path.clone()));
             }
-            reapply_write_denies(&mut out.mounts, &write_denies, path);
+            reapply_beneath(&mut out.mounts, &write_ops, path);
         }
     }
     for path in remounts {
@@ -236,10 +278,21 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
 }
 
 /// A fresh bind from the host brings back what earlier mounts covered beneath
-/// it: put the write denies under it back on top.
-fn reapply_write_denies(mounts: &mut Vec<Mount>, write_denies: &[PathBuf], under: &Path) {
-    for deny in write_denies.iter().filter(|d| is_within(d, under)) {
-        mounts.push(Mount::RoBind(deny.clone(), deny.clone()));
+/// it: put the write region's pins and denies under it back on top, in order.
+fn reapply_beneath(mounts: &mut Vec<Mount>, write_ops: &[Mount], under: &Path) {
+    for op in write_ops {
+        let dest = mount_dest(op);
+        if dest != under && is_within(dest, under) {
+            mounts.push(op.clone());
+        }
+    }
+}
+
+/// Where a mount lands.
+pub fn mount_dest(m: &Mount) -> &Path {
+    match m {
+        Mount::Bind(_, d) | Mount::RoBind(_, d) => d,
+        Mount::Tmpfs(d) | Mount::RemountRo(d) | Mount::Dev(d) | Mount::Proc(d) => d,
     }
 }
 

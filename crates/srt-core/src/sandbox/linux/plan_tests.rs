@@ -183,8 +183,13 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "bind /tmp/claude /tmp/claude",
             "bind /home/u/.aws /home/u/.aws",
             "bind /home/u/proj /home/u/proj",
+            // Pins: the directories between protected paths and their write root.
+            "bind /home/u/proj/.claude /home/u/proj/.claude",
+            "bind /home/u/proj/.git /home/u/proj/.git",
+            "bind /home/u/proj/a /home/u/proj/a",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
             "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
+            "bind /home/u/proj/a/b /home/u/proj/a/b",
             "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
             "ro-bind /home/u/proj/.git/config /home/u/proj/.git/config",
             "ro-bind /home/u/proj/.git/hooks /home/u/proj/.git/hooks",
@@ -357,4 +362,43 @@ fn default_home_write_paths_dropped_under_a_read_deny() {
         "{r:?}"
     );
     assert!(r.contains(&"tmpfs /home/u/.claude".to_string()));
+}
+
+#[test]
+fn read_denies_inside_a_write_root_are_pinned_too() {
+    let s = settings(
+        json!({"denyRead": ["~/.secrets/inner/key"], "allowWrite": ["~"], "denyWrite": []}),
+    );
+    let mut fs = home_fs();
+    fs.add("/home/u/.secrets/inner/key", Node::File);
+    let r = render(&run(&fs, &s));
+    let at = |line: &str| {
+        r.iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line} missing from {r:?}"))
+    };
+    assert!(at("bind /home/u /home/u") < at("bind /home/u/.secrets /home/u/.secrets"));
+    assert!(
+        at("bind /home/u/.secrets /home/u/.secrets")
+            < at("bind /home/u/.secrets/inner /home/u/.secrets/inner")
+    );
+    assert!(
+        at("bind /home/u/.secrets/inner /home/u/.secrets/inner")
+            < at("ro-bind /dev/null /home/u/.secrets/inner/key")
+    );
+}
+
+#[test]
+fn a_write_root_inside_a_write_deny_stays_read_only() {
+    let s =
+        settings(json!({"denyRead": [], "allowWrite": ["~", "~/.aws"], "denyWrite": ["~/.aws"]}));
+    let r = render(&run(&home_fs(), &s));
+    assert!(
+        !r.contains(&"bind /home/u/.aws /home/u/.aws".to_string()),
+        "{r:?}"
+    );
+    assert!(
+        r.contains(&"ro-bind /home/u/.aws /home/u/.aws".to_string()),
+        "{r:?}"
+    );
 }
