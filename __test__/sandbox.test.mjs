@@ -8,7 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { config, runSync, sandboxEnv, settingsFile, tempDir } from './helpers.mjs'
+import { config, runSync, sandboxEnv, settingsFile, start, tempDir } from './helpers.mjs'
 
 const { home, env } = sandboxEnv()
 
@@ -157,6 +157,51 @@ describe('mandatory write denies', () => {
     sh(write(['a/b/.zshrc', '.bashrc']), config({ filesystem: { allowWrite: ['.'] }, mandatoryDenySearchDepth: 1 }), { cwd: work })
     assert.equal(content(work, 'a/b/.zshrc'), 'pwned\n')
     assert.equal(content(work, '.bashrc'), 'orig\n')
+  })
+
+  it('protects paths that do not exist yet, and leaves nothing behind', () => {
+    const work = tempDir()
+    fs.mkdirSync(path.join(work, '.git', 'objects'), { recursive: true })
+    const r = sh(
+      'echo pwned > .bashrc; mkdir -p .git/hooks; echo pwned > .git/hooks/pre-commit; echo pwned > .git/config; mkdir -p .claude/commands; echo pwned > .claude/commands/x.md; echo ok > plain; echo done',
+      config({ filesystem: { allowWrite: ['.'] } }),
+      { cwd: work },
+    )
+    assert.match(r.stdout, /done/)
+    assert.equal(content(work, 'plain'), 'ok\n')
+    assert.deepEqual(fs.readdirSync(work).sort(), ['.git', 'plain'], 'no placeholder is left on the host')
+    assert.deepEqual(fs.readdirSync(path.join(work, '.git')), ['objects'])
+  })
+
+  it('removes the placeholders a killed run left, on the next run', async () => {
+    const work = tempDir()
+    const settings = config({ filesystem: { allowWrite: ['.'] } })
+    const run = start('native', ['--settings', settingsFile(home, settings), 'sh', '-c', 'echo ready; sleep 60'], { env, cwd: work })
+    await run.waitFor('ready')
+    assert.ok(fs.existsSync(path.join(work, '.bashrc')), 'bubblewrap made a mount point on the host')
+    run.child.kill('SIGKILL')
+    await run.done
+    assert.ok(fs.existsSync(path.join(work, '.bashrc')), 'left behind by the killed run')
+    sh('true', config(), { cwd: home })
+    assert.deepEqual(fs.readdirSync(work), [], 'the next run cleaned up')
+  })
+
+  it('keeps a placeholder that another live run relies on', async () => {
+    const work = tempDir()
+    const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+    const script = 'echo ready; read go; echo pwned > .bashrc; echo wrote=$?'
+    // The first run makes the placeholder; the second finds it there and relies on it.
+    const first = start('native', ['--settings', file, 'sh', '-c', script], { env, cwd: work })
+    await first.waitFor('ready')
+    const second = start('native', ['--settings', file, 'sh', '-c', script], { env, cwd: work })
+    await second.waitFor('ready')
+    first.child.stdin.end('go\n')
+    await first.done
+    assert.ok(fs.existsSync(path.join(work, '.bashrc')), 'kept while the second run relies on it')
+    second.child.stdin.end('go\n')
+    const r = await second.done
+    assert.match(r.stdout, /wrote=[1-9]/, 'still protected in the second run')
+    assert.deepEqual(fs.readdirSync(work), [], 'every placeholder removed once no run relies on it')
   })
 
   it('cannot carry a protected path away by renaming an ancestor', () => {

@@ -66,8 +66,7 @@ pub async fn run_cli(args: Vec<String>) -> Result<i32> {
             let _ = tx.send(code);
         })
         .map_err(|e| Error::from_reason(format!("cannot start the run thread: {e}")))?;
-    rx.await
-        .map_err(|_| Error::from_reason("the run thread ended without a status"))
+    rx.await.map_err(|_| Error::from_reason("the run thread ended without a status"))
 }
 
 /// Passes signal `signo` (e.g. 15 for SIGTERM) to every command started by

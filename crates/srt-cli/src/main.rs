@@ -11,15 +11,8 @@ fn main() {
         std::process::exit(helper::main(&args[1..]));
     }
     let control = runner::RunControl::new();
-    let forwarded = [
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGWINCH,
-    ];
+    let forwarded =
+        [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH];
     match signal_hook::iterator::Signals::new(forwarded) {
         Ok(mut signals) => {
             let control = control.clone();
@@ -34,8 +27,7 @@ fn main() {
             std::process::exit(1);
         }
     }
-    let helper =
-        std::env::current_exe().map_err(|e| format!("cannot find the srt binary itself: {e}"));
+    let helper = std::env::current_exe().map_err(|e| format!("cannot find the srt binary itself: {e}"));
     let code = cli::run_with_process_stdio(&args, helper, control);
     std::process::exit(code);
 }

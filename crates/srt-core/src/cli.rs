@@ -35,11 +35,7 @@ dies of signal N); srt's own errors exit 1.
 pub enum Invocation {
     Help,
     Version,
-    Run {
-        settings: Option<PathBuf>,
-        debug: bool,
-        command: Command,
-    },
+    Run { settings: Option<PathBuf>, debug: bool, command: Command },
 }
 
 /// The command to run inside.
@@ -62,9 +58,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
         let arg = args[i].to_string_lossy();
         let mut value = |name: &str| -> Result<OsString, String> {
             i += 1;
-            args.get(i)
-                .cloned()
-                .ok_or(format!("option '{name}' needs a value"))
+            args.get(i).cloned().ok_or(format!("option '{name}' needs a value"))
         };
         match arg.as_ref() {
             "--" => {
@@ -76,13 +70,9 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
             "-d" | "--debug" => debug = true,
             "-s" | "--settings" => settings = Some(PathBuf::from(value(&arg)?)),
             "-c" => shell = Some(value("-c")?),
-            a if a.starts_with("--settings=") => {
-                settings = Some(PathBuf::from(&a["--settings=".len()..]))
-            }
+            a if a.starts_with("--settings=") => settings = Some(PathBuf::from(&a["--settings=".len()..])),
             a if a.starts_with('-') && a.len() > 1 => {
-                return Err(format!(
-                    "unknown option '{a}' (put the command after -- if it starts with '-')"
-                ));
+                return Err(format!("unknown option '{a}' (put the command after -- if it starts with '-')"));
             }
             _ => break,
         }
@@ -91,17 +81,11 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
     let rest: Vec<OsString> = args[i.min(args.len())..].to_vec();
     let command = match (shell, rest.is_empty()) {
         (Some(s), true) => Command::Shell(s),
-        (Some(_), false) => {
-            return Err("give either -c COMMAND or COMMAND [ARGS...], not both".into())
-        }
+        (Some(_), false) => return Err("give either -c COMMAND or COMMAND [ARGS...], not both".into()),
         (None, false) => Command::Argv(rest),
         (None, true) => Command::None,
     };
-    Ok(Invocation::Run {
-        settings,
-        debug,
-        command,
-    })
+    Ok(Invocation::Run { settings, debug, command })
 }
 
 /// What the caller provides: the environment is read through it so the
@@ -123,20 +107,9 @@ fn env_flag(name: &str) -> bool {
 }
 
 /// Runs the CLI with this process's standard streams; returns the exit status.
-pub fn run_with_process_stdio(
-    args: &[OsString],
-    helper: Result<PathBuf, String>,
-    control: Arc<RunControl>,
-) -> i32 {
+pub fn run_with_process_stdio(args: &[OsString], helper: Result<PathBuf, String>, control: Arc<RunControl>) -> i32 {
     match HostStdio::dup_process_stdio() {
-        Ok(stdio) => run(
-            args,
-            CliContext {
-                helper,
-                stdio,
-                control,
-            },
-        ),
+        Ok(stdio) => run(args, CliContext { helper, stdio, control }),
         Err(e) => {
             say(&format!("Error: cannot use the standard streams: {e}"));
             1
@@ -163,11 +136,7 @@ pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
             let _ = writeln!(std::io::stdout(), "{VERSION}");
             return 0;
         }
-        Invocation::Run {
-            settings,
-            debug,
-            command,
-        } => (settings, debug, command),
+        Invocation::Run { settings, debug, command } => (settings, debug, command),
     };
     crate::logging::init(debug || env_flag("SRT_DEBUG"));
     match run_command(settings_path, command, ctx) {
@@ -182,45 +151,32 @@ pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
 }
 
 fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
 }
 
-fn run_command(
-    settings_path: Option<PathBuf>,
-    command: Command,
-    ctx: CliContext,
-) -> Result<i32, Vec<String>> {
+fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext) -> Result<i32, Vec<String>> {
     let source = match settings_path {
         Some(p) => SettingsSource::Explicit(p),
         None => match home_dir() {
             Some(h) => SettingsSource::Default(h.join(".srt-settings.json")),
-            None => return Err(vec!["Error: HOME is not set, so ~/.srt-settings.json cannot be found; pass --settings FILE.".into()]),
+            None => {
+                return Err(vec![
+                    "Error: HOME is not set, so ~/.srt-settings.json cannot be found; pass --settings FILE.".into(),
+                ])
+            }
         },
     };
     let (parsed, from) = load_settings_file(&source).map_err(|e| e.lines)?;
-    let shown = from
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "built-in defaults".into());
+    let shown = from.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
     for key in &parsed.unknown_keys {
-        let hint = suggest_key(key)
-            .map(|k| format!(" (did you mean \"{k}\"?)"))
-            .unwrap_or_default();
-        say(&format!(
-            "srt: warning: {shown}: unknown key \"{key}\" ignored{hint}"
-        ));
+        let hint = suggest_key(key).map(|k| format!(" (did you mean \"{k}\"?)")).unwrap_or_default();
+        say(&format!("srt: warning: {shown}: unknown key \"{key}\" ignored{hint}"));
     }
     let (refused, notices) = config::check_supported(&parsed.settings);
     if !refused.is_empty() {
-        let mut lines = vec![format!(
-            "Error: {shown} asks for what this srt cannot enforce:"
-        )];
+        let mut lines = vec![format!("Error: {shown} asks for what this srt cannot enforce:")];
         lines.extend(refused.iter().map(|i| format!("  {i}")));
-        lines.push(
-            "Refusing to run the command with weaker rules than the settings ask for.".into(),
-        );
+        lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
         return Err(lines);
     }
     for n in &notices {
@@ -230,15 +186,11 @@ fn run_command(
         Command::Shell(s) => vec![shell_path().into_os_string(), "-c".into(), s],
         Command::Argv(a) => a,
         Command::None => {
-            return Err(vec![
-                "Error: No command specified. Use -c <command> or provide command arguments."
-                    .into(),
-            ]);
+            return Err(vec!["Error: No command specified. Use -c <command> or provide command arguments.".into()]);
         }
     };
     tracing::debug!("command: {argv:?}");
-    crate::launch::run_sandboxed(&parsed.settings, argv, ctx)
-        .map_err(|e| vec![format!("Error: {e}")])
+    crate::launch::run_sandboxed(&parsed.settings, argv, ctx).map_err(|e| vec![format!("Error: {e}")])
 }
 
 /// `-c` uses bash like the original, or sh where there is no bash.
@@ -279,11 +231,7 @@ mod tests {
         );
         assert_eq!(
             parse(&["--debug", "--", "-weird", "a"]).unwrap(),
-            Invocation::Run {
-                settings: None,
-                debug: true,
-                command: argv(&["-weird", "a"])
-            }
+            Invocation::Run { settings: None, debug: true, command: argv(&["-weird", "a"]) }
         );
         assert_eq!(
             parse(&["--settings=a.json", "-c", "echo $HOME"]).unwrap(),
@@ -293,28 +241,15 @@ mod tests {
                 command: Command::Shell("echo $HOME".into())
             }
         );
-        assert_eq!(
-            parse(&["-d"]).unwrap(),
-            Invocation::Run {
-                settings: None,
-                debug: true,
-                command: Command::None
-            }
-        );
+        assert_eq!(parse(&["-d"]).unwrap(), Invocation::Run { settings: None, debug: true, command: Command::None });
     }
 
     #[test]
     fn help_version_and_errors() {
         assert_eq!(parse(&["--help"]).unwrap(), Invocation::Help);
         assert_eq!(parse(&["-V"]).unwrap(), Invocation::Version);
-        assert!(parse(&["--nope", "ls"])
-            .unwrap_err()
-            .contains("unknown option '--nope'"));
-        assert!(parse(&["--settings"])
-            .unwrap_err()
-            .contains("needs a value"));
-        assert!(parse(&["-c", "ls", "extra"])
-            .unwrap_err()
-            .contains("not both"));
+        assert!(parse(&["--nope", "ls"]).unwrap_err().contains("unknown option '--nope'"));
+        assert!(parse(&["--settings"]).unwrap_err().contains("needs a value"));
+        assert!(parse(&["-c", "ls", "extra"]).unwrap_err().contains("not both"));
     }
 }

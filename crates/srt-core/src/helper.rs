@@ -16,14 +16,8 @@ use std::os::unix::ffi::OsStrExt;
 pub const SUBCOMMAND: &str = "__sandbox-exec";
 
 /// Signals the helper passes on to the command.
-pub const FORWARDED: &[libc::c_int] = &[
-    libc::SIGHUP,
-    libc::SIGINT,
-    libc::SIGQUIT,
-    libc::SIGTERM,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-];
+pub const FORWARDED: &[libc::c_int] =
+    &[libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2];
 
 struct Options {
     tty: bool,
@@ -47,11 +41,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     if argv.is_empty() {
         return Err("no command".into());
     }
-    Ok(Options {
-        tty,
-        block_unix_sockets,
-        argv,
-    })
+    Ok(Options { tty, block_unix_sockets, argv })
 }
 
 fn fail(message: &str) -> i32 {
@@ -65,33 +55,21 @@ pub fn main(args: &[OsString]) -> i32 {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
-    let Ok(argv) = opts
-        .argv
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()
-    else {
+    let Ok(argv) = opts.argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<Vec<_>, _>>() else {
         return fail("an argument contains a NUL byte");
     };
     if opts.tty {
         // bwrap's --new-session made us a session leader: take the pty as our terminal.
         // SAFETY: plain ioctl on fd 0.
         if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
-            return fail(&format!(
-                "cannot take the terminal: {}",
-                std::io::Error::last_os_error()
-            ));
+            return fail(&format!("cannot take the terminal: {}", std::io::Error::last_os_error()));
         }
     }
     close_inherited_descriptors();
     // Nothing inside may ptrace us or read our memory: we run unfiltered.
     // SAFETY: prctl on ourselves.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    let filter = match opts
-        .block_unix_sockets
-        .then(crate::seccomp::unix_socket_filter)
-        .transpose()
-    {
+    let filter = match opts.block_unix_sockets.then(crate::seccomp::unix_socket_filter).transpose() {
         Ok(f) => f,
         Err(e) => return fail(&format!("cannot build the seccomp filter: {e}")),
     };
@@ -208,10 +186,7 @@ fn close_inherited_descriptors() {
     }
     // Kernels before 5.9: close what /proc lists.
     let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-                .collect()
-        })
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
         .unwrap_or_default();
     for fd in fds.into_iter().filter(|&fd| fd > 2) {
         unsafe { libc::close(fd) };

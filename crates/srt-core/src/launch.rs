@@ -10,45 +10,43 @@ use crate::config::Settings;
 
 /// Runs `argv` in the sandbox described by `settings`; returns its status.
 #[cfg(target_os = "linux")]
-pub fn run_sandboxed(
-    settings: &Settings,
-    argv: Vec<OsString>,
-    ctx: CliContext,
-) -> Result<i32, String> {
+pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) -> Result<i32, String> {
     use crate::runner::{self, RunOutcome};
-    use crate::sandbox::linux::{bwrap, paths::HostFs, plan};
+    use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
 
-    let bwrap_path =
-        bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
+    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let helper = ctx.helper.clone()?;
-    let cwd =
-        std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/"));
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
     let tmpdir = sandbox_tmpdir();
-    let input = plan::PlanInput {
-        settings,
-        cwd: cwd.clone(),
-        home,
-        tmpdir,
-        helper: helper.clone(),
-    };
+    let registry = placeholders::Registry::open(&home).ok_or_else(|| {
+        format!("cannot make a private state directory ($XDG_RUNTIME_DIR/srt or {}/.cache/srt)", home.display())
+    })?;
+    registry.sweep();
+    let empty_dir = registry.empty_dir().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
+    let protect = vec![registry.dir().to_path_buf()];
+    let input =
+        plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
     let plan = plan::plan(&input, &HostFs);
+    // Claim our placeholders, and those of live runs that we mount over or
+    // beneath (they must outlive us too).
+    let live = registry.live_claims();
+    let mut claimed = plan.placeholders.clone();
+    claimed.extend(live.into_iter().filter(|l| plan.mounts.iter().any(|m| plan::mount_dest(m).starts_with(l))));
+    let _claim = registry.claim(claimed).map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
     for w in &plan.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
     }
-    let wants_nested = settings.allow_nested_user_namespaces == Some(true)
-        || settings.enable_weaker_nested_sandbox == Some(true);
+    let wants_nested =
+        settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
     let disable_userns = !wants_nested;
     if disable_userns {
         require_disable_userns(&bwrap_path)?;
     }
     let tty = runner::wants_tty(&ctx.stdio);
-    let mut helper_argv: Vec<OsString> =
-        vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
+    let mut helper_argv: Vec<OsString> = vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
     if tty {
         helper_argv.push("--tty".into());
     }
@@ -57,13 +55,7 @@ pub fn run_sandboxed(
     }
     helper_argv.push("--".into());
     helper_argv.extend(argv);
-    let launch = bwrap::Launch {
-        bwrap: bwrap_path,
-        info_fd: runner::INFO_FD,
-        cwd,
-        disable_userns,
-        helper_argv,
-    };
+    let launch = bwrap::Launch { bwrap: bwrap_path, info_fd: runner::INFO_FD, cwd, disable_userns, helper_argv };
     let full = bwrap::argv(&plan, &launch);
     tracing::debug!("bwrap argv: {full:?}");
     match runner::run(&full, ctx.stdio, tty, &ctx.control) {
@@ -120,10 +112,7 @@ fn sandbox_tmpdir() -> Option<PathBuf> {
     if meta.is_dir() && ours {
         Some(dir)
     } else {
-        tracing::debug!(
-            "{} is not a directory of ours; not used as TMPDIR",
-            dir.display()
-        );
+        tracing::debug!("{} is not a directory of ours; not used as TMPDIR", dir.display());
         None
     }
 }

@@ -65,10 +65,7 @@ impl RunControl {
     }
 
     fn helper_known(&self) -> bool {
-        self.state
-            .lock()
-            .map(|s| s.helper.is_some())
-            .unwrap_or(false)
+        self.state.lock().map(|s| s.helper.is_some()).unwrap_or(false)
     }
 }
 
@@ -91,11 +88,7 @@ impl HostStdio {
             }
             Ok(unsafe { OwnedFd::from_raw_fd(new) })
         };
-        Ok(Self {
-            stdin: dup(0)?,
-            stdout: dup(1)?,
-            stderr: dup(2)?,
-        })
+        Ok(Self { stdin: dup(0)?, stdout: dup(1)?, stderr: dup(2)? })
     }
 }
 
@@ -117,12 +110,7 @@ pub fn wants_tty(stdio: &HostStdio) -> bool {
 }
 
 /// Runs `argv` (bubblewrap and its arguments) and waits for it.
-pub fn run(
-    argv: &[OsString],
-    stdio: HostStdio,
-    tty: bool,
-    control: &Arc<RunControl>,
-) -> io::Result<RunOutcome> {
+pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunControl>) -> io::Result<RunOutcome> {
     let (info_read, info_write) = pipe()?;
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
@@ -134,16 +122,8 @@ pub fn run(
         let t = Terminal::open(&stdio)?;
         let slave = || t.slave.try_clone();
         cmd.stdin(Stdio::from(slave()?));
-        cmd.stdout(Stdio::from(if isatty(&stdio.stdout) {
-            slave()?
-        } else {
-            stdio.stdout.try_clone()?
-        }));
-        cmd.stderr(Stdio::from(if isatty(&stdio.stderr) {
-            slave()?
-        } else {
-            stdio.stderr.try_clone()?
-        }));
+        cmd.stdout(Stdio::from(if isatty(&stdio.stdout) { slave()? } else { stdio.stdout.try_clone()? }));
+        cmd.stderr(Stdio::from(if isatty(&stdio.stderr) { slave()? } else { stdio.stderr.try_clone()? }));
         terminal = Some(t);
     } else {
         cmd.stdin(Stdio::from(stdio.stdin.try_clone()?));
@@ -185,11 +165,7 @@ pub fn run(
     drop(cmd);
     drop(info_write);
     if let Some(t) = &terminal {
-        control
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pty_master = Some(t.master.as_raw_fd());
+        control.state.lock().unwrap_or_else(|e| e.into_inner()).pty_master = Some(t.master.as_raw_fd());
     }
     let reader = {
         let control = Arc::clone(control);
@@ -216,9 +192,7 @@ pub fn run(
     }
     drop(raw_mode);
     let _ = reader.join();
-    let code = status
-        .code()
-        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+    let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     if control.helper_known() {
         Ok(RunOutcome::Exited(code))
     } else {
@@ -346,10 +320,7 @@ impl Terminal {
             }
             libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
             libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
-            Ok(Self {
-                master: OwnedFd::from_raw_fd(master),
-                slave: OwnedFd::from_raw_fd(slave),
-            })
+            Ok(Self { master: OwnedFd::from_raw_fd(master), slave: OwnedFd::from_raw_fd(slave) })
         }
     }
 
@@ -361,10 +332,7 @@ impl Terminal {
         drop(self.slave);
         let master = self.master;
         let handle = std::thread::spawn(move || relay_loop(&master, &input, &output, &wake_read));
-        Ok(Relay {
-            wake: wake_write,
-            handle,
-        })
+        Ok(Relay { wake: wake_write, handle })
     }
 }
 
@@ -401,21 +369,9 @@ fn relay_loop(master: &OwnedFd, input: &OwnedFd, output: &OwnedFd, wake: &OwnedF
     let mut finishing = false;
     loop {
         let mut fds = [
-            libc::pollfd {
-                fd: master.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: wake.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: if input_open { input.as_raw_fd() } else { -1 },
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: wake.as_raw_fd(), events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: if input_open { input.as_raw_fd() } else { -1 }, events: libc::POLLIN, revents: 0 },
         ];
         // After the command ended, only drain what is already buffered.
         let timeout = if finishing { 0 } else { -1 };
@@ -459,16 +415,9 @@ mod tests {
 
     #[test]
     fn child_pid_from_info_json() {
-        assert_eq!(
-            parse_child_pid("{\n    \"child-pid\": 4242,\n    \"ns\": 1\n}"),
-            Some(4242)
-        );
+        assert_eq!(parse_child_pid("{\n    \"child-pid\": 4242,\n    \"ns\": 1\n}"), Some(4242));
         assert_eq!(parse_child_pid("{\"child-pid\":7}"), Some(7));
-        assert_eq!(
-            parse_child_pid("{\"child-pid\": 42"),
-            None,
-            "the number may continue"
-        );
+        assert_eq!(parse_child_pid("{\"child-pid\": 42"), None, "the number may continue");
         assert_eq!(parse_child_pid("{\"other\": 1}"), None);
     }
 }

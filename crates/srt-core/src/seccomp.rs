@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op,
-    SeccompCondition as Cond, SeccompFilter, SeccompRule, TargetArch,
+    BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op, SeccompCondition as Cond, SeccompFilter,
+    SeccompRule, TargetArch,
 };
 
 #[cfg(target_arch = "x86_64")]
@@ -39,35 +39,20 @@ fn arg_eq(index: u8, value: u64) -> Result<Cond, String> {
 pub fn unix_socket_filter() -> Result<BpfProgram, String> {
     let arch = ARCH.ok_or("seccomp filtering is not supported on this architecture")?;
     let af_unix = libc::AF_UNIX as u64;
-    let socket = vec![
-        rule(vec![arg_eq(0, af_unix)?])?,
-        rule(vec![arg_eq(0, libc::AF_VSOCK as u64)?])?,
-    ];
-    let sock_type = Cond::new(1, Len::Dword, Op::MaskedEq(0xf), libc::SOCK_DGRAM as u64)
-        .map_err(|e| e.to_string())?;
+    let socket = vec![rule(vec![arg_eq(0, af_unix)?])?, rule(vec![arg_eq(0, libc::AF_VSOCK as u64)?])?];
+    let sock_type = Cond::new(1, Len::Dword, Op::MaskedEq(0xf), libc::SOCK_DGRAM as u64).map_err(|e| e.to_string())?;
     let socketpair = vec![rule(vec![arg_eq(0, af_unix)?, sock_type])?];
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for alias in ALIASES {
         rules.insert(libc::SYS_socket | alias, socket.clone());
         rules.insert(libc::SYS_socketpair | alias, socketpair.clone());
-        for nr in [
-            libc::SYS_io_uring_setup,
-            libc::SYS_io_uring_enter,
-            libc::SYS_io_uring_register,
-        ] {
+        for nr in [libc::SYS_io_uring_setup, libc::SYS_io_uring_enter, libc::SYS_io_uring_register] {
             rules.insert(nr | alias, Vec::new());
         }
     }
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )
-    .map_err(|e| e.to_string())?;
-    filter
-        .try_into()
-        .map_err(|e: seccompiler::BackendError| e.to_string())
+    let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
+        .map_err(|e| e.to_string())?;
+    filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
 }
 
 /// Installs `program` on the calling thread (with no_new_privs).

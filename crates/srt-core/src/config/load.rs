@@ -41,60 +41,32 @@ const REFUSE_FILE: &str = "Refusing to run with the built-in defaults, which wou
 
 /// Loads, parses and validates the settings. `Ok(None)` path in the result
 /// means the built-in defaults were used.
-pub fn load_settings_file(
-    source: &SettingsSource,
-) -> Result<(ParsedSettings, Option<PathBuf>), LoadError> {
+pub fn load_settings_file(source: &SettingsSource) -> Result<(ParsedSettings, Option<PathBuf>), LoadError> {
     let path = source.path();
     let shown = path.display();
-    let fail = |first: String, second: &str| {
-        Err(LoadError {
-            lines: vec![first, second.to_string()],
-        })
-    };
+    let fail = |first: String, second: &str| Err(LoadError { lines: vec![first, second.to_string()] });
     let text = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == ErrorKind::NotFound => {
             return match source {
                 SettingsSource::Default(_) => {
                     tracing::debug!("No config found at {shown}, using default config");
-                    Ok((
-                        ParsedSettings {
-                            settings: default_settings(),
-                            unknown_keys: Vec::new(),
-                        },
-                        None,
-                    ))
+                    Ok((ParsedSettings { settings: default_settings(), unknown_keys: Vec::new() }, None))
                 }
-                SettingsSource::Explicit(_) => {
-                    fail(format!("Error: {shown} does not exist."), REFUSE_DEFAULTS)
-                }
+                SettingsSource::Explicit(_) => fail(format!("Error: {shown} does not exist."), REFUSE_DEFAULTS),
             };
         }
-        Err(e) => {
-            return fail(
-                format!("Error: {shown} could not be read ({}).", errno_name(&e)),
-                REFUSE_FILE,
-            )
-        }
+        Err(e) => return fail(format!("Error: {shown} could not be read ({}).", errno_name(&e)), REFUSE_FILE),
     };
     let Ok(text) = String::from_utf8(text) else {
-        return fail(
-            format!("Error: {shown} is not valid JSON: it is not UTF-8 text"),
-            REFUSE_FILE,
-        );
+        return fail(format!("Error: {shown} is not valid JSON: it is not UTF-8 text"), REFUSE_FILE);
     };
     if text.trim().is_empty() {
-        return fail(
-            format!("Error: {shown} is empty. Delete it, or put a config in it."),
-            REFUSE_FILE,
-        );
+        return fail(format!("Error: {shown} is empty. Delete it, or put a config in it."), REFUSE_FILE);
     }
     match parse_settings(&text) {
         Ok(parsed) => Ok((parsed, Some(path.to_path_buf()))),
-        Err(ParseError::Json(m)) => fail(
-            format!("Error: {shown} is not valid JSON: {m}"),
-            REFUSE_FILE,
-        ),
+        Err(ParseError::Json(m)) => fail(format!("Error: {shown} is not valid JSON: {m}"), REFUSE_FILE),
         Err(ParseError::Invalid(issues)) => {
             let mut lines = vec![format!("Error: {shown} does not hold a valid config:")];
             lines.extend(issues.iter().map(|i| format!("  {i}")));

@@ -22,11 +22,7 @@ pub struct Issue {
 
 impl fmt::Display for Issue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let path = if self.path.is_empty() {
-            "(root)"
-        } else {
-            &self.path
-        };
+        let path = if self.path.is_empty() { "(root)" } else { &self.path };
         write!(f, "{path}: {}", self.message)
     }
 }
@@ -82,33 +78,17 @@ pub fn parse_settings(text: &str) -> Result<ParsedSettings, ParseError> {
     if !issues.is_empty() {
         return Err(ParseError::Invalid(issues));
     }
-    Ok(ParsedSettings {
-        settings,
-        unknown_keys,
-    })
+    Ok(ParsedSettings { settings, unknown_keys })
 }
 
 /// Turns serde's message into ours: a missing field is reported at its own path.
 fn type_issue(path: &str, message: &str) -> Issue {
     let path = if path == "." { "" } else { path };
-    if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|m| m.strip_suffix('`'))
-    {
-        let full = if path.is_empty() {
-            field.to_string()
-        } else {
-            format!("{path}.{field}")
-        };
-        return Issue {
-            path: full,
-            message: "is required".into(),
-        };
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        let full = if path.is_empty() { field.to_string() } else { format!("{path}.{field}") };
+        return Issue { path: full, message: "is required".into() };
     }
-    Issue {
-        path: path.to_string(),
-        message: strip_location(message),
-    }
+    Issue { path: path.to_string(), message: strip_location(message) }
 }
 
 fn strip_location(message: &str) -> String {
@@ -141,33 +121,18 @@ pub fn suggest_key(unknown_path: &str) -> Option<String> {
         .map(|(_, k)| k.clone())
 }
 
-fn resolve_ref<'a>(
-    root: &'a serde_json::Value,
-    node: &'a serde_json::Value,
-) -> &'a serde_json::Value {
-    match node
-        .get("$ref")
-        .and_then(|r| r.as_str())
-        .and_then(|r| r.strip_prefix("#/$defs/"))
-    {
+fn resolve_ref<'a>(root: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a serde_json::Value {
+    match node.get("$ref").and_then(|r| r.as_str()).and_then(|r| r.strip_prefix("#/$defs/")) {
         Some(name) => root.get("$defs").and_then(|d| d.get(name)).unwrap_or(node),
         None => node,
     }
 }
 
 /// `Option<T>` fields render as `anyOf: [T, null]`: step into the object branch.
-fn any_of_object<'a>(
-    root: &'a serde_json::Value,
-    node: &'a serde_json::Value,
-) -> &'a serde_json::Value {
+fn any_of_object<'a>(root: &'a serde_json::Value, node: &'a serde_json::Value) -> &'a serde_json::Value {
     node.get("anyOf")
         .and_then(|a| a.as_array())
-        .and_then(|branches| {
-            branches
-                .iter()
-                .map(|b| resolve_ref(root, b))
-                .find(|b| b.get("properties").is_some())
-        })
+        .and_then(|branches| branches.iter().map(|b| resolve_ref(root, b)).find(|b| b.get("properties").is_some()))
         .unwrap_or(node)
 }
 

@@ -13,10 +13,7 @@ use serde::{Deserialize, Serialize};
 /// The whole settings file.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[schemars(
-    title = "srt-rs settings",
-    description = "Settings of the srt sandbox runtime (~/.srt-settings.json)."
-)]
+#[schemars(title = "srt-rs settings", description = "Settings of the srt sandbox runtime (~/.srt-settings.json).")]
 pub struct Settings {
     /// Network policy. Required.
     pub network: NetworkSettings,
@@ -217,8 +214,7 @@ pub enum PathEntry {
     Literal(String),
 }
 
-pub const PATH_ENTRY_SHAPE: &str =
-    "Expected a path, or { \"path\": \"<path>\", \"literal\": true }";
+pub const PATH_ENTRY_SHAPE: &str = "Expected a path, or { \"path\": \"<path>\", \"literal\": true }";
 
 impl PathEntry {
     pub fn text(&self) -> &str {
@@ -451,10 +447,7 @@ pub struct SrtWinSettings {
 /// writes only to the default write paths, reads everywhere.
 pub fn default_settings() -> Settings {
     Settings {
-        filesystem: FilesystemSettings {
-            allow_read: Some(Vec::new()),
-            ..Default::default()
-        },
+        filesystem: FilesystemSettings { allow_read: Some(Vec::new()), ..Default::default() },
         ..Default::default()
     }
 }

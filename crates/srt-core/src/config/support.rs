@@ -21,25 +21,18 @@ impl std::fmt::Display for Notice {
     }
 }
 
-const NO_PROXY_YET: &str =
-    "srt-rs has no network proxy yet, so the only network it can enforce is none at all";
+const NO_PROXY_YET: &str = "srt-rs has no network proxy yet, so the only network it can enforce is none at all";
 
 /// Returns the refusals (errors) and the notices for the given settings.
 pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
     let mut refused = Vec::new();
     let mut notes = Vec::new();
     let mut refuse = |path: &str, why: &str| {
-        refused.push(Issue {
-            path: path.into(),
-            message: format!("not supported yet ({why})"),
-        })
+        refused.push(Issue { path: path.into(), message: format!("not supported yet ({why})") })
     };
     let n = &s.network;
     if !n.allowed_domains.is_empty() {
-        refuse(
-            "network.allowedDomains",
-            &format!("{NO_PROXY_YET}: leave the list empty"),
-        );
+        refuse("network.allowedDomains", &format!("{NO_PROXY_YET}: leave the list empty"));
     }
     let proxy_keys: [(&str, bool); 9] = [
         ("network.httpProxyPort", n.http_proxy_port.is_some()),
@@ -48,18 +41,9 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
         ("network.parentProxy", n.parent_proxy.is_some()),
         ("network.tlsTerminate", n.tls_terminate.is_some()),
         ("network.filterRequest", n.filter_request.is_some()),
-        (
-            "network.stripResponseHeaders",
-            n.strip_response_headers.is_some(),
-        ),
-        (
-            "network.allowPlaintextHeaderSet",
-            n.allow_plaintext_header_set == Some(true),
-        ),
-        (
-            "network.ambiguousRequestTarget",
-            n.ambiguous_request_target.is_some(),
-        ),
+        ("network.stripResponseHeaders", n.strip_response_headers.is_some()),
+        ("network.allowPlaintextHeaderSet", n.allow_plaintext_header_set == Some(true)),
+        ("network.ambiguousRequestTarget", n.ambiguous_request_target.is_some()),
     ];
     for (key, present) in proxy_keys {
         if present {
@@ -67,22 +51,13 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
         }
     }
     if s.credentials.is_some() {
-        refuse(
-            "credentials",
-            "credential denies and masks are not implemented yet",
-        );
+        refuse("credentials", "credential denies and masks are not implemented yet");
     }
     if s.java_agent_jar_path.is_some() {
         refuse("javaAgentJarPath", NO_PROXY_YET);
     }
-    if s.git
-        .as_ref()
-        .is_some_and(|g| !g.safe_directories.is_empty())
-    {
-        refuse(
-            "git.safeDirectories",
-            "safe.directory injection is not implemented yet",
-        );
+    if s.git.as_ref().is_some_and(|g| !g.safe_directories.is_empty()) {
+        refuse("git.safeDirectories", "safe.directory injection is not implemented yet");
     }
     let fs = &s.filesystem;
     if fs.disabled != Some(true) {
@@ -105,35 +80,21 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
             }
         }
     }
-    let mut note = |path: &str, message: &str| {
-        notes.push(Notice {
-            path: path.into(),
-            message: message.into(),
-        })
-    };
+    let mut note = |path: &str, message: &str| notes.push(Notice { path: path.into(), message: message.into() });
     if s.ripgrep.is_some() {
-        note(
-            "ripgrep",
-            "ignored: srt-rs scans for protected files natively and never runs ripgrep",
-        );
+        note("ripgrep", "ignored: srt-rs scans for protected files natively and never runs ripgrep");
     }
     if s.socat_path.is_some() {
         note("socatPath", "ignored: srt-rs needs no socat");
     }
     if s.seccomp.is_some() {
-        note(
-            "seccomp",
-            "ignored: srt-rs applies its own built-in filters",
-        );
+        note("seccomp", "ignored: srt-rs applies its own built-in filters");
     }
     if cfg!(target_os = "linux") {
         let mac_only = [
             ("allowPty", s.allow_pty.is_some()),
             ("allowAppleEvents", s.allow_apple_events.is_some()),
-            (
-                "enableWeakerNetworkIsolation",
-                s.enable_weaker_network_isolation.is_some(),
-            ),
+            ("enableWeakerNetworkIsolation", s.enable_weaker_network_isolation.is_some()),
             ("network.allowMachLookup", n.allow_mach_lookup.is_some()),
             ("network.allowLocalBinding", n.allow_local_binding.is_some()),
             ("network.allowUnixSockets", n.allow_unix_sockets.is_some()),

@@ -50,9 +50,7 @@ fn rule(good: Value, bad: Value, path: &str, says: &str) {
     let bad = with(bad);
     let issues = issues_of(&bad);
     assert!(
-        issues
-            .iter()
-            .any(|i| i.path == path && i.message.contains(says)),
+        issues.iter().any(|i| i.path == path && i.message.contains(says)),
         "expected an issue at {path} saying {says:?}, got {issues:?}"
     );
 }
@@ -257,24 +255,14 @@ fn every_issue_is_reported_not_only_the_first() {
         "mandatoryDenySearchDepth": 0
     })));
     let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "network.allowedDomains[0]",
-            "network.httpProxyPort",
-            "mandatoryDenySearchDepth"
-        ]
-    );
+    assert_eq!(paths, ["network.allowedDomains[0]", "network.httpProxyPort", "mandatoryDenySearchDepth"]);
 }
 
 #[test]
 fn not_json_and_not_an_object() {
     assert!(matches!(parse_settings("{ nope"), Err(ParseError::Json(_))));
     let issues = issues_of("[]");
-    assert_eq!(
-        issues[0].to_string(),
-        "(root): a config must be a JSON object"
-    );
+    assert_eq!(issues[0].to_string(), "(root): a config must be a JSON object");
 }
 
 #[test]
@@ -287,23 +275,10 @@ fn unknown_keys_are_reported_with_a_suggestion_and_do_not_fail() {
     .expect("unknown keys are not fatal");
     let mut keys = parsed.unknown_keys.clone();
     keys.sort();
-    assert_eq!(
-        keys,
-        [
-            "filesystem.allowWrites",
-            "filesytem",
-            "network.alowedDomains"
-        ]
-    );
-    assert_eq!(
-        suggest_key("network.alowedDomains").as_deref(),
-        Some("allowedDomains")
-    );
+    assert_eq!(keys, ["filesystem.allowWrites", "filesytem", "network.alowedDomains"]);
+    assert_eq!(suggest_key("network.alowedDomains").as_deref(), Some("allowedDomains"));
     assert_eq!(suggest_key("filesytem").as_deref(), Some("filesystem"));
-    assert_eq!(
-        suggest_key("filesystem.allowWrites").as_deref(),
-        Some("allowWrite")
-    );
+    assert_eq!(suggest_key("filesystem.allowWrites").as_deref(), Some("allowWrite"));
     assert_eq!(suggest_key("network.zzzzzzzzzzzz"), None);
 }
 
@@ -325,17 +300,8 @@ fn unsupported_keys_are_refused_not_ignored() {
     .unwrap();
     let (refused, notes) = check_supported(&parsed.settings);
     let paths: Vec<&str> = refused.iter().map(|i| i.path.as_str()).collect();
-    assert_eq!(
-        paths,
-        [
-            "network.allowedDomains",
-            "network.httpProxyPort",
-            "filesystem.denyRead[0]"
-        ]
-    );
-    assert!(refused
-        .iter()
-        .all(|i| i.message.starts_with("not supported yet")));
+    assert_eq!(paths, ["network.allowedDomains", "network.httpProxyPort", "filesystem.denyRead[0]"]);
+    assert!(refused.iter().all(|i| i.message.starts_with("not supported yet")));
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].path, "ripgrep");
     let (refused, _) = check_supported(&default_settings());
@@ -362,31 +328,13 @@ fn json_schema_knows_every_key_of_a_full_config() {
     // unknown keys, and the schema must list each of them: types and schema agree.
     let schema = json_schema();
     let top: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
-    for key in [
-        "network",
-        "filesystem",
-        "ignoreViolations",
-        "mandatoryDenySearchDepth",
-        "credentials",
-        "windows",
-        "git",
-    ] {
-        assert!(
-            top.iter().any(|k| *k == key),
-            "{key} missing from the schema"
-        );
+    for key in
+        ["network", "filesystem", "ignoreViolations", "mandatoryDenySearchDepth", "credentials", "windows", "git"]
+    {
+        assert!(top.iter().any(|k| *k == key), "{key} missing from the schema");
     }
     let network = &schema["$defs"]["NetworkSettings"]["properties"];
-    for key in [
-        "allowedDomains",
-        "deniedDomains",
-        "strictAllowlist",
-        "tlsTerminate",
-        "parentProxy",
-    ] {
-        assert!(
-            network.get(key).is_some(),
-            "network.{key} missing from the schema"
-        );
+    for key in ["allowedDomains", "deniedDomains", "strictAllowlist", "tlsTerminate", "parentProxy"] {
+        assert!(network.get(key).is_some(), "network.{key} missing from the schema");
     }
 }

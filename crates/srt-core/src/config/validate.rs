@@ -15,19 +15,13 @@ struct Checker {
 
 impl Checker {
     fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.issues.push(Issue {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.issues.push(Issue { path: path.into(), message: message.into() });
     }
 
     fn range(&mut self, path: &str, value: Option<i64>, min: i64, max: i64) {
         if let Some(v) = value {
             if v < min || v > max {
-                self.fail(
-                    path,
-                    format!("{v} is out of range: it must be an integer from {min} to {max}"),
-                );
+                self.fail(path, format!("{v} is out of range: it must be an integer from {min} to {max}"));
             }
         }
     }
@@ -37,10 +31,7 @@ impl Checker {
         for (i, entry) in list.iter().enumerate() {
             match parse_entry(entry, kind) {
                 Ok(p) => parsed.push(p),
-                Err(e) => self.fail(
-                    format!("{path}[{i}]"),
-                    format!("{entry:?} is not a valid domain pattern ({e})"),
-                ),
+                Err(e) => self.fail(format!("{path}[{i}]"), format!("{entry:?} is not a valid domain pattern ({e})")),
             }
         }
         parsed
@@ -68,12 +59,7 @@ pub fn validate(settings: &Settings) -> Vec<Issue> {
     let mut c = Checker { issues: Vec::new() };
     let allowed = network(&mut c, &settings.network);
     filesystem(&mut c, &settings.filesystem);
-    c.range(
-        "mandatoryDenySearchDepth",
-        settings.mandatory_deny_search_depth,
-        1,
-        10,
-    );
+    c.range("mandatoryDenySearchDepth", settings.mandatory_deny_search_depth, 1, 10);
     c.absolute("bwrapPath", &settings.bwrap_path);
     c.absolute("socatPath", &settings.socat_path);
     c.absolute("javaAgentJarPath", &settings.java_agent_jar_path);
@@ -98,30 +84,19 @@ pub fn validate(settings: &Settings) -> Vec<Issue> {
     }
     if let Some(map) = &settings.ignore_violations {
         for (command, patterns) in map {
-            c.non_empty_strings(
-                &format!("ignoreViolations.{command}"),
-                patterns,
-                "a pattern",
-            );
+            c.non_empty_strings(&format!("ignoreViolations.{command}"), patterns, "a pattern");
         }
     }
     c.issues
 }
 
 fn network(c: &mut Checker, n: &NetworkSettings) -> Vec<HostPattern> {
-    let allowed = c.domains(
-        "network.allowedDomains",
-        &n.allowed_domains,
-        EntryKind::Allow,
-    );
+    let allowed = c.domains("network.allowedDomains", &n.allowed_domains, EntryKind::Allow);
     c.domains("network.deniedDomains", &n.denied_domains, EntryKind::Deny);
     if let Some(reasons) = &n.denied_domain_reasons {
         for (entry, reason) in reasons {
             if reason.trim().is_empty() {
-                c.fail(
-                    format!("network.deniedDomainReasons.{entry}"),
-                    "a reason cannot be empty",
-                );
+                c.fail(format!("network.deniedDomainReasons.{entry}"), "a reason cannot be empty");
             }
         }
     }
@@ -156,10 +131,7 @@ fn network(c: &mut Checker, n: &NetworkSettings) -> Vec<HostPattern> {
             c.fail("network.mitmProxy.socketPath", "cannot be empty");
         }
         if m.domains.is_empty() {
-            c.fail(
-                "network.mitmProxy.domains",
-                "needs at least one domain pattern",
-            );
+            c.fail("network.mitmProxy.domains", "needs at least one domain pattern");
         }
         c.domains("network.mitmProxy.domains", &m.domains, EntryKind::HostOnly);
     }
@@ -167,58 +139,36 @@ fn network(c: &mut Checker, n: &NetworkSettings) -> Vec<HostPattern> {
         for (key, value) in [("http", &p.http), ("https", &p.https)] {
             if let Some(url) = value {
                 if let Err(why) = check_proxy_url(url) {
-                    c.fail(
-                        format!("network.parentProxy.{key}"),
-                        format!("{url:?} is not a proxy URL ({why})"),
-                    );
+                    c.fail(format!("network.parentProxy.{key}"), format!("{url:?} is not a proxy URL ({why})"));
                 }
             }
         }
     }
     if let Some(t) = &n.tls_terminate {
         if t.ca_cert_path.is_some() != t.ca_key_path.is_some() {
-            let missing = if t.ca_cert_path.is_some() {
-                "caKeyPath"
-            } else {
-                "caCertPath"
-            };
+            let missing = if t.ca_cert_path.is_some() { "caKeyPath" } else { "caCertPath" };
             c.fail(
                 format!("network.tlsTerminate.{missing}"),
                 "caCertPath and caKeyPath must be given together, or neither",
             );
         }
         if let Some(list) = &t.exclude_domains {
-            c.domains(
-                "network.tlsTerminate.excludeDomains",
-                list,
-                EntryKind::HostOnly,
-            );
+            c.domains("network.tlsTerminate.excludeDomains", list, EntryKind::HostOnly);
         }
         if let Some(list) = &t.extra_ca_cert_paths {
             c.non_empty_strings("network.tlsTerminate.extraCaCertPaths", list, "a path");
         }
         c.range("network.tlsTerminate.maxTunnels", t.max_tunnels, 1, 65536);
-        c.range(
-            "network.tlsTerminate.handshakeTimeoutMs",
-            t.handshake_timeout_ms,
-            100,
-            600_000,
-        );
+        c.range("network.tlsTerminate.handshakeTimeoutMs", t.handshake_timeout_ms, 100, 600_000);
     }
     if let Some(list) = &n.strip_response_headers {
         if list.is_empty() {
-            c.fail(
-                "network.stripResponseHeaders",
-                "needs at least one header name",
-            );
+            c.fail("network.stripResponseHeaders", "needs at least one header name");
         }
         c.non_empty_strings("network.stripResponseHeaders", list, "a header name");
     }
     if n.tls_terminate.is_some() && n.mitm_proxy.is_some() {
-        c.fail(
-            "network.tlsTerminate",
-            "network.tlsTerminate and network.mitmProxy are mutually exclusive",
-        );
+        c.fail("network.tlsTerminate", "network.tlsTerminate and network.mitmProxy are mutually exclusive");
     }
     allowed
 }
@@ -277,13 +227,7 @@ fn filesystem(c: &mut Checker, f: &FilesystemSettings) {
                 continue;
             }
             let rooted = text.starts_with('/') || text.starts_with('~');
-            if is_deny
-                && !disabled
-                && !entry.is_literal()
-                && rooted
-                && has_glob(text)
-                && text.ends_with('/')
-            {
+            if is_deny && !disabled && !entry.is_literal() && rooted && has_glob(text) && text.ends_with('/') {
                 c.fail(
                     path,
                     format!("Deny glob {text:?} ends in a separator, so it would match nothing: drop the trailing \"/\" (or end it with \"/**\")"),
@@ -304,10 +248,7 @@ fn windows(c: &mut Checker, w: &WindowsSettings) {
             c.fail("windows.sandboxUser", "must be 1 to 20 characters long");
         }
     }
-    for (key, value) in [
-        ("sublayerGuid", &w.sublayer_guid),
-        ("wfpSublayerGuid", &w.wfp_sublayer_guid),
-    ] {
+    for (key, value) in [("sublayerGuid", &w.sublayer_guid), ("wfpSublayerGuid", &w.wfp_sublayer_guid)] {
         if let Some(g) = value {
             if !is_uuid(g) {
                 c.fail(format!("windows.{key}"), format!("{g:?} is not a UUID"));
@@ -318,15 +259,9 @@ fn windows(c: &mut Checker, w: &WindowsSettings) {
         c.range("windows.proxyPortRange[0]", Some(lo), 1, 65535);
         c.range("windows.proxyPortRange[1]", Some(hi), 1, 65535);
         if lo > hi {
-            c.fail(
-                "windows.proxyPortRange",
-                "the first port must not be above the second",
-            );
+            c.fail("windows.proxyPortRange", "the first port must not be above the second");
         } else if hi - lo + 1 > 64 {
-            c.fail(
-                "windows.proxyPortRange",
-                "the range may span at most 64 ports",
-            );
+            c.fail("windows.proxyPortRange", "the range may span at most 64 ports");
         }
     }
     if let Some(s) = &w.srt_win {
@@ -339,10 +274,7 @@ fn windows(c: &mut Checker, w: &WindowsSettings) {
 fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn is_env_name(name: &str) -> bool {
@@ -365,8 +297,7 @@ fn has_capture_group(regex: &str) -> bool {
             b']' => in_class = false,
             b'(' if !in_class => {
                 let next = bytes.get(i + 1);
-                let named = bytes[i + 1..].starts_with(b"?<")
-                    && !matches!(bytes.get(i + 3), Some(b'=' | b'!'));
+                let named = bytes[i + 1..].starts_with(b"?<") && !matches!(bytes.get(i + 3), Some(b'=' | b'!'));
                 if next != Some(&b'?') || named || bytes[i + 1..].starts_with(b"?P<") {
                     return true;
                 }
@@ -397,22 +328,14 @@ struct MaskRule<'a> {
     inject_hosts: &'a Option<Vec<String>>,
 }
 
-fn credentials(
-    c: &mut Checker,
-    cr: &CredentialsSettings,
-    allowed: &[HostPattern],
-    n: &NetworkSettings,
-) {
+fn credentials(c: &mut Checker, cr: &CredentialsSettings, allowed: &[HostPattern], n: &NetworkSettings) {
     let mut rules = Vec::new();
     for (i, f) in cr.files.iter().flatten().enumerate() {
         let path = format!("credentials.files[{i}]");
         if f.path.is_empty() {
             c.fail(format!("{path}.path"), "Path cannot be empty");
         } else if f.mode == CredentialMode::Mask && f.path.ends_with('/') {
-            c.fail(
-                format!("{path}.path"),
-                "a masked credential must be a file, not a path ending in \"/\"",
-            );
+            c.fail(format!("{path}.path"), "a masked credential must be a file, not a path ending in \"/\"");
         }
         rules.push(MaskRule {
             path,
@@ -427,13 +350,7 @@ fn credentials(
     for (i, v) in cr.env_vars.iter().flatten().enumerate() {
         let path = format!("credentials.envVars[{i}]");
         if !is_env_name(&v.name) {
-            c.fail(
-                format!("{path}.name"),
-                format!(
-                    "{:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)",
-                    v.name
-                ),
-            );
+            c.fail(format!("{path}.name"), format!("{:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", v.name));
         }
         if v.mode == CredentialMode::Mask && v.extract.is_none() && v.decode.is_none() {
             masked_vars.push(v.name.as_str());
@@ -451,33 +368,20 @@ fn credentials(
         .tls_terminate
         .as_ref()
         .and_then(|t| t.exclude_domains.as_ref())
-        .map(|l| {
-            l.iter()
-                .filter_map(|e| parse_entry(e, EntryKind::HostOnly).ok())
-                .collect()
-        })
+        .map(|l| l.iter().filter_map(|e| parse_entry(e, EntryKind::HostOnly).ok()).collect())
         .unwrap_or_default();
     for rule in &rules {
         if let Some(re) = rule.extract {
             if !has_capture_group(re) {
-                c.fail(
-                    format!("{}.extract", rule.path),
-                    "the expression needs at least one capture group",
-                );
+                c.fail(format!("{}.extract", rule.path), "the expression needs at least one capture group");
             }
         }
         if let Some(claims) = rule.mask_claims {
             if rule.decode.is_none() {
-                c.fail(
-                    format!("{}.maskClaims", rule.path),
-                    "maskClaims requires decode: \"jwt\"",
-                );
+                c.fail(format!("{}.maskClaims", rule.path), "maskClaims requires decode: \"jwt\"");
             }
             if claims.is_empty() {
-                c.fail(
-                    format!("{}.maskClaims", rule.path),
-                    "needs at least one claim",
-                );
+                c.fail(format!("{}.maskClaims", rule.path), "needs at least one claim");
             }
         }
         if let Some(hosts) = rule.inject_hosts {
@@ -488,10 +392,7 @@ fn credentials(
             let parsed = c.domains(&key, hosts, EntryKind::HostOnly);
             for (host, text) in parsed.iter().zip(hosts) {
                 if !covered_by(host, allowed) {
-                    c.fail(
-                        &key,
-                        format!("{text:?} is not covered by network.allowedDomains"),
-                    );
+                    c.fail(&key, format!("{text:?} is not covered by network.allowedDomains"));
                 }
             }
             if rule.mode == CredentialMode::Mask
@@ -501,10 +402,7 @@ fn credentials(
                 c.fail(&key, "every injection host is in network.tlsTerminate.excludeDomains, so the secret could never be injected");
             }
         }
-        if rule.mode == CredentialMode::Mask
-            && n.tls_terminate.is_none()
-            && cr.allow_plaintext_inject != Some(true)
-        {
+        if rule.mode == CredentialMode::Mask && n.tls_terminate.is_none() && cr.allow_plaintext_inject != Some(true) {
             c.fail(
                 format!("{}.mode", rule.path),
                 "mode \"mask\" requires network.tlsTerminate (or credentials.allowPlaintextInject)",
@@ -522,10 +420,7 @@ fn credentials(
             let Some(var) = var else { continue };
             let path = format!("credentials.awsPairs[{i}].{key}");
             if !masked_vars.contains(&var.as_str()) {
-                c.fail(
-                    &path,
-                    format!("{var:?} must be a whole-value masked entry of credentials.envVars"),
-                );
+                c.fail(&path, format!("{var:?} must be a whole-value masked entry of credentials.envVars"));
             }
             if used.contains(&var.as_str()) {
                 c.fail(&path, format!("{var:?} is used by more than one AWS pair"));
@@ -555,14 +450,7 @@ mod tests {
         for good in ["10.0.0.0/8", "fd00::/8", "1.2.3.4", "::1", "0.0.0.0/0"] {
             assert!(is_ip_or_cidr(good), "{good}");
         }
-        for bad in [
-            "10.0.0.0/33",
-            "[::1]",
-            "fd00::/129",
-            "example.com",
-            "1.2.3.4/",
-            "1.2.3.4/-1",
-        ] {
+        for bad in ["10.0.0.0/33", "[::1]", "fd00::/129", "example.com", "1.2.3.4/", "1.2.3.4/-1"] {
             assert!(!is_ip_or_cidr(bad), "{bad}");
         }
     }

@@ -105,23 +105,17 @@ fn split_host_port(entry: &str) -> Result<(SplitHost<'_>, Option<&str>), Pattern
             let (host, port) = entry.split_once(':').unwrap_or((entry, ""));
             Ok((SplitHost::Name(host), Some(port)))
         }
-        _ => err(
-            "an IPv6 address must be written in brackets, like \"[::1]\" or \"[2001:db8::1]:443\"",
-        ),
+        _ => err("an IPv6 address must be written in brackets, like \"[::1]\" or \"[2001:db8::1]:443\""),
     }
 }
 
 /// A port is `[1-9][0-9]{0,4}` and at most 65535: no sign, no leading zero, no 0.
 fn parse_port(text: &str) -> Result<u16, PatternError> {
-    let well_formed = !text.is_empty()
-        && text.len() <= 5
-        && text.bytes().all(|b| b.is_ascii_digit())
-        && !text.starts_with('0');
+    let well_formed =
+        !text.is_empty() && text.len() <= 5 && text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
     match text.parse::<u16>() {
         Ok(port) if well_formed => Ok(port),
-        _ => err(format!(
-            "the port \"{text}\" must be a number from 1 to 65535, without leading zeros"
-        )),
+        _ => err(format!("the port \"{text}\" must be a number from 1 to 65535, without leading zeros")),
     }
 }
 
@@ -151,9 +145,7 @@ fn parse_host_name(name: &str, kind: EntryKind) -> Result<HostMatch, PatternErro
         return Ok(HostMatch::Subdomains(base.to_ascii_lowercase()));
     }
     if name.contains('*') {
-        return err(
-            "a wildcard must be written \"*.\" followed by a domain, like \"*.example.com\"",
-        );
+        return err("a wildcard must be written \"*.\" followed by a domain, like \"*.example.com\"");
     }
     if !name.contains('.') {
         return err("a domain needs at least one dot, like \"example.com\" (or use \"localhost\")");
@@ -181,15 +173,9 @@ mod tests {
 
     #[test]
     fn plain_and_wildcard_domains() {
-        assert_eq!(
-            ok("Example.COM", EntryKind::Allow).host,
-            HostMatch::Exact("example.com".into())
-        );
+        assert_eq!(ok("Example.COM", EntryKind::Allow).host, HostMatch::Exact("example.com".into()));
         for good in ["*.example.com", "*.co.uk", "*.github.io"] {
-            assert!(matches!(
-                ok(good, EntryKind::Allow).host,
-                HostMatch::Subdomains(_)
-            ));
+            assert!(matches!(ok(good, EntryKind::Allow).host, HostMatch::Subdomains(_)));
         }
         assert!(bad("*.com", EntryKind::Allow).contains("two labels"));
         assert!(bad("*.", EntryKind::Allow).contains("two labels"));
@@ -198,14 +184,8 @@ mod tests {
         assert!(bad("localhost.", EntryKind::Allow).contains("dot"));
         assert!(bad("https://example.com", EntryKind::Allow).contains("URL"));
         assert!(bad("example.com/path", EntryKind::Allow).contains("URL"));
-        assert_eq!(
-            ok("localhost", EntryKind::Allow).host,
-            HostMatch::Exact("localhost".into())
-        );
-        assert_eq!(
-            ok("10.0.0.1", EntryKind::Allow).host,
-            HostMatch::Exact("10.0.0.1".into())
-        );
+        assert_eq!(ok("localhost", EntryKind::Allow).host, HostMatch::Exact("localhost".into()));
+        assert_eq!(ok("10.0.0.1", EntryKind::Allow).host, HostMatch::Exact("10.0.0.1".into()));
     }
 
     #[test]
@@ -213,10 +193,7 @@ mod tests {
         assert_eq!(ok("example.com:443", EntryKind::Allow).port, Some(443));
         assert_eq!(ok("example.com:65535", EntryKind::Allow).port, Some(65535));
         for port in ["0", "080", "65536", "+1", "", "x", "123456"] {
-            assert!(
-                bad(&format!("example.com:{port}"), EntryKind::Allow).contains("port"),
-                "{port}"
-            );
+            assert!(bad(&format!("example.com:{port}"), EntryKind::Allow).contains("port"), "{port}");
         }
         assert!(bad("example.com:443", EntryKind::HostOnly).contains("host names only"));
     }
@@ -226,10 +203,7 @@ mod tests {
         let p = ok("[2001:DB8:0:0::1]:443", EntryKind::Allow);
         assert_eq!(p.host, HostMatch::Exact("2001:db8::1".into()));
         assert_eq!(p.port, Some(443));
-        assert_eq!(
-            ok("[fe80::1%eth0]", EntryKind::Allow).host,
-            HostMatch::Exact("fe80::1".into())
-        );
+        assert_eq!(ok("[fe80::1%eth0]", EntryKind::Allow).host, HostMatch::Exact("fe80::1".into()));
         assert!(bad("::1", EntryKind::Allow).contains("brackets"));
         assert!(bad("[::1]:0", EntryKind::Allow).contains("port"));
         assert!(bad("[::1]junk", EntryKind::Allow).contains("only \":port\""));

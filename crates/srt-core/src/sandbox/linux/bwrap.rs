@@ -23,10 +23,7 @@ pub const INSTALL_HINT: &str =
 pub const USERNS_HINT: &str = "bubblewrap needs unprivileged user namespaces: check that `sysctl user.max_user_namespaces` is above 0, that `sysctl kernel.unprivileged_userns_clone` (where it exists) is 1, and on Ubuntu 23.10 and later that `sysctl kernel.apparmor_restrict_unprivileged_userns` is 0 or bwrap has an AppArmor profile. In an unprivileged container, try \"enableWeakerNestedSandbox\": true (weaker)";
 
 /// Finds bwrap: `bwrapPath` if set (no fallback), else on PATH.
-pub fn find_bwrap(
-    settings: &Settings,
-    path_var: Option<&std::ffi::OsStr>,
-) -> Result<PathBuf, DependencyError> {
+pub fn find_bwrap(settings: &Settings, path_var: Option<&std::ffi::OsStr>) -> Result<PathBuf, DependencyError> {
     if let Some(p) = &settings.bwrap_path {
         return if is_executable(Path::new(p)) {
             Ok(PathBuf::from(p))
@@ -42,11 +39,7 @@ pub fn find_bwrap(
         .flatten()
         .map(|dir| dir.join("bwrap"))
         .find(|candidate| is_executable(candidate));
-    found.ok_or_else(|| {
-        DependencyError(format!(
-            "bubblewrap (bwrap) is not installed: {INSTALL_HINT}"
-        ))
-    })
+    found.ok_or_else(|| DependencyError(format!("bubblewrap (bwrap) is not installed: {INSTALL_HINT}")))
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -56,11 +49,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// Refuses up front when the kernel has user namespaces switched off.
 pub fn check_user_namespaces() -> Result<(), DependencyError> {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .ok()
-            .map(|s| s.trim().to_string())
-    };
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
     if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
         return Err(DependencyError(format!(
             "user namespaces are disabled (user.max_user_namespaces is 0): {USERNS_HINT}"
@@ -157,10 +146,7 @@ mod tests {
     #[test]
     fn argv_shape() {
         let plan = Plan {
-            mounts: vec![
-                Mount::RoBind("/".into(), "/".into()),
-                Mount::Tmpfs("/home/u/.ssh".into()),
-            ],
+            mounts: vec![Mount::RoBind("/".into(), "/".into()), Mount::Tmpfs("/home/u/.ssh".into())],
             env: vec![("SANDBOX_RUNTIME".into(), "1".into())],
             ..Default::default()
         };
@@ -169,18 +155,9 @@ mod tests {
             info_fd: 3,
             cwd: "/w".into(),
             disable_userns: true,
-            helper_argv: vec![
-                "/h/srt".into(),
-                "__sandbox-exec".into(),
-                "--".into(),
-                "echo".into(),
-                "a b".into(),
-            ],
+            helper_argv: vec!["/h/srt".into(), "__sandbox-exec".into(), "--".into(), "echo".into(), "a b".into()],
         };
-        let words: Vec<String> = argv(&plan, &launch)
-            .iter()
-            .map(|w| w.to_string_lossy().into_owned())
-            .collect();
+        let words: Vec<String> = argv(&plan, &launch).iter().map(|w| w.to_string_lossy().into_owned()).collect();
         assert_eq!(
             words.join(" "),
             "/usr/bin/bwrap --new-session --die-with-parent --unshare-user --unshare-pid --unshare-net --unshare-ipc \
@@ -194,10 +171,7 @@ mod tests {
         let s = Settings::default();
         let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent"))).unwrap_err();
         assert!(e.0.contains("apt-get install bubblewrap"), "{e}");
-        let s = Settings {
-            bwrap_path: Some("/nonexistent/bwrap".into()),
-            ..Default::default()
-        };
+        let s = Settings { bwrap_path: Some("/nonexistent/bwrap".into()), ..Default::default() };
         assert!(find_bwrap(&s, None).unwrap_err().0.contains("bwrapPath"));
     }
 }

@@ -30,37 +30,65 @@ pub const PROTECTED_CLAUDE_DIRS: &[&str] = &["commands", "agents"];
 pub struct MandatoryDenies {
     /// Existing paths to make read-only.
     pub existing: Vec<PathBuf>,
+    /// Protected paths that do not exist yet: the command must not create them.
+    /// At the scan's root every name; below it, the hooks and config of each repository.
+    pub missing: Vec<PathBuf>,
     /// Directories the walk could not list: denied whole, since what is inside is unknown.
     pub unreadable: Vec<PathBuf>,
 }
 
 /// Scans `root` to `depth` levels (reference: files down to `a/b/.bashrc`,
 /// directories one level higher). Level 0 (the root itself) is always checked.
-pub fn scan(fs: &dyn FsView, root: &Path, depth: usize, allow_git_config: bool) -> MandatoryDenies {
+/// `names_at_root`: report every protected name missing at the root (the
+/// working directory), not only the missing hooks and config of repositories.
+pub fn scan(
+    fs: &dyn FsView,
+    root: &Path,
+    depth: usize,
+    allow_git_config: bool,
+    names_at_root: bool,
+) -> MandatoryDenies {
     let mut found = MandatoryDenies::default();
-    walk(fs, root, 0, depth.max(1), allow_git_config, &mut found);
-    found.existing.sort();
-    found.existing.dedup();
+    let opts = Walk { depth: depth.max(1), allow_git_config, names_at_root };
+    walk(fs, root, 0, &opts, &mut found);
+    for list in [&mut found.existing, &mut found.missing] {
+        list.sort();
+        list.dedup();
+    }
     found
 }
 
-fn walk(
-    fs: &dyn FsView,
-    dir: &Path,
-    level: usize,
+fn find<'a>(entries: &'a [(String, bool, bool)], name: &str) -> Option<&'a (String, bool, bool)> {
+    entries.iter().find(|e| e.0.to_lowercase() == name)
+}
+
+struct Walk {
     depth: usize,
     allow_git_config: bool,
-    found: &mut MandatoryDenies,
-) {
+    names_at_root: bool,
+}
+
+fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut MandatoryDenies) {
+    let (depth, allow_git_config) = (opts.depth, opts.allow_git_config);
     let Some(entries) = fs.list_dir(dir) else {
         found.unreadable.push(dir.to_path_buf());
         return;
     };
     // A protected directory counts one level higher than a protected file.
     let dirs_here = level == 0 || level + 2 <= depth;
-    for (name, is_dir, is_symlink) in entries {
+    if level == 0 && opts.names_at_root {
+        for name in PROTECTED_FILES.iter().chain(PROTECTED_DIRS) {
+            if find(&entries, name).is_none() {
+                found.missing.push(dir.join(name));
+            }
+        }
+        if find(&entries, ".claude").is_none() {
+            found.missing.extend(PROTECTED_CLAUDE_DIRS.iter().map(|d| dir.join(".claude").join(d)));
+        }
+    }
+    for (name, is_dir, is_symlink) in &entries {
         let lower = name.to_lowercase();
-        let path = dir.join(&name);
+        let path = dir.join(name);
         if PROTECTED_FILES.contains(&lower.as_str()) && level < depth {
             found.existing.push(path);
             continue;
@@ -70,18 +98,24 @@ fn walk(
         }
         if PROTECTED_DIRS.contains(&lower.as_str()) {
             found.existing.push(path);
-        } else if lower == ".claude" && is_dir {
-            for sub in fs.list_dir(&path).unwrap_or_default() {
-                if PROTECTED_CLAUDE_DIRS.contains(&sub.0.to_lowercase().as_str()) {
-                    found.existing.push(path.join(&sub.0));
+        } else if lower == ".claude" && *is_dir {
+            let inner = fs.list_dir(&path).unwrap_or_default();
+            for sub in PROTECTED_CLAUDE_DIRS {
+                match find(&inner, sub) {
+                    Some(e) => found.existing.push(path.join(&e.0)),
+                    None if level == 0 && opts.names_at_root => found.missing.push(path.join(sub)),
+                    None => {}
                 }
             }
         } else if lower == ".git" {
-            if is_dir && !is_symlink {
-                for sub in fs.list_dir(&path).unwrap_or_default() {
-                    let sub_lower = sub.0.to_lowercase();
-                    if sub_lower == "hooks" || (sub_lower == "config" && !allow_git_config) {
-                        found.existing.push(path.join(&sub.0));
+            if *is_dir && !*is_symlink {
+                // A repository: its hooks (and config) are protected even before they exist.
+                let inner = fs.list_dir(&path).unwrap_or_default();
+                let wanted: &[&str] = if allow_git_config { &["hooks"] } else { &["hooks", "config"] };
+                for sub in wanted {
+                    match find(&inner, sub) {
+                        Some(e) => found.existing.push(path.join(&e.0)),
+                        None => found.missing.push(path.join(sub)),
                     }
                 }
             } else {
@@ -93,16 +127,9 @@ fn walk(
     if level + 1 >= depth {
         return;
     }
-    for (name, is_dir, is_symlink) in fs.list_dir(dir).unwrap_or_default() {
-        if is_dir && !is_symlink && name != "node_modules" && name != ".git" {
-            walk(
-                fs,
-                &dir.join(&name),
-                level + 1,
-                depth,
-                allow_git_config,
-                found,
-            );
+    for (name, is_dir, is_symlink) in &entries {
+        if *is_dir && !*is_symlink && name != "node_modules" && name != ".git" {
+            walk(fs, &dir.join(name), level + 1, opts, found);
         }
     }
 }

@@ -4,4 +4,5 @@
 pub mod bwrap;
 pub mod mandatory;
 pub mod paths;
+pub mod placeholders;
 pub mod plan;

@@ -36,11 +36,7 @@ impl FsView for HostFs {
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            out.push((
-                entry.file_name().to_string_lossy().into_owned(),
-                kind.is_dir(),
-                kind.is_symlink(),
-            ));
+            out.push((entry.file_name().to_string_lossy().into_owned(), kind.is_dir(), kind.is_symlink()));
         }
         Some(out)
     }
@@ -53,11 +49,7 @@ impl FsView for HostFs {
 /// A trailing `/**` means the directory itself (pattern entries only).
 pub fn absolute(entry: &PathEntry, cwd: &Path, home: &Path) -> PathBuf {
     let text = entry.text();
-    let text = if entry.is_literal() {
-        text
-    } else {
-        text.strip_suffix("/**").unwrap_or(text)
-    };
+    let text = if entry.is_literal() { text } else { text.strip_suffix("/**").unwrap_or(text) };
     let joined = if text == "~" {
         home.to_path_buf()
     } else if let Some(rest) = text.strip_prefix("~/") {

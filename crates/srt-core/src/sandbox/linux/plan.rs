@@ -37,6 +37,11 @@ pub struct PlanInput<'a> {
     pub tmpdir: Option<PathBuf>,
     /// The in-sandbox helper binary, re-exposed last so no deny can hide it.
     pub helper: PathBuf,
+    /// An empty read-only directory of ours, mounted over a missing directory
+    /// on the way to protected paths (`.claude` for `.claude/commands`).
+    pub empty_dir: PathBuf,
+    /// Extra paths the command must not write (srt's own state).
+    pub protect: Vec<PathBuf>,
 }
 
 /// The filesystem half of a sandbox.
@@ -49,32 +54,26 @@ pub struct Plan {
     pub env: Vec<(String, String)>,
     /// Remarks for stderr: rules that could not be applied as written.
     pub warnings: Vec<String>,
+    /// Mount points bubblewrap will create on the host for protected paths
+    /// that do not exist yet: empty files or directories to remove afterwards.
+    pub placeholders: Vec<PathBuf>,
 }
 
 /// The reference's default write paths (§2.10) that exist as ordinary paths on Linux.
 fn default_write_paths(input: &PlanInput<'_>) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = input.tmpdir.iter().cloned().collect();
-    paths.extend([
-        input.home.join(".npm/_logs"),
-        input.home.join(".claude/debug"),
-    ]);
+    paths.extend([input.home.join(".npm/_logs"), input.home.join(".claude/debug")]);
     paths
 }
 
 /// Paths under the kernel's own filesystems are never bind targets: /dev and
 /// /proc are fresh inside the sandbox.
 fn is_virtual(path: &Path) -> bool {
-    ["/dev", "/proc", "/sys"]
-        .iter()
-        .any(|v| is_within(path, Path::new(v)))
+    ["/dev", "/proc", "/sys"].iter().any(|v| is_within(path, Path::new(v)))
 }
 
 fn resolve_all(entries: Option<&Vec<PathEntry>>, input: &PlanInput<'_>) -> Vec<PathBuf> {
-    entries
-        .into_iter()
-        .flatten()
-        .map(|e| absolute(e, &input.cwd, &input.home))
-        .collect()
+    entries.into_iter().flatten().map(|e| absolute(e, &input.cwd, &input.home)).collect()
 }
 
 /// Builds the mount plan.
@@ -82,11 +81,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let s = &input.settings.filesystem;
     let mut out = Plan::default();
     let disabled = s.disabled == Some(true);
-    out.mounts.push(if disabled {
-        Mount::Bind("/".into(), "/".into())
-    } else {
-        Mount::RoBind("/".into(), "/".into())
-    });
+    out.mounts.push(if disabled { Mount::Bind("/".into(), "/".into()) } else { Mount::RoBind("/".into(), "/".into()) });
     out.mounts.push(Mount::Dev("/dev".into()));
     if input.settings.enable_weaker_nested_sandbox == Some(true) {
         out.mounts.push(Mount::Bind("/proc".into(), "/proc".into()));
@@ -101,21 +96,13 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
 
     let deny_read: Vec<PathBuf> = resolve_all(Some(&s.deny_read), input);
     let allow_read: Vec<PathBuf> = resolve_all(s.allow_read.as_ref(), input);
-    let read_denied = |p: &Path| {
-        deny_read.iter().any(|d| is_within(p, d)) && !allow_read.iter().any(|a| is_within(p, a))
-    };
+    let read_denied =
+        |p: &Path| deny_read.iter().any(|d| is_within(p, d)) && !allow_read.iter().any(|a| is_within(p, a));
 
     // Write roots: the defaults (unless a read deny hides them) and allowWrite.
-    let mut wanted: Vec<(PathBuf, bool)> = default_write_paths(input)
-        .into_iter()
-        .filter(|p| !read_denied(p))
-        .map(|p| (p, true))
-        .collect();
-    wanted.extend(
-        resolve_all(Some(&s.allow_write), input)
-            .into_iter()
-            .map(|p| (p, false)),
-    );
+    let mut wanted: Vec<(PathBuf, bool)> =
+        default_write_paths(input).into_iter().filter(|p| !read_denied(p)).map(|p| (p, true)).collect();
+    wanted.extend(resolve_all(Some(&s.allow_write), input).into_iter().map(|p| (p, false)));
     let mut roots: Vec<PathBuf> = Vec::new();
     for (lexical, is_default) in wanted {
         if is_virtual(&lexical) {
@@ -142,50 +129,81 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     }
     // Write denies: denyWrite and the mandatory denies, where they fall inside a write root.
     let mut write_denies: Vec<PathBuf> = Vec::new();
-    for lexical in resolve_all(Some(&s.deny_write), input) {
-        write_denies.push(landing(fs, &lexical));
+    let mut missing: Vec<PathBuf> = Vec::new();
+    for lexical in resolve_all(Some(&s.deny_write), input).into_iter().chain(input.protect.iter().cloned()) {
+        let land = landing(fs, &lexical);
+        if fs.real_path(&land).is_some() {
+            write_denies.push(land);
+        } else {
+            missing.push(land);
+        }
     }
-    let scan_depth = input
-        .settings
-        .mandatory_deny_search_depth
-        .unwrap_or(3)
-        .clamp(1, 10) as usize;
+    let scan_depth = input.settings.mandatory_deny_search_depth.unwrap_or(3).clamp(1, 10) as usize;
     let allow_git_config = s.allow_git_config == Some(true);
     let mut scan_roots = vec![input.cwd.clone()];
     scan_roots.extend(roots.iter().cloned());
     scan_roots.sort();
     scan_roots.dedup();
-    for root in scan_roots
-        .iter()
-        .filter(|r| roots.iter().any(|w| is_within(r, w)))
-    {
-        let found = mandatory::scan(fs, root, scan_depth, allow_git_config);
+    for root in scan_roots.iter().filter(|r| roots.iter().any(|w| is_within(r, w))) {
+        let found = mandatory::scan(fs, root, scan_depth, allow_git_config, *root == input.cwd);
         for path in found.existing.into_iter().chain(found.unreadable) {
             write_denies.push(fs.real_path(&path).unwrap_or(path));
         }
+        missing.extend(found.missing);
     }
-    write_denies.retain(|p| {
-        fs.real_path(p).is_some() && roots.iter().any(|r| is_within(p, r)) && !is_virtual(p)
-    });
+    write_denies.retain(|p| fs.real_path(p).is_some() && roots.iter().any(|r| is_within(p, r)) && !is_virtual(p));
     write_denies.sort_by_key(|p| (depth(p), p.clone()));
     write_denies.dedup();
     // Deny beats allow: a write root inside a write deny stays read-only.
     roots.retain(|r| !write_denies.iter().any(|d| is_within(r, d)));
     roots.sort_by_key(|p| (depth(p), p.clone()));
 
+    // Protected paths that do not exist yet, where the command could create
+    // them: a read-only mount on the first missing component stops that.
+    let mut placeholders: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for path in &missing {
+        let creatable = roots.iter().any(|r| is_within(path, r) && r != path)
+            && !write_denies.iter().any(|d| is_within(path, d))
+            && !read_denied(path)
+            && !is_virtual(path);
+        if !creatable {
+            continue;
+        }
+        let mut first = path.clone();
+        while let Some(parent) = first.parent() {
+            if fs.real_path(parent).is_some() {
+                break;
+            }
+            first = parent.to_path_buf();
+        }
+        let Some(parent) = first.parent().map(Path::to_path_buf) else { continue };
+        if !fs.is_dir(&parent) {
+            // A file sits where a directory would have to be made: keep that file as it is.
+            write_denies.push(parent);
+            continue;
+        }
+        let source: PathBuf = if first == *path { "/dev/null".into() } else { input.empty_dir.clone() };
+        match placeholders.iter_mut().find(|(dest, _)| *dest == first) {
+            // A file placeholder already blocks everything beneath it.
+            Some((_, existing)) if first == *path => *existing = source,
+            Some(_) => {}
+            None => placeholders.push((first, source)),
+        }
+    }
+    write_denies.sort_by_key(|p| (depth(p), p.clone()));
+    write_denies.dedup();
+    out.placeholders = placeholders.iter().map(|(dest, _)| dest.clone()).collect();
+
     // Where read denies land (directories hidden, files masked).
-    let read_landings: Vec<PathBuf> = deny_read
-        .iter()
-        .filter_map(|lexical| fs.real_path(lexical))
-        .filter(|real| !is_virtual(real))
-        .collect();
+    let read_landings: Vec<PathBuf> =
+        deny_read.iter().filter_map(|lexical| fs.real_path(lexical)).filter(|real| !is_virtual(real)).collect();
 
     // Pins: every directory strictly between a protected path and its write
     // root becomes a mount point of its own (a writable bind onto itself), so
     // it cannot be renamed or removed from inside, which would carry the
     // protected path away and let a fresh one be made in its place.
     let mut pins: Vec<PathBuf> = Vec::new();
-    for protected in write_denies.iter().chain(&read_landings) {
+    for protected in write_denies.iter().chain(&read_landings).chain(&out.placeholders) {
         for root in roots.iter().filter(|r| is_within(protected, r)) {
             for ancestor in protected.ancestors().skip(1) {
                 if ancestor == root.as_path() || !is_within(ancestor, root) {
@@ -202,20 +220,10 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     // Every bind is a fresh copy of the host path, hiding what was mounted
     // beneath it before: so the write region goes shallow first.
     let mut write_ops: Vec<(usize, u8, Mount)> = Vec::new();
-    write_ops.extend(
-        roots
-            .iter()
-            .map(|r| (depth(r), 0, Mount::Bind(r.clone(), r.clone()))),
-    );
-    write_ops.extend(
-        pins.iter()
-            .map(|p| (depth(p), 1, Mount::Bind(p.clone(), p.clone()))),
-    );
-    write_ops.extend(
-        write_denies
-            .iter()
-            .map(|d| (depth(d), 2, Mount::RoBind(d.clone(), d.clone()))),
-    );
+    write_ops.extend(roots.iter().map(|r| (depth(r), 0, Mount::Bind(r.clone(), r.clone()))));
+    write_ops.extend(pins.iter().map(|p| (depth(p), 1, Mount::Bind(p.clone(), p.clone()))));
+    write_ops.extend(write_denies.iter().map(|d| (depth(d), 2, Mount::RoBind(d.clone(), d.clone()))));
+    write_ops.extend(placeholders.iter().map(|(d, src)| (depth(d), 2, Mount::RoBind(src.clone(), d.clone()))));
     write_ops.sort_by(|a, b| (a.0, a.1, mount_dest(&a.2)).cmp(&(b.0, b.1, mount_dest(&b.2))));
     let write_ops: Vec<Mount> = write_ops.into_iter().map(|(_, _, m)| m).collect();
     out.mounts.extend(write_ops.iter().cloned());
@@ -251,13 +259,9 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
                     out.mounts.push(Mount::Bind(root.clone(), root.clone()));
                     reapply_beneath(&mut out.mounts, &write_ops, root);
                 }
-            } else if !allow_read
-                .iter()
-                .any(|a| fs.real_path(a).as_deref() == Some(path))
-            {
+            } else if !allow_read.iter().any(|a| fs.real_path(a).as_deref() == Some(path)) {
                 // A file deny is lifted only by an allowRead of that same file.
-                out.mounts
-                    .push(Mount::RoBind("/dev/null".into(), path.clone()));
+                out.mounts.push(Mount::RoBind("/dev/null".into(), path.clone()));
             }
         } else if under_hidden {
             let writable = roots.iter().any(|r| is_within(path, r));
@@ -301,11 +305,7 @@ fn finish(input: &PlanInput<'_>, out: &mut Plan) {
     let helper = normalize(&input.helper);
     out.mounts.push(Mount::RoBind(helper.clone(), helper));
     out.env.push(("SANDBOX_RUNTIME".into(), "1".into()));
-    if let Some(tmp) = input
-        .tmpdir
-        .as_ref()
-        .filter(|t| out.write_roots.iter().any(|r| is_within(t, r)))
-    {
+    if let Some(tmp) = input.tmpdir.as_ref().filter(|t| out.write_roots.iter().any(|r| is_within(t, r))) {
         out.env.push(("TMPDIR".into(), tmp.display().to_string()));
     }
 }

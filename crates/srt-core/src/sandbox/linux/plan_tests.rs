@@ -35,9 +35,7 @@ impl FakeFs {
     fn add(&mut self, path: &str, node: Node) {
         let path = PathBuf::from(path);
         for ancestor in path.ancestors().skip(1) {
-            self.nodes
-                .entry(ancestor.to_path_buf())
-                .or_insert(Node::Dir);
+            self.nodes.entry(ancestor.to_path_buf()).or_insert(Node::Dir);
         }
         self.nodes.insert(path, node);
     }
@@ -73,11 +71,7 @@ impl FsView for FakeFs {
                 .filter(|(p, _)| p.parent() == Some(path) && p.as_path() != path)
                 .map(|(p, n)| {
                     let name = p.file_name().unwrap().to_string_lossy().into_owned();
-                    (
-                        name,
-                        matches!(n, Node::Dir | Node::Unreadable),
-                        matches!(n, Node::Link(_)),
-                    )
+                    (name, matches!(n, Node::Dir | Node::Unreadable), matches!(n, Node::Link(_)))
                 })
                 .collect(),
         )
@@ -88,8 +82,7 @@ impl FsView for FakeFs {
 }
 
 fn settings(fs_json: serde_json::Value) -> crate::config::Settings {
-    let doc =
-        json!({"network": {"allowedDomains": [], "deniedDomains": []}, "filesystem": fs_json});
+    let doc = json!({"network": {"allowedDomains": [], "deniedDomains": []}, "filesystem": fs_json});
     parse_settings(&doc.to_string()).unwrap().settings
 }
 
@@ -100,6 +93,8 @@ fn run(fs: &FakeFs, s: &crate::config::Settings) -> Plan {
         home: "/home/u".into(),
         tmpdir: Some("/tmp/claude".into()),
         helper: "/opt/srt/srt".into(),
+        empty_dir: "/run/srt/empty".into(),
+        protect: vec!["/home/u/.cache/srt".into()],
     };
     plan(&input, fs)
 }
@@ -121,13 +116,7 @@ fn render(p: &Plan) -> Vec<String> {
 
 fn home_fs() -> FakeFs {
     FakeFs::new(
-        &[
-            "/home/u/proj/src",
-            "/home/u/.ssh",
-            "/tmp/claude",
-            "/opt/srt",
-            "/home/u/.aws",
-        ],
+        &["/home/u/proj/src", "/home/u/.ssh", "/tmp/claude", "/opt/srt", "/home/u/.aws"],
         &[
             "/home/u/.ssh/id_rsa",
             "/home/u/.ssh/known_hosts",
@@ -144,13 +133,7 @@ fn defaults_read_only_root_with_tmpdir_writable() {
     let p = run(&home_fs(), &s);
     assert_eq!(
         render(&p),
-        [
-            "ro-bind / /",
-            "dev /dev",
-            "proc /proc",
-            "bind /tmp/claude /tmp/claude",
-            "ro-bind /opt/srt/srt /opt/srt/srt"
-        ]
+        ["ro-bind / /", "dev /dev", "proc /proc", "bind /tmp/claude /tmp/claude", "ro-bind /opt/srt/srt /opt/srt/srt"]
     );
     assert!(p.env.contains(&("TMPDIR".into(), "/tmp/claude".into())));
     assert!(p.env.contains(&("SANDBOX_RUNTIME".into(), "1".into())));
@@ -158,9 +141,7 @@ fn defaults_read_only_root_with_tmpdir_writable() {
 
 #[test]
 fn allow_write_relative_and_home_with_mandatory_denies() {
-    let s = settings(
-        json!({"denyRead": [], "allowWrite": [".", "~/.aws/**"], "denyWrite": ["~/.aws/credentials"]}),
-    );
+    let s = settings(json!({"denyRead": [], "allowWrite": [".", "~/.aws/**"], "denyWrite": ["~/.aws/credentials"]}));
     let mut fs = home_fs();
     fs.add("/home/u/proj/.bashrc", Node::File);
     fs.add("/home/u/proj/.git/hooks", Node::Dir);
@@ -188,8 +169,20 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "bind /home/u/proj/.git /home/u/proj/.git",
             "bind /home/u/proj/a /home/u/proj/a",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
+            // Placeholders: protected names that do not exist yet in the working directory.
+            "ro-bind /dev/null /home/u/proj/.bash_profile",
             "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
+            "ro-bind /dev/null /home/u/proj/.gitconfig",
+            "ro-bind /dev/null /home/u/proj/.gitmodules",
+            "ro-bind /dev/null /home/u/proj/.idea",
+            "ro-bind /dev/null /home/u/proj/.mcp.json",
+            "ro-bind /dev/null /home/u/proj/.profile",
+            "ro-bind /dev/null /home/u/proj/.ripgreprc",
+            "ro-bind /dev/null /home/u/proj/.vscode",
+            "ro-bind /dev/null /home/u/proj/.zprofile",
+            "ro-bind /dev/null /home/u/proj/.zshrc",
             "bind /home/u/proj/a/b /home/u/proj/a/b",
+            "ro-bind /dev/null /home/u/proj/.claude/agents",
             "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
             "ro-bind /home/u/proj/.git/config /home/u/proj/.git/config",
             "ro-bind /home/u/proj/.git/hooks /home/u/proj/.git/hooks",
@@ -202,9 +195,7 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
 
 #[test]
 fn allow_git_config_and_depth() {
-    let s = settings(
-        json!({"denyRead": [], "allowWrite": ["."], "denyWrite": [], "allowGitConfig": true}),
-    );
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": [], "allowGitConfig": true}));
     let mut s = s;
     s.mandatory_deny_search_depth = Some(1);
     let mut fs = home_fs();
@@ -217,10 +208,7 @@ fn allow_git_config_and_depth() {
     assert!(r.contains(&"ro-bind /home/u/proj/.git/hooks /home/u/proj/.git/hooks".to_string()));
     assert!(r.contains(&"ro-bind /home/u/proj/.vscode /home/u/proj/.vscode".to_string()));
     assert!(!r.iter().any(|l| l.contains(".git/config")), "{r:?}");
-    assert!(
-        !r.iter().any(|l| l.contains("a/.bashrc")),
-        "depth 1 stops at the cwd: {r:?}"
-    );
+    assert!(!r.iter().any(|l| l.contains("a/.bashrc")), "depth 1 stops at the cwd: {r:?}");
 }
 
 #[test]
@@ -229,10 +217,7 @@ fn unreadable_directory_is_denied_whole() {
     let mut fs = home_fs();
     fs.add("/home/u/proj/locked", Node::Unreadable);
     let r = render(&run(&fs, &s));
-    assert!(
-        r.contains(&"ro-bind /home/u/proj/locked /home/u/proj/locked".to_string()),
-        "{r:?}"
-    );
+    assert!(r.contains(&"ro-bind /home/u/proj/locked /home/u/proj/locked".to_string()), "{r:?}");
 }
 
 #[test]
@@ -269,10 +254,7 @@ fn file_deny_lifted_only_by_allow_of_that_file() {
         "denyWrite": []
     }));
     let r = render(&run(&home_fs(), &s));
-    assert!(
-        r.contains(&"ro-bind /dev/null /home/u/.ssh/known_hosts".to_string()),
-        "{r:?}"
-    );
+    assert!(r.contains(&"ro-bind /dev/null /home/u/.ssh/known_hosts".to_string()), "{r:?}");
     let s = settings(
         json!({"denyRead": ["~/.ssh/known_hosts"], "allowRead": ["~/.ssh/known_hosts"], "allowWrite": [], "denyWrite": []}),
     );
@@ -308,16 +290,8 @@ fn symlinked_write_root_escaping_its_tree_is_refused() {
     let mut fs = home_fs();
     fs.add("/home/u/proj/cache", Node::Link("/home/u".into()));
     let p = run(&fs, &s);
-    assert!(
-        !render(&p).iter().any(|l| l.starts_with("bind /home/u ")),
-        "{:?}",
-        render(&p)
-    );
-    assert!(
-        p.warnings[0].contains("resolves through a symlink to /home/u"),
-        "{:?}",
-        p.warnings
-    );
+    assert!(!render(&p).iter().any(|l| l.starts_with("bind /home/u ")), "{:?}", render(&p));
+    assert!(p.warnings[0].contains("resolves through a symlink to /home/u"), "{:?}", p.warnings);
 }
 
 #[test]
@@ -328,17 +302,12 @@ fn deny_lands_where_the_symlink_points() {
     fs.add("/home/u/dotfiles/ssh/id_rsa", Node::File);
     fs.add("/home/u/.ssh", Node::Link("/home/u/dotfiles/ssh".into()));
     let r = render(&run(&fs, &s));
-    assert!(
-        r.contains(&"tmpfs /home/u/dotfiles/ssh".to_string()),
-        "{r:?}"
-    );
+    assert!(r.contains(&"tmpfs /home/u/dotfiles/ssh".to_string()), "{r:?}");
 }
 
 #[test]
 fn disabled_filesystem_writes_everywhere() {
-    let s = settings(
-        json!({"denyRead": ["~/.ssh"], "allowWrite": [], "denyWrite": [], "disabled": true}),
-    );
+    let s = settings(json!({"denyRead": ["~/.ssh"], "allowWrite": [], "denyWrite": [], "disabled": true}));
     let p = run(&home_fs(), &s);
     assert_eq!(render(&p)[0], "bind / /");
     assert!(!render(&p).iter().any(|l| l.contains(".ssh")));
@@ -357,48 +326,67 @@ fn default_home_write_paths_dropped_under_a_read_deny() {
     let mut fs = home_fs();
     fs.add("/home/u/.claude/debug", Node::Dir);
     let r = render(&run(&fs, &s));
-    assert!(
-        !r.iter().any(|l| l.starts_with("bind /home/u/.claude")),
-        "{r:?}"
-    );
+    assert!(!r.iter().any(|l| l.starts_with("bind /home/u/.claude")), "{r:?}");
     assert!(r.contains(&"tmpfs /home/u/.claude".to_string()));
 }
 
 #[test]
 fn read_denies_inside_a_write_root_are_pinned_too() {
-    let s = settings(
-        json!({"denyRead": ["~/.secrets/inner/key"], "allowWrite": ["~"], "denyWrite": []}),
-    );
+    let s = settings(json!({"denyRead": ["~/.secrets/inner/key"], "allowWrite": ["~"], "denyWrite": []}));
     let mut fs = home_fs();
     fs.add("/home/u/.secrets/inner/key", Node::File);
     let r = render(&run(&fs, &s));
-    let at = |line: &str| {
-        r.iter()
-            .position(|l| l == line)
-            .unwrap_or_else(|| panic!("{line} missing from {r:?}"))
-    };
+    let at = |line: &str| r.iter().position(|l| l == line).unwrap_or_else(|| panic!("{line} missing from {r:?}"));
     assert!(at("bind /home/u /home/u") < at("bind /home/u/.secrets /home/u/.secrets"));
+    assert!(at("bind /home/u/.secrets /home/u/.secrets") < at("bind /home/u/.secrets/inner /home/u/.secrets/inner"));
     assert!(
-        at("bind /home/u/.secrets /home/u/.secrets")
-            < at("bind /home/u/.secrets/inner /home/u/.secrets/inner")
-    );
-    assert!(
-        at("bind /home/u/.secrets/inner /home/u/.secrets/inner")
-            < at("ro-bind /dev/null /home/u/.secrets/inner/key")
+        at("bind /home/u/.secrets/inner /home/u/.secrets/inner") < at("ro-bind /dev/null /home/u/.secrets/inner/key")
     );
 }
 
 #[test]
 fn a_write_root_inside_a_write_deny_stays_read_only() {
-    let s =
-        settings(json!({"denyRead": [], "allowWrite": ["~", "~/.aws"], "denyWrite": ["~/.aws"]}));
+    let s = settings(json!({"denyRead": [], "allowWrite": ["~", "~/.aws"], "denyWrite": ["~/.aws"]}));
     let r = render(&run(&home_fs(), &s));
-    assert!(
-        !r.contains(&"bind /home/u/.aws /home/u/.aws".to_string()),
-        "{r:?}"
-    );
-    assert!(
-        r.contains(&"ro-bind /home/u/.aws /home/u/.aws".to_string()),
-        "{r:?}"
-    );
+    assert!(!r.contains(&"bind /home/u/.aws /home/u/.aws".to_string()), "{r:?}");
+    assert!(r.contains(&"ro-bind /home/u/.aws /home/u/.aws".to_string()), "{r:?}");
+}
+
+#[test]
+fn placeholders_for_protected_paths_that_do_not_exist_yet() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": ["./out/new/deep", "./gone"]}));
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/.git/objects", Node::Dir);
+    fs.add("/home/u/proj/sub/.git/HEAD", Node::File);
+    fs.add("/home/u/proj/out", Node::Dir);
+    let p = run(&fs, &s);
+    let r = render(&p);
+    for line in [
+        // A repository's hooks and config, before git made them.
+        "ro-bind /dev/null /home/u/proj/.git/hooks",
+        "ro-bind /dev/null /home/u/proj/.git/config",
+        "ro-bind /dev/null /home/u/proj/sub/.git/hooks",
+        // .claude is missing: an empty read-only directory stands for it.
+        "ro-bind /run/srt/empty /home/u/proj/.claude",
+        // A missing denyWrite path: its first missing component.
+        "ro-bind /run/srt/empty /home/u/proj/out/new",
+        "ro-bind /dev/null /home/u/proj/gone",
+        // Pinned, so it cannot be renamed away with its placeholder.
+        "bind /home/u/proj/out /home/u/proj/out",
+    ] {
+        assert!(r.contains(&line.to_string()), "{line} missing from {r:?}");
+    }
+    assert!(!r.iter().any(|l| l.contains(".claude/commands")), "covered by the .claude placeholder: {r:?}");
+    assert!(p.placeholders.contains(&"/home/u/proj/.claude".into()));
+    assert!(p.placeholders.contains(&"/home/u/proj/out/new".into()));
+    assert!(!p.placeholders.iter().any(|x| x.starts_with("/tmp/claude")), "names are looked for in the cwd only");
+}
+
+#[test]
+fn srt_state_is_never_writable() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["~"], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/.cache/srt/run-1-1", Node::File);
+    let r = render(&run(&fs, &s));
+    assert!(r.contains(&"ro-bind /home/u/.cache/srt /home/u/.cache/srt".to_string()), "{r:?}");
 }

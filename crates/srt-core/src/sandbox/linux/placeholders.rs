@@ -1,0 +1,226 @@
+//! Host-side bookkeeping of placeholder mount points.
+//!
+//! To keep a protected path that does not exist yet from being created,
+//! bubblewrap mounts over it, and in doing so creates an empty file or
+//! directory on the host. Each run records the paths it relies on in a
+//! private registry; when it ends it removes those still empty that no live
+//! run relies on. A run killed before it could do so is cleaned up by the
+//! next one.
+
+use std::collections::BTreeSet;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// The registry directory: private to this user.
+pub struct Registry {
+    dir: PathBuf,
+}
+
+/// One run's claim on placeholder paths; released (and cleaned) on drop.
+pub struct Claim {
+    registry: PathBuf,
+    record: PathBuf,
+    paths: Vec<PathBuf>,
+}
+
+/// This process, as `<pid>-<start time>`, so a reused pid is not taken for us.
+fn run_id(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let start = rest.split_whitespace().nth(19)?;
+    Some(format!("{pid}-{start}"))
+}
+
+fn is_alive(id: &str) -> bool {
+    let Some(pid) = id.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
+    run_id(pid).as_deref() == Some(id)
+}
+
+fn ours(meta: &std::fs::Metadata) -> bool {
+    // SAFETY: geteuid cannot fail.
+    meta.uid() == unsafe { libc::geteuid() }
+}
+
+/// Makes `dir` (mode 0700) if missing; accepts it only if it is a real directory of ours.
+fn private_dir(dir: &Path) -> Option<PathBuf> {
+    let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+    let meta = std::fs::symlink_metadata(dir).ok()?;
+    (meta.is_dir() && ours(&meta) && meta.mode() & 0o022 == 0).then(|| dir.to_path_buf())
+}
+
+impl Registry {
+    /// `$XDG_RUNTIME_DIR/srt`, else `~/.cache/srt`.
+    pub fn open(home: &Path) -> Option<Self> {
+        let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let candidates = runtime.map(|r| r.join("srt")).into_iter().chain([home.join(".cache/srt")]);
+        for candidate in candidates {
+            if let Some(dir) = private_dir(&candidate) {
+                return Some(Self { dir });
+            }
+        }
+        None
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// An empty directory of ours, the source of directory placeholders.
+    pub fn empty_dir(&self) -> io::Result<PathBuf> {
+        let empty = self.dir.join("empty");
+        let _ = std::fs::DirBuilder::new().mode(0o500).create(&empty);
+        let meta = std::fs::symlink_metadata(&empty)?;
+        let is_empty = std::fs::read_dir(&empty)?.next().is_none();
+        if meta.is_dir() && ours(&meta) && is_empty {
+            Ok(empty)
+        } else {
+            Err(io::Error::other(format!("{} must be an empty directory of yours", empty.display())))
+        }
+    }
+
+    fn records(&self) -> Vec<(String, Vec<PathBuf>)> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
+        entries
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let name = e.file_name().to_str()?.strip_prefix("run-")?.to_string();
+                let bytes = std::fs::read(e.path()).ok()?;
+                let paths = bytes
+                    .split(|b| *b == 0)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p)))
+                    .collect();
+                Some((name, paths))
+            })
+            .collect()
+    }
+
+    /// Paths that live runs rely on.
+    pub fn live_claims(&self) -> BTreeSet<PathBuf> {
+        self.records().into_iter().filter(|(id, _)| is_alive(id)).flat_map(|(_, paths)| paths).collect()
+    }
+
+    /// Cleans up after runs that ended without doing it (srt was killed).
+    pub fn sweep(&self) {
+        let records = self.records();
+        let live: BTreeSet<PathBuf> =
+            records.iter().filter(|(id, _)| is_alive(id)).flat_map(|(_, p)| p.iter().cloned()).collect();
+        for (id, paths) in records.iter().filter(|(id, _)| !is_alive(id)) {
+            for path in paths.iter().filter(|p| !live.contains(*p)) {
+                remove_placeholder(path);
+            }
+            let _ = std::fs::remove_file(self.dir.join(format!("run-{id}")));
+        }
+    }
+
+    /// Records the paths this run relies on, before the sandbox starts.
+    pub fn claim(&self, paths: Vec<PathBuf>) -> io::Result<Claim> {
+        let id = run_id(std::process::id()).ok_or_else(|| io::Error::other("cannot read /proc/self/stat"))?;
+        let record = self.dir.join(format!("run-{id}"));
+        let mut bytes = Vec::new();
+        for p in &paths {
+            bytes.extend_from_slice(p.as_os_str().as_bytes());
+            bytes.push(0);
+        }
+        if !paths.is_empty() {
+            std::fs::write(&record, bytes)?;
+        }
+        Ok(Claim { registry: self.dir.clone(), record, paths })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if self.paths.is_empty() {
+            return;
+        }
+        let _ = std::fs::remove_file(&self.record);
+        let others = Registry { dir: self.registry.clone() }.live_claims();
+        // Deepest first, so a directory placeholder is empty when its turn comes.
+        let mut paths = self.paths.clone();
+        paths.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+        for path in paths.iter().filter(|p| !others.contains(*p)) {
+            remove_placeholder(path);
+        }
+    }
+}
+
+/// Removes `path` if it is still what bubblewrap made: an empty regular file
+/// or an empty directory (never through a symlink).
+fn remove_placeholder(path: &Path) {
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
+    if meta.is_file() && meta.len() == 0 {
+        let _ = std::fs::remove_file(path);
+    } else if meta.is_dir() {
+        let _ = std::fs::remove_dir(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("srt-ph-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn rand_suffix() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    }
+
+    #[test]
+    fn claims_are_cleaned_on_release_and_after_a_dead_run() {
+        let base = temp();
+        let registry = Registry { dir: private_dir(&base.join("reg")).unwrap() };
+        let file = base.join(".bashrc");
+        let dir = base.join(".claude");
+        let kept = base.join("kept");
+        std::fs::write(&file, b"").unwrap();
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(&kept, b"real content").unwrap();
+        let claim = registry.claim(vec![file.clone(), dir.clone(), kept.clone()]).unwrap();
+        assert!(registry.live_claims().contains(&file));
+        drop(claim);
+        assert!(!file.exists() && !dir.exists(), "empty placeholders removed");
+        assert!(kept.exists(), "a file with content is never removed");
+
+        // A record left by a run that no longer exists is swept.
+        std::fs::write(&file, b"").unwrap();
+        std::fs::write(registry.dir().join("run-999999999-1"), [file.as_os_str().as_bytes(), b"\0"].concat()).unwrap();
+        registry.sweep();
+        assert!(!file.exists());
+        assert!(registry.records().is_empty());
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_path_a_live_run_relies_on_is_left_alone() {
+        let base = temp();
+        let registry = Registry { dir: private_dir(&base.join("reg")).unwrap() };
+        let file = base.join(".bashrc");
+        std::fs::write(&file, b"").unwrap();
+        // Another live run (this very process, under its real id) claims it too.
+        let id = run_id(std::process::id()).unwrap();
+        std::fs::write(registry.dir().join(format!("run-{id}")), [file.as_os_str().as_bytes(), b"\0"].concat())
+            .unwrap();
+        let other =
+            Claim { registry: registry.dir().to_path_buf(), record: base.join("none"), paths: vec![file.clone()] };
+        drop(other);
+        assert!(file.exists(), "still claimed by a live run");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn run_ids_identify_live_processes() {
+        let me = run_id(std::process::id()).unwrap();
+        assert!(is_alive(&me));
+        assert!(!is_alive("999999999-1"));
+        let (pid, start) = me.split_once('-').unwrap();
+        assert!(!is_alive(&format!("{pid}-{}", start.parse::<u64>().unwrap() + 1)), "a reused pid is not us");
+    }
+}
