@@ -8,7 +8,9 @@ import net from 'node:net'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { config, runSync, sandboxEnv, settingsFile, start, tempDir } from './helpers.mjs'
+import { config, kinds, native, runSync, sandboxEnv, settingsFile, start, tempDir } from './helpers.mjs'
+
+const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
 
 const { home, env } = sandboxEnv()
 
@@ -204,6 +206,24 @@ describe('mandatory write denies', () => {
     assert.deepEqual(fs.readdirSync(work), [], 'every placeholder removed once no run relies on it')
   })
 
+  it('cannot redirect git through .git/commondir, and host git keeps working meanwhile', async () => {
+    const work = tempDir()
+    const git = (args) => spawnSync('git', ['-C', work, ...args], { encoding: 'utf8', env: { ...env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } })
+    assert.equal(git(['init', '-q']).status, 0)
+    assert.equal(git(['commit', '-q', '--allow-empty', '-m', 'first']).status, 0)
+    const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+    const run = start('native', ['--settings', file, 'sh', '-c', 'mkdir -p .git/evil; echo evil > .git/commondir; echo wrote=$?; mkdir .git/modules/x; echo ready; read go'], { env, cwd: work })
+    await run.waitFor('ready')
+    const status = git(['status', '--porcelain'])
+    assert.equal(status.status, 0, `host git works while the sandbox runs: ${status.stderr}`)
+    run.child.stdin.end('go\n')
+    const r = await run.done
+    assert.match(r.stdout, /wrote=[1-9]/)
+    const left = fs.readdirSync(path.join(work, '.git'))
+    for (const name of ['commondir', 'modules', 'worktrees', 'config.worktree']) assert.ok(!left.includes(name), `${name} left behind`)
+    assert.equal(git(['log', '--oneline']).stdout.trim().split('\n').length, 1)
+  })
+
   it('cannot carry a protected path away by renaming an ancestor', () => {
     const work = repo()
     fs.mkdirSync(path.join(work, 'priv'))
@@ -310,12 +330,15 @@ describe('unix sockets and other side doors', () => {
     const script = [
       perl('socketpair(my $a, my $b, AF_UNIX, SOCK_STREAM, 0) or die; print "stream-pair-ok\\n"'),
       perl('socketpair(my $a, my $b, AF_UNIX, SOCK_DGRAM, 0) and print "DGRAM-PAIR\\n"'),
+      // SOCK_RAW is a datagram socket in disguise; SEQPACKET pairs are refused too.
+      perl('socketpair(my $a, my $b, AF_UNIX, 3, 0) and print "RAW-PAIR\\n"'),
+      perl('socketpair(my $a, my $b, AF_UNIX, SOCK_SEQPACKET, 0) and print "SEQPACKET-PAIR\\n"'),
       perl('socket(my $s, 40, SOCK_STREAM, 0) and print "VSOCK\\n"; print "vsock: $!\\n"'),
       `perl -e 'my $p = "\\0" x 120; my $r = syscall(425, 4, $p); print "io_uring: $!\\n"'`,
     ].join('; ')
     const r = sh(script)
     assert.match(r.stdout, /stream-pair-ok/)
-    assert.doesNotMatch(r.stdout, /DGRAM-PAIR|VSOCK\n/)
+    assert.doesNotMatch(r.stdout, /DGRAM-PAIR|RAW-PAIR|SEQPACKET-PAIR|VSOCK\n/)
     assert.match(r.stdout, /vsock: Operation not permitted/)
     assert.match(r.stdout, /io_uring: Operation not permitted/)
     // Outside the sandbox the same datagram pair works: the refusal is the filter's.
@@ -324,14 +347,44 @@ describe('unix sockets and other side doors', () => {
   })
 })
 
+describe('kernel interfaces', () => {
+  it('cannot change kernel settings through /proc/sys, even as root', () => {
+    const before = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8')
+    // Writes back the value it has, so a failure of this test changes nothing.
+    const r = sh(`cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern && echo WROTE`)
+    assert.doesNotMatch(r.stdout, /WROTE/)
+    assert.match(r.stderr, /Read-only file system/)
+    assert.equal(fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), before)
+  })
+
+  it('cannot reach the kernel keyrings', { skip: process.arch !== 'x64' && 'syscall numbers are x86-64 ones' }, () => {
+    // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0) and add_key.
+    const r = sh(`perl -e 'syscall(250, 0, -3, 0) == -1 and print "keyctl: $!\\n"; my ($t, $d, $p) = ("user", "k", "v"); syscall(248, $t, $d, $p, 1, -3) == -1 and print "add_key: $!\\n"'`)
+    assert.match(r.stdout, /keyctl: Operation not permitted/)
+    assert.match(r.stdout, /add_key: Operation not permitted/)
+  })
+})
+
 describe('refusals when the sandbox cannot work', () => {
   it('refuses to run without bubblewrap, naming what to install', () => {
+    // A machine without bwrap: the real one hidden (by bwrap itself) and PATH without it.
+    const hide = ['--dev-bind', '/', '/', '--ro-bind', '/dev/null', which('bwrap'), '--']
     for (const kind of ['native', 'shim']) {
-      const r = runSync(kind, ['echo', 'RAN'], { env: { ...env, PATH: '/nonexistent' } })
-      assert.equal(r.status, 1)
+      const [cmd, argv] = kinds[kind](['echo', 'RAN'])
+      const r = spawnSync(which('bwrap'), [...hide, cmd, ...argv], { env: { ...env, PATH: '/nonexistent' }, encoding: 'utf8' })
+      assert.equal(r.status, 1, r.stderr)
       assert.doesNotMatch(r.stdout, /RAN/)
       assert.match(r.stderr, /bubblewrap \(bwrap\) is not installed: install bubblewrap \(Debian\/Ubuntu: apt-get install bubblewrap/)
     }
+  })
+
+  it('never runs a bwrap found through a relative PATH entry', () => {
+    const dir = tempDir()
+    fs.writeFileSync(path.join(dir, 'bwrap'), '#!/bin/sh\necho FAKE-BWRAP-RAN > fake-ran\nexit 0\n', { mode: 0o755 })
+    const hide = ['--dev-bind', '/', '/', '--ro-bind', '/dev/null', which('bwrap'), '--']
+    const r = spawnSync(which('bwrap'), [...hide, native, 'echo', 'RAN'], { env: { ...env, PATH: ':.' }, cwd: dir, encoding: 'utf8' })
+    assert.equal(r.status, 1)
+    assert.ok(!fs.existsSync(path.join(dir, 'fake-ran')), 'the bwrap in the working directory did not run')
   })
 
   /** A stand-in for bubblewrap, from a shell script body. */

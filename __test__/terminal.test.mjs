@@ -48,3 +48,18 @@ for (const kind of Object.keys(kinds)) {
     }
   })
 }
+
+for (const kind of Object.keys(kinds)) {
+  it(`keeps the caller's terminal settings when only stdout is a terminal (${kind})`, async () => {
+    const { home, env } = sandboxEnv({ TERM: 'dumb' })
+    const [cmd, argv] = kinds[kind](['sh', '-c', 'stty -echo <&1; echo changed-$?'])
+    const line = `${[cmd, ...argv].map(quote).join(' ')} </dev/null; stty -a`
+    const term = spawn('script', ['-qfec', line, '/dev/null'], { env, cwd: home })
+    let out = ''
+    term.stdout.on('data', (d) => (out += d))
+    const code = await new Promise((r) => term.on('close', r))
+    assert.equal(code, 0, out)
+    assert.match(out, /changed-0/, 'the command changed the settings of its own terminal')
+    assert.match(out, /(^|\s)echo(\s|$)/m, `echo still on in the caller's terminal:\n${out}`)
+  })
+}

@@ -58,10 +58,13 @@ pub fn main(args: &[OsString]) -> i32 {
     let Ok(argv) = opts.argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<Vec<_>, _>>() else {
         return fail("an argument contains a NUL byte");
     };
-    if opts.tty {
+    // The standard stream that is the sandbox's terminal, when it has one.
+    // SAFETY: isatty on the standard descriptors.
+    let tty_fd = if opts.tty { (0..3).find(|fd| unsafe { libc::isatty(*fd) } == 1) } else { None };
+    if let Some(fd) = tty_fd {
         // bwrap's --new-session made us a session leader: take the pty as our terminal.
-        // SAFETY: plain ioctl on fd 0.
-        if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
+        // SAFETY: plain ioctl on a standard descriptor.
+        if unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) } != 0 {
             return fail(&format!("cannot take the terminal: {}", std::io::Error::last_os_error()));
         }
     }
@@ -69,7 +72,7 @@ pub fn main(args: &[OsString]) -> i32 {
     // Nothing inside may ptrace us or read our memory: we run unfiltered.
     // SAFETY: prctl on ourselves.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    let filter = match opts.block_unix_sockets.then(crate::seccomp::unix_socket_filter).transpose() {
+    let filter = match crate::seccomp::filter(opts.block_unix_sockets) {
         Ok(f) => f,
         Err(e) => return fail(&format!("cannot build the seccomp filter: {e}")),
     };
@@ -103,23 +106,24 @@ pub fn main(args: &[OsString]) -> i32 {
     }
     if child == 0 {
         unsafe {
-            if opts.tty {
+            if let Some(fd) = tty_fd {
                 // The command gets its own process group, in the terminal's foreground,
                 // so job control works and ^C reaches it rather than us.
                 libc::setpgid(0, 0);
                 // From a background group tcsetpgrp raises SIGTTOU: ignore it for the call.
                 libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-                libc::tcsetpgrp(0, libc::getpid());
+                libc::tcsetpgrp(fd, libc::getpid());
                 libc::signal(libc::SIGTTOU, libc::SIG_DFL);
             }
             libc::close(sfd);
             libc::sigprocmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-            if let Some(program) = &filter {
-                if crate::seccomp::apply(program).is_err() {
-                    let msg = b"srt: sandbox helper: cannot apply the seccomp filter\n";
-                    libc::write(2, msg.as_ptr().cast(), msg.len());
-                    libc::_exit(1);
-                }
+            // A session keyring of its own: the caller's keys stay out of reach
+            // (the filter below refuses the keyring calls as well).
+            libc::syscall(libc::SYS_keyctl, libc::KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>());
+            if crate::seccomp::apply(&filter).is_err() {
+                let msg = b"srt: sandbox helper: cannot apply the seccomp filter\n";
+                libc::write(2, msg.as_ptr().cast(), msg.len());
+                libc::_exit(1);
             }
             libc::execvp(ptrs[0], ptrs.as_ptr());
             let err = *libc::__errno_location();

@@ -36,6 +36,14 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     let mut claimed = plan.placeholders.clone();
     claimed.extend(live.into_iter().filter(|l| plan.mounts.iter().any(|m| plan::mount_dest(m).starts_with(l))));
     let _claim = registry.claim(claimed).map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
+    for (path, content) in &plan.prefilled {
+        // Made before the sandbox starts; if something is there by now, it is protected as it is.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()));
+    }
     for w in &plan.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
     }

@@ -104,9 +104,11 @@ pub enum RunOutcome {
 /// The descriptor number bubblewrap writes its info to.
 pub const INFO_FD: RawFd = 3;
 
-/// Whether the run should get a pseudo-terminal: the caller's stdin is one.
+/// Whether the run gets a pseudo-terminal: any of the caller's streams is a
+/// terminal. The command then never touches the caller's terminal itself
+/// (its settings, or keystrokes pushed into it).
 pub fn wants_tty(stdio: &HostStdio) -> bool {
-    unsafe { libc::isatty(stdio.stdin.as_raw_fd()) == 1 }
+    [&stdio.stdin, &stdio.stdout, &stdio.stderr].into_iter().any(isatty)
 }
 
 /// Runs `argv` (bubblewrap and its arguments) and waits for it.
@@ -121,7 +123,7 @@ pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunCont
     if tty {
         let t = Terminal::open(&stdio)?;
         let slave = || t.slave.try_clone();
-        cmd.stdin(Stdio::from(slave()?));
+        cmd.stdin(Stdio::from(if isatty(&stdio.stdin) { slave()? } else { stdio.stdin.try_clone()? }));
         cmd.stdout(Stdio::from(if isatty(&stdio.stdout) { slave()? } else { stdio.stdout.try_clone()? }));
         cmd.stderr(Stdio::from(if isatty(&stdio.stderr) { slave()? } else { stdio.stderr.try_clone()? }));
         terminal = Some(t);
@@ -158,8 +160,8 @@ pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunCont
         });
     }
     let raw_mode = match &terminal {
-        Some(_) => RawMode::enter(stdio.stdin.as_raw_fd()),
-        None => None,
+        Some(_) if isatty(&stdio.stdin) => RawMode::enter(stdio.stdin.as_raw_fd()),
+        _ => None,
     };
     let mut child = cmd.spawn()?;
     drop(cmd);
@@ -302,12 +304,14 @@ struct Terminal {
 impl Terminal {
     fn open(stdio: &HostStdio) -> io::Result<Self> {
         let (mut master, mut slave) = (0, 0);
+        let host =
+            [&stdio.stdin, &stdio.stdout, &stdio.stderr].into_iter().find(|fd| isatty(fd)).unwrap_or(&stdio.stdin);
         // SAFETY: openpty with the caller's terminal settings and size.
         unsafe {
             let mut term: libc::termios = std::mem::zeroed();
             let mut ws: libc::winsize = std::mem::zeroed();
-            let has_term = libc::tcgetattr(stdio.stdin.as_raw_fd(), &mut term) == 0;
-            let has_ws = libc::ioctl(stdio.stdin.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0;
+            let has_term = libc::tcgetattr(host.as_raw_fd(), &mut term) == 0;
+            let has_ws = libc::ioctl(host.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0;
             let rc = libc::openpty(
                 &mut master,
                 &mut slave,
@@ -327,8 +331,9 @@ impl Terminal {
     /// Copies keys to the sandbox and its output back, until told to finish.
     fn start_relay(self, stdio: &HostStdio) -> io::Result<Relay> {
         let (wake_read, wake_write) = pipe()?;
-        let input = stdio.stdin.try_clone()?;
-        let output = stdio.stdout.try_clone()?;
+        // Keys come from stdin if it is the terminal; output goes back to the terminal.
+        let input = if isatty(&stdio.stdin) { Some(stdio.stdin.try_clone()?) } else { None };
+        let output = if isatty(&stdio.stdout) { stdio.stdout.try_clone()? } else { stdio.stderr.try_clone()? };
         drop(self.slave);
         let master = self.master;
         let handle = std::thread::spawn(move || relay_loop(&master, &input, &output, &wake_read));
@@ -363,15 +368,16 @@ fn write_all(fd: RawFd, mut data: &[u8]) -> bool {
     true
 }
 
-fn relay_loop(master: &OwnedFd, input: &OwnedFd, output: &OwnedFd, wake: &OwnedFd) {
+fn relay_loop(master: &OwnedFd, input: &Option<OwnedFd>, output: &OwnedFd, wake: &OwnedFd) {
     let mut buf = vec![0u8; 16 * 1024];
-    let mut input_open = true;
+    let mut input_open = input.is_some();
+    let input_fd = input.as_ref().map_or(-1, |fd| fd.as_raw_fd());
     let mut finishing = false;
     loop {
         let mut fds = [
             libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: wake.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: if input_open { input.as_raw_fd() } else { -1 }, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: if input_open { input_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
         ];
         // After the command ended, only drain what is already buffered.
         let timeout = if finishing { 0 } else { -1 };
@@ -399,7 +405,7 @@ fn relay_loop(master: &OwnedFd, input: &OwnedFd, output: &OwnedFd, wake: &OwnedF
             finishing = true;
         }
         if fds[2].revents != 0 {
-            let r = unsafe { libc::read(input.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            let r = unsafe { libc::read(input_fd, buf.as_mut_ptr().cast(), buf.len()) };
             if r <= 0 {
                 input_open = false;
             } else if !write_all(master.as_raw_fd(), &buf[..r as usize]) {

@@ -22,7 +22,13 @@ pub const INSTALL_HINT: &str =
 
 pub const USERNS_HINT: &str = "bubblewrap needs unprivileged user namespaces: check that `sysctl user.max_user_namespaces` is above 0, that `sysctl kernel.unprivileged_userns_clone` (where it exists) is 1, and on Ubuntu 23.10 and later that `sysctl kernel.apparmor_restrict_unprivileged_userns` is 0 or bwrap has an AppArmor profile. In an unprivileged container, try \"enableWeakerNestedSandbox\": true (weaker)";
 
-/// Finds bwrap: `bwrapPath` if set (no fallback), else on PATH.
+/// Where the system's package manager puts bwrap: looked at before PATH, so a
+/// `bwrap` that an earlier sandboxed command dropped into a writable PATH
+/// directory (`~/.local/bin`, the working directory) is never run outside.
+const SYSTEM_DIRS: &[&str] = &["/usr/bin", "/bin", "/usr/local/bin", "/usr/sbin", "/sbin"];
+
+/// Finds bwrap: `bwrapPath` if set (no fallback), else in the system
+/// directories, else on PATH (absolute entries only).
 pub fn find_bwrap(settings: &Settings, path_var: Option<&std::ffi::OsStr>) -> Result<PathBuf, DependencyError> {
     if let Some(p) = &settings.bwrap_path {
         return if is_executable(Path::new(p)) {
@@ -33,13 +39,14 @@ pub fn find_bwrap(settings: &Settings, path_var: Option<&std::ffi::OsStr>) -> Re
             )))
         };
     }
-    let found = path_var
-        .map(std::env::split_paths)
-        .into_iter()
-        .flatten()
-        .map(|dir| dir.join("bwrap"))
-        .find(|candidate| is_executable(candidate));
+    let found = candidates(path_var).into_iter().find(|candidate| is_executable(candidate));
     found.ok_or_else(|| DependencyError(format!("bubblewrap (bwrap) is not installed: {INSTALL_HINT}")))
+}
+
+/// Where to look for bwrap, in order.
+fn candidates(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
+    let on_path = path_var.map(std::env::split_paths).into_iter().flatten().filter(|dir| dir.is_absolute());
+    SYSTEM_DIRS.iter().map(PathBuf::from).chain(on_path).map(|dir| dir.join("bwrap")).collect()
 }
 
 fn is_executable(path: &Path) -> bool {
@@ -96,6 +103,7 @@ pub fn argv(plan: &Plan, launch: &Launch) -> Vec<OsString> {
         let (op, src, dest): (&str, Option<&Path>, &Path) = match mount {
             Mount::Bind(s, d) => ("--bind", Some(s), d),
             Mount::RoBind(s, d) => ("--ro-bind", Some(s), d),
+            Mount::RoBindTry(s, d) => ("--ro-bind-try", Some(s), d),
             Mount::Tmpfs(d) => ("--tmpfs", None, d),
             Mount::RemountRo(d) => ("--remount-ro", None, d),
             Mount::Dev(d) => ("--dev", None, d),
@@ -167,10 +175,29 @@ mod tests {
     }
 
     #[test]
+    fn system_directories_first_and_relative_path_entries_never() {
+        let found = candidates(Some(std::ffi::OsStr::new(":.:bin:/home/u/.local/bin")));
+        let shown: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            shown,
+            [
+                "/usr/bin/bwrap",
+                "/bin/bwrap",
+                "/usr/local/bin/bwrap",
+                "/usr/sbin/bwrap",
+                "/sbin/bwrap",
+                "/home/u/.local/bin/bwrap"
+            ]
+        );
+    }
+
+    #[test]
     fn missing_bwrap_names_the_fix() {
         let s = Settings::default();
-        let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent"))).unwrap_err();
-        assert!(e.0.contains("apt-get install bubblewrap"), "{e}");
+        if !SYSTEM_DIRS.iter().any(|d| Path::new(d).join("bwrap").exists()) {
+            let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent"))).unwrap_err();
+            assert!(e.0.contains("apt-get install bubblewrap"), "{e}");
+        }
         let s = Settings { bwrap_path: Some("/nonexistent/bwrap".into()), ..Default::default() };
         assert!(find_bwrap(&s, None).unwrap_err().0.contains("bwrapPath"));
     }

@@ -25,6 +25,22 @@ pub const PROTECTED_DIRS: &[&str] = &[".vscode", ".idea"];
 /// Directories protected whole inside `.claude`.
 pub const PROTECTED_CLAUDE_DIRS: &[&str] = &["commands", "agents"];
 
+/// What git reads from a repository directory that can run code or point it
+/// elsewhere: hooks; `commondir` (moves where config and hooks are read
+/// from); the git directories of submodules and worktrees, which have
+/// hooks and config of their own.
+pub const PROTECTED_GIT: &[&str] = &["hooks", "commondir", "modules", "worktrees"];
+
+/// The repository's config, protected unless `allowGitConfig`.
+pub const PROTECTED_GIT_CONFIG: &[&str] = &["config", "config.worktree"];
+
+/// Protected names that are directories (a missing one is stood in for by an empty directory).
+pub fn is_directory_name(name: &str) -> bool {
+    PROTECTED_DIRS.contains(&name)
+        || PROTECTED_CLAUDE_DIRS.contains(&name)
+        || ["hooks", "modules", "worktrees"].contains(&name)
+}
+
 /// What the scan found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MandatoryDenies {
@@ -111,8 +127,8 @@ fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Mand
             if *is_dir && !*is_symlink {
                 // A repository: its hooks (and config) are protected even before they exist.
                 let inner = fs.list_dir(&path).unwrap_or_default();
-                let wanted: &[&str] = if allow_git_config { &["hooks"] } else { &["hooks", "config"] };
-                for sub in wanted {
+                let config: &[&str] = if allow_git_config { &[] } else { PROTECTED_GIT_CONFIG };
+                for sub in PROTECTED_GIT.iter().chain(config) {
                     match find(&inner, sub) {
                         Some(e) => found.existing.push(path.join(&e.0)),
                         None => found.missing.push(path.join(sub)),

@@ -148,11 +148,16 @@ impl Drop for Claim {
     }
 }
 
-/// Removes `path` if it is still what bubblewrap made: an empty regular file
-/// or an empty directory (never through a symlink).
+/// Removes `path` if it is still what was made for the run: an empty regular
+/// file or directory (bubblewrap's), or a commondir naming its own repository
+/// (ours). Never through a symlink.
 fn remove_placeholder(path: &Path) {
     let Ok(meta) = std::fs::symlink_metadata(path) else { return };
-    if meta.is_file() && meta.len() == 0 {
+    let ours = |p: &Path| {
+        p.file_name().is_some_and(|n| n == "commondir")
+            && std::fs::read(p).is_ok_and(|c| c == super::plan::COMMONDIR_SELF.as_bytes())
+    };
+    if meta.is_file() && (meta.len() == 0 || ours(path)) {
         let _ = std::fs::remove_file(path);
     } else if meta.is_dir() {
         let _ = std::fs::remove_dir(path);

@@ -15,6 +15,8 @@ pub enum Mount {
     Bind(PathBuf, PathBuf),
     /// Read-only bind of `src` at `dest`.
     RoBind(PathBuf, PathBuf),
+    /// Read-only bind of `src` at `dest` if `src` exists (kernel files that vary).
+    RoBindTry(PathBuf, PathBuf),
     /// An empty tmpfs at the path (hides a directory's contents).
     Tmpfs(PathBuf),
     /// Make the mount at the path read-only (after its carve-outs are in place).
@@ -57,7 +59,15 @@ pub struct Plan {
     /// Mount points bubblewrap will create on the host for protected paths
     /// that do not exist yet: empty files or directories to remove afterwards.
     pub placeholders: Vec<PathBuf>,
+    /// Placeholders srt must create itself, with this content, before the
+    /// sandbox starts (an empty one would confuse the host's own tools).
+    pub prefilled: Vec<(PathBuf, &'static str)>,
 }
+
+/// A missing `.git/commondir` is stood in for by one naming the repository
+/// itself: git on the host reads it while the sandbox runs, and an empty
+/// one would break it.
+pub const COMMONDIR_SELF: &str = ".\n";
 
 /// The reference's default write paths (§2.10) that exist as ordinary paths on Linux.
 fn default_write_paths(input: &PlanInput<'_>) -> Vec<PathBuf> {
@@ -88,6 +98,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     } else {
         out.mounts.push(Mount::Proc("/proc".into()));
     }
+    harden_proc(&mut out.mounts, fs);
     if disabled {
         out.write_roots.push("/".into());
         finish(input, &mut out);
@@ -182,7 +193,16 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             write_denies.push(parent);
             continue;
         }
-        let source: PathBuf = if first == *path { "/dev/null".into() } else { input.empty_dir.clone() };
+        let name = first.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let in_git = parent.file_name().is_some_and(|n| n == ".git");
+        let source: PathBuf = if first != *path || mandatory::is_directory_name(&name) {
+            input.empty_dir.clone()
+        } else if in_git && name == "commondir" {
+            out.prefilled.push((first.clone(), COMMONDIR_SELF));
+            first.clone()
+        } else {
+            "/dev/null".into()
+        };
         match placeholders.iter_mut().find(|(dest, _)| *dest == first) {
             // A file placeholder already blocks everything beneath it.
             Some((_, existing)) if first == *path => *existing = source,
@@ -281,6 +301,36 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     out
 }
 
+/// The kernel lets uid 0 write `/proc/sys` whatever its capabilities, and a
+/// caller running as root is uid 0 inside too: `kernel.core_pattern` alone
+/// would run a program of the command's choosing as host root. So the kernel
+/// knobs are read-only, and the files that trigger or expose kernel state are
+/// masked, as container runtimes do.
+const PROC_READ_ONLY: &[&str] = &["/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi"];
+const PROC_MASKED: &[&str] = &[
+    "/proc/sysrq-trigger",
+    "/proc/kcore",
+    "/proc/kmsg",
+    "/proc/kpageflags",
+    "/proc/kpagecount",
+    "/proc/kpagecgroup",
+    "/proc/keys",
+    "/proc/key-users",
+    "/proc/timer_list",
+    "/proc/sched_debug",
+    "/proc/latency_stats",
+];
+
+fn harden_proc(mounts: &mut Vec<Mount>, fs: &dyn FsView) {
+    for p in PROC_READ_ONLY {
+        mounts.push(Mount::RoBindTry(p.into(), p.into()));
+    }
+    // A mask needs its mount point: only files this kernel has (the fresh /proc has the host's set).
+    for p in PROC_MASKED.iter().filter(|p| fs.exists_no_follow(Path::new(p))) {
+        mounts.push(Mount::RoBind("/dev/null".into(), p.into()));
+    }
+}
+
 /// A fresh bind from the host brings back what earlier mounts covered beneath
 /// it: put the write region's pins and denies under it back on top, in order.
 fn reapply_beneath(mounts: &mut Vec<Mount>, write_ops: &[Mount], under: &Path) {
@@ -295,7 +345,7 @@ fn reapply_beneath(mounts: &mut Vec<Mount>, write_ops: &[Mount], under: &Path) {
 /// Where a mount lands.
 pub fn mount_dest(m: &Mount) -> &Path {
     match m {
-        Mount::Bind(_, d) | Mount::RoBind(_, d) => d,
+        Mount::Bind(_, d) | Mount::RoBind(_, d) | Mount::RoBindTry(_, d) => d,
         Mount::Tmpfs(d) | Mount::RemountRo(d) | Mount::Dev(d) | Mount::Proc(d) => d,
     }
 }

@@ -103,9 +103,11 @@ fn run(fs: &FakeFs, s: &crate::config::Settings) -> Plan {
 fn render(p: &Plan) -> Vec<String> {
     p.mounts
         .iter()
+        .filter(|m| !matches!(m, Mount::RoBindTry(..)) && !mount_dest(m).to_string_lossy().starts_with("/proc/"))
         .map(|m| match m {
             Mount::Bind(s, d) => format!("bind {} {}", s.display(), d.display()),
             Mount::RoBind(s, d) => format!("ro-bind {} {}", s.display(), d.display()),
+            Mount::RoBindTry(s, d) => format!("ro-bind-try {} {}", s.display(), d.display()),
             Mount::Tmpfs(d) => format!("tmpfs {}", d.display()),
             Mount::RemountRo(d) => format!("remount-ro {}", d.display()),
             Mount::Dev(d) => format!("dev {}", d.display()),
@@ -174,18 +176,23 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
             "ro-bind /dev/null /home/u/proj/.gitconfig",
             "ro-bind /dev/null /home/u/proj/.gitmodules",
-            "ro-bind /dev/null /home/u/proj/.idea",
+            "ro-bind /run/srt/empty /home/u/proj/.idea",
             "ro-bind /dev/null /home/u/proj/.mcp.json",
             "ro-bind /dev/null /home/u/proj/.profile",
             "ro-bind /dev/null /home/u/proj/.ripgreprc",
-            "ro-bind /dev/null /home/u/proj/.vscode",
+            "ro-bind /run/srt/empty /home/u/proj/.vscode",
             "ro-bind /dev/null /home/u/proj/.zprofile",
             "ro-bind /dev/null /home/u/proj/.zshrc",
             "bind /home/u/proj/a/b /home/u/proj/a/b",
-            "ro-bind /dev/null /home/u/proj/.claude/agents",
+            "ro-bind /run/srt/empty /home/u/proj/.claude/agents",
             "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
+            // srt writes a commondir naming the repository itself before the start.
+            "ro-bind /home/u/proj/.git/commondir /home/u/proj/.git/commondir",
             "ro-bind /home/u/proj/.git/config /home/u/proj/.git/config",
+            "ro-bind /dev/null /home/u/proj/.git/config.worktree",
             "ro-bind /home/u/proj/.git/hooks /home/u/proj/.git/hooks",
+            "ro-bind /run/srt/empty /home/u/proj/.git/modules",
+            "ro-bind /run/srt/empty /home/u/proj/.git/worktrees",
             "ro-bind /home/u/proj/a/.vscode /home/u/proj/a/.vscode",
             "ro-bind /home/u/proj/a/b/.zshrc /home/u/proj/a/b/.zshrc",
             "ro-bind /opt/srt/srt /opt/srt/srt"
@@ -363,9 +370,11 @@ fn placeholders_for_protected_paths_that_do_not_exist_yet() {
     let r = render(&p);
     for line in [
         // A repository's hooks and config, before git made them.
-        "ro-bind /dev/null /home/u/proj/.git/hooks",
+        "ro-bind /run/srt/empty /home/u/proj/.git/hooks",
         "ro-bind /dev/null /home/u/proj/.git/config",
-        "ro-bind /dev/null /home/u/proj/sub/.git/hooks",
+        "ro-bind /run/srt/empty /home/u/proj/sub/.git/hooks",
+        "ro-bind /run/srt/empty /home/u/proj/sub/.git/modules",
+        "ro-bind /home/u/proj/sub/.git/commondir /home/u/proj/sub/.git/commondir",
         // .claude is missing: an empty read-only directory stands for it.
         "ro-bind /run/srt/empty /home/u/proj/.claude",
         // A missing denyWrite path: its first missing component.
@@ -378,6 +387,7 @@ fn placeholders_for_protected_paths_that_do_not_exist_yet() {
     }
     assert!(!r.iter().any(|l| l.contains(".claude/commands")), "covered by the .claude placeholder: {r:?}");
     assert!(p.placeholders.contains(&"/home/u/proj/.claude".into()));
+    assert!(p.prefilled.contains(&("/home/u/proj/.git/commondir".into(), COMMONDIR_SELF)));
     assert!(p.placeholders.contains(&"/home/u/proj/out/new".into()));
     assert!(!p.placeholders.iter().any(|x| x.starts_with("/tmp/claude")), "names are looked for in the cwd only");
 }
@@ -389,4 +399,24 @@ fn srt_state_is_never_writable() {
     fs.add("/home/u/.cache/srt/run-1-1", Node::File);
     let r = render(&run(&fs, &s));
     assert!(r.contains(&"ro-bind /home/u/.cache/srt /home/u/.cache/srt".to_string()), "{r:?}");
+}
+
+#[test]
+fn proc_knobs_read_only_and_kernel_files_masked() {
+    for weaker in [false, true] {
+        let mut s = settings(json!({"denyRead": [], "allowWrite": [], "denyWrite": []}));
+        s.enable_weaker_nested_sandbox = Some(weaker);
+        let mut fs = home_fs();
+        fs.add("/proc/kcore", Node::File);
+        let p = run(&fs, &s);
+        let proc_at = p.mounts.iter().position(|m| mount_dest(m) == Path::new("/proc")).unwrap();
+        let sys_at = p
+            .mounts
+            .iter()
+            .position(|m| *m == Mount::RoBindTry("/proc/sys".into(), "/proc/sys".into()))
+            .expect("/proc/sys read-only");
+        assert!(sys_at > proc_at, "after /proc is mounted");
+        assert!(p.mounts.contains(&Mount::RoBind("/dev/null".into(), "/proc/kcore".into())));
+        assert!(!p.mounts.iter().any(|m| mount_dest(m) == Path::new("/proc/sysrq-trigger")), "absent here: no mask");
+    }
 }
