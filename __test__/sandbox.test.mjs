@@ -299,10 +299,24 @@ describe('process isolation', () => {
     }
   })
 
-  it('cannot read the helper\'s memory or environment', () => {
-    const r = sh('cat /proc/1/environ >/dev/null && echo ENVIRON; head -c1 /proc/1/mem >/dev/null && echo MEM; echo end')
-    assert.doesNotMatch(r.stdout, /ENVIRON|MEM/)
+  it('cannot read the helper\'s memory or environment, nor reach the host through /proc/1/root', () => {
+    const r = sh('cat /proc/1/environ >/dev/null && echo ENVIRON; head -c1 /proc/1/mem >/dev/null && echo MEM; ls /proc/1/root/ >/dev/null && echo ROOT; echo x > /proc/1/root/tmp/srt-proc-root-probe && echo WROTE; echo end')
+    assert.doesNotMatch(r.stdout, /ENVIRON|MEM|ROOT|WROTE/)
+    assert.ok(!fs.existsSync('/tmp/srt-proc-root-probe'))
   })
+
+  it('cannot hard-link a protected or outside file into a writable directory', () => {
+    const work = tempDir()
+    fs.writeFileSync(path.join(work, '.bashrc'), 'orig\n')
+    const outside = path.join(tempDir(), 'victim')
+    fs.writeFileSync(outside, 'orig\n')
+    const r = sh(`ln .bashrc rc-link && echo pwned >> rc-link; ln ${outside} v-link && echo pwned >> v-link; echo end`, config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })
+    assert.match(r.stdout, /end/)
+    assert.match(r.stderr, /Invalid cross-device link/)
+    assert.equal(fs.readFileSync(path.join(work, '.bashrc'), 'utf8'), 'orig\n')
+    assert.equal(fs.readFileSync(outside, 'utf8'), 'orig\n')
+  })
+
 })
 
 describe('unix sockets and other side doors', () => {
@@ -344,6 +358,28 @@ describe('unix sockets and other side doors', () => {
     // Outside the sandbox the same datagram pair works: the refusal is the filter's.
     const outside = spawnSync('sh', ['-c', perl('socketpair(my $a, my $b, AF_UNIX, SOCK_DGRAM, 0) and print "DGRAM-PAIR\\n"')], { encoding: 'utf8' })
     assert.match(outside.stdout, /DGRAM-PAIR/)
+  })
+})
+
+describe('as an ordinary user', { skip: process.getuid() !== 0 && 'the suite already runs as an ordinary user' }, () => {
+  it('sandboxes the same way for a user without privileges', () => {
+    const work = tempDir()
+    const userHome = tempDir()
+    fs.writeFileSync(path.join(work, '.bashrc'), 'orig\n')
+    for (const dir of [work, userHome]) fs.chownSync(dir, 65534, 65534)
+    fs.chownSync(path.join(work, '.bashrc'), 65534, 65534)
+    const file = settingsFile(userHome, config({ filesystem: { allowWrite: ['.'] } }))
+    fs.chmodSync(file, 0o644)
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', native, '--settings', file, 'sh', '-c', `id -u; echo ok > mine; echo pwned > .bashrc; echo x > ${userHome}/outside; kill -TERM $$`], {
+      env: { ...env, HOME: userHome },
+      cwd: work,
+      encoding: 'utf8',
+    })
+    assert.equal(r.status, 143, r.stderr)
+    assert.equal(r.stdout.trim().split('\n').pop(), '65534')
+    assert.equal(fs.readFileSync(path.join(work, 'mine'), 'utf8'), 'ok\n')
+    assert.equal(fs.readFileSync(path.join(work, '.bashrc'), 'utf8'), 'orig\n')
+    assert.ok(!fs.existsSync(path.join(userHome, 'outside')))
   })
 })
 

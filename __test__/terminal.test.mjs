@@ -3,6 +3,7 @@
 // terminal; the test types into it.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import fs from 'node:fs'
 import { it } from 'node:test'
 
 import { kinds, sandboxEnv, sleep } from './helpers.mjs'
@@ -61,5 +62,23 @@ for (const kind of Object.keys(kinds)) {
     assert.equal(code, 0, out)
     assert.match(out, /changed-0/, 'the command changed the settings of its own terminal')
     assert.match(out, /(^|\s)echo(\s|$)/m, `echo still on in the caller's terminal:\n${out}`)
+  })
+}
+
+for (const kind of Object.keys(kinds)) {
+  it(`keeps keystrokes pushed with TIOCSTI inside the sandbox's own terminal (${kind})`, async () => {
+    const { home, env } = sandboxEnv({ TERM: 'dumb' })
+    const inject = 'my $n = 0; for my $ch (split //, "echo INJECTED\\n") { my $c = $ch; $n++ if ioctl(STDIN, 0x5412, $c) } print "injected $n\\n"'
+    const [cmd, argv] = kinds[kind](['perl', '-e', inject])
+    // If the keys reached the caller's terminal, the caller's next read would get them.
+    const line = `${[cmd, ...argv].map(quote).join(' ')}; read -t 1 got; echo "host-read:[$got]"`
+    const term = spawn('script', ['-qfec', `bash -c ${quote(line)}`, '/dev/null'], { env, cwd: home })
+    let out = ''
+    term.stdout.on('data', (d) => (out += d))
+    const code = await new Promise((r) => term.on('close', r))
+    assert.equal(code, 0, out)
+    const legacy = fs.existsSync('/proc/sys/dev/tty/legacy_tiocsti') ? fs.readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim() : '1'
+    if (legacy === '1') assert.match(out, /injected 14/, 'TIOCSTI works on the sandbox\'s own terminal')
+    assert.match(out, /host-read:\[\]/, `nothing reached the caller's terminal:\n${out}`)
   })
 }
