@@ -383,6 +383,37 @@ describe('as an ordinary user', { skip: process.getuid() !== 0 && 'the suite alr
   })
 })
 
+describe('large profiles', () => {
+  it('passes a profile too long for a command line through bubblewrap\'s --args', () => {
+    // A 1 MiB stack limit makes the kernel's argument limit 256 KiB; these
+    // 400 long paths take more than that as bubblewrap arguments.
+    const base = path.join(tempDir(), 'a'.repeat(200), 'b'.repeat(200))
+    fs.mkdirSync(base, { recursive: true })
+    const files = []
+    for (let i = 0; i < 400; i++) {
+      const f = path.join(base, `${'c'.repeat(200)}-${i}`)
+      fs.writeFileSync(f, 'SECRET')
+      files.push(f)
+    }
+    const file = settingsFile(home, config({ filesystem: { denyRead: files } }))
+    const r = spawnSync('sh', ['-c', `ulimit -s 1024 && exec "$@"`, 'sh', native, '--settings', file, 'sh', '-c', `cat "${files[0]}" "${files[399]}"; echo end`], {
+      env,
+      encoding: 'utf8',
+    })
+    assert.doesNotMatch(r.stderr, /Argument list too long/)
+    assert.equal(r.stdout, 'end\n', r.stderr)
+  })
+
+  it('refuses a profile with more mounts than bubblewrap accepts, saying what to do', () => {
+    const files = Array.from({ length: 3100 }, (_, i) => `/nonexistent-${i}`)
+    const work = tempDir()
+    const r = sh('echo RAN', config({ filesystem: { allowWrite: ['.'], denyWrite: files.map((f) => `.${f}`) } }), { cwd: work })
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /more than the 9000 bubblewrap accepts: deny or allow whole directories/)
+  })
+})
+
 describe('kernel interfaces', () => {
   it('cannot change kernel settings through /proc/sys, even as root', () => {
     const before = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8')

@@ -65,11 +65,19 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     helper_argv.extend(argv);
     let launch = bwrap::Launch { bwrap: bwrap_path, info_fd: runner::INFO_FD, cwd, disable_userns, helper_argv };
     let full = bwrap::argv(&plan, &launch);
+    let options = full.iter().position(|a| a == "--").unwrap_or(full.len());
+    if options > bwrap::MAX_ARGS {
+        return Err(format!(
+            "the sandbox needs {options} bubblewrap arguments ({} mounts), more than the {} bubblewrap accepts: deny or allow whole directories rather than many files in them",
+            plan.mounts.len(),
+            bwrap::MAX_ARGS
+        ));
+    }
     tracing::debug!("bwrap argv: {full:?}");
     match runner::run(&full, ctx.stdio, tty, &ctx.control) {
         Ok(RunOutcome::Exited(code)) => Ok(code),
         Ok(RunOutcome::SetupFailed(code)) => Err(format!(
-            "bubblewrap could not create the sandbox (it exited {code}; its own message is above). {}",
+            "bubblewrap could not create the sandbox (it exited {code}; its own message is above). If it could not create namespaces: {}",
             bwrap::USERNS_HINT
         )),
         Err(e) => Err(format!("could not start bubblewrap: {e}")),

@@ -104,6 +104,53 @@ pub enum RunOutcome {
 /// The descriptor number bubblewrap writes its info to.
 pub const INFO_FD: RawFd = 3;
 
+/// The descriptor bubblewrap reads its options from, when they are too many
+/// for a command line (`--args`).
+pub const ARGS_FD: RawFd = 4;
+
+/// Above this many bytes the options go through `--args`: the kernel's
+/// limit for arguments and environment together is a quarter of the stack
+/// limit (2 MiB by default); half of it, at most 256 KiB, leaves room for
+/// any environment.
+pub fn command_line_budget() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+    let arg_max = if arg_max > 0 { arg_max as usize } else { 128 * 1024 };
+    (arg_max / 2).min(256 * 1024)
+}
+
+/// Splits a bubblewrap command line that would be too long: the options
+/// before `--` go NUL-separated into a payload read through `--args`.
+pub fn fit_command_line(argv: &[OsString], budget: usize) -> (Vec<OsString>, Option<Vec<u8>>) {
+    use std::os::unix::ffi::OsStrExt;
+    let size: usize = argv.iter().map(|a| a.len() + 1).sum();
+    let Some(split) = argv.iter().position(|a| a == "--") else { return (argv.to_vec(), None) };
+    if size <= budget || split < 2 {
+        return (argv.to_vec(), None);
+    }
+    let mut payload = Vec::with_capacity(size);
+    for option in &argv[1..split] {
+        payload.extend_from_slice(option.as_bytes());
+        payload.push(0);
+    }
+    let mut line = vec![argv[0].clone(), "--args".into(), ARGS_FD.to_string().into()];
+    line.extend(argv[split..].iter().cloned());
+    (line, Some(payload))
+}
+
+/// An unnamed in-memory file holding `bytes`, read from the start.
+fn sealed_file(bytes: &[u8]) -> io::Result<OwnedFd> {
+    // SAFETY: memfd_create with a static name; the descriptor is ours.
+    let fd = unsafe { libc::memfd_create(c"srt-bwrap-args".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    std::io::Write::write_all(&mut file, bytes)?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))?;
+    Ok(OwnedFd::from(file))
+}
+
 /// Whether the run gets a pseudo-terminal: any of the caller's streams is a
 /// terminal. The command then never touches the caller's terminal itself
 /// (its settings, or keystrokes pushed into it).
@@ -114,6 +161,8 @@ pub fn wants_tty(stdio: &HostStdio) -> bool {
 /// Runs `argv` (bubblewrap and its arguments) and waits for it.
 pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunControl>) -> io::Result<RunOutcome> {
     let (info_read, info_write) = pipe()?;
+    let (argv, payload) = fit_command_line(argv, command_line_budget());
+    let args_file = payload.map(|bytes| sealed_file(&bytes)).transpose()?;
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     // Its own process group: a ^C typed at the caller's terminal reaches srt,
@@ -132,18 +181,28 @@ pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunCont
         cmd.stdout(Stdio::from(stdio.stdout.try_clone()?));
         cmd.stderr(Stdio::from(stdio.stderr.try_clone()?));
     }
-    let info_raw = info_write.as_raw_fd();
+    let mut passed = vec![(info_write.as_raw_fd(), INFO_FD)];
+    if let Some(file) = &args_file {
+        passed.push((file.as_raw_fd(), ARGS_FD));
+    }
     // SAFETY: getpid cannot fail.
     let parent = unsafe { libc::getpid() };
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            if info_raw == INFO_FD {
-                if libc::fcntl(INFO_FD, libc::F_SETFD, 0) != 0 {
+            // Each passed descriptor to its number, by way of a copy above
+            // them all, so one move cannot overwrite the next one's source.
+            let mut high = [0; 2];
+            for (i, (from, _)) in passed.iter().enumerate() {
+                high[i] = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 16);
+                if high[i] < 0 {
                     return Err(io::Error::last_os_error());
                 }
-            } else if libc::dup2(info_raw, INFO_FD) < 0 {
-                return Err(io::Error::last_os_error());
+            }
+            for (i, (_, to)) in passed.iter().enumerate() {
+                if libc::dup2(high[i], *to) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             // A clean signal state: nothing blocked, SIGPIPE back to default
             // (Rust and Node both ignore it, and ignoring survives exec).
@@ -418,6 +477,24 @@ fn relay_loop(master: &OwnedFd, input: &Option<OwnedFd>, output: &OwnedFd, wake:
 #[cfg(test)]
 mod tests {
     use super::parse_child_pid;
+
+    #[test]
+    fn long_command_lines_move_their_options_to_an_args_file() {
+        use std::ffi::OsString;
+        let short: Vec<OsString> = ["bwrap", "--ro-bind", "/", "/", "--", "sh"].iter().map(OsString::from).collect();
+        assert_eq!(super::fit_command_line(&short, 1024), (short.clone(), None));
+        let mut long: Vec<OsString> = vec!["bwrap".into()];
+        for i in 0..20_000 {
+            long.extend(["--ro-bind".into(), "/dev/null".into(), OsString::from(format!("/some/long/path/{i}"))]);
+        }
+        long.extend(["--".into(), "helper".into(), "arg".into()]);
+        let (line, payload) = super::fit_command_line(&long, 256 * 1024);
+        let shown: Vec<String> = line.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        assert_eq!(shown, ["bwrap", "--args", "4", "--", "helper", "arg"]);
+        let payload = payload.expect("a payload");
+        assert!(payload.starts_with(b"--ro-bind\0/dev/null\0/some/long/path/0\0"));
+        assert!(payload.ends_with(b"/some/long/path/19999\0"));
+    }
 
     #[test]
     fn child_pid_from_info_json() {

@@ -65,6 +65,9 @@ pub fn check_user_namespaces() -> Result<(), DependencyError> {
     Ok(())
 }
 
+/// bubblewrap refuses more arguments than this, wherever they come from.
+pub const MAX_ARGS: usize = 9000;
+
 /// How the sandbox is started, beyond the mount plan.
 #[derive(Clone, Debug)]
 pub struct Launch {
