@@ -203,7 +203,7 @@ for (const kind of Object.keys(kinds)) {
           /network\.allowedDomains: not supported yet/,
         )
         assert.match(r.stderr, /weaker rules/)
-        refused(['--settings', settingsFile(dir, config({ filesystem: { denyRead: ['~/*.pem'] } }))], /filesystem\.denyRead\[0\]: not supported yet/)
+        refused(['--settings', settingsFile(dir, config({ credentials: { files: [{ path: '~/.netrc', mode: 'deny' }] } }))], /credentials: not supported yet/)
       })
 
       it('reports an unknown key by name and runs', () => {

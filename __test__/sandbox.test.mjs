@@ -42,6 +42,20 @@ describe('writes', () => {
     assert.equal(fs.readFileSync(path.join(home, 'w', 'g'), 'utf8'), 'b\n')
   })
 
+  it('expands write globs: allowWrite and denyWrite match what exists', () => {
+    const work = tempDir()
+    for (const d of ['build-a', 'build-b', 'src']) fs.mkdirSync(path.join(work, d))
+    fs.writeFileSync(path.join(work, 'build-b', 'lock1'), 'orig')
+    const r = sh('echo a > build-a/f; echo b > build-b/f; echo x > build-b/lock1; echo s > src/f; echo done', config({ filesystem: { allowWrite: ['./build-*'], denyWrite: ['./build-*/lock[0-9]'] } }), {
+      cwd: work,
+    })
+    assert.match(r.stdout, /done/)
+    assert.equal(fs.readFileSync(path.join(work, 'build-a', 'f'), 'utf8'), 'a\n')
+    assert.equal(fs.readFileSync(path.join(work, 'build-b', 'f'), 'utf8'), 'b\n')
+    assert.equal(fs.readFileSync(path.join(work, 'build-b', 'lock1'), 'utf8'), 'orig')
+    assert.ok(!fs.existsSync(path.join(work, 'src', 'f')))
+  })
+
   it('keeps denyWrite read-only inside an allowed directory', () => {
     const work = tempDir()
     fs.mkdirSync(path.join(work, 'locked'))
@@ -99,6 +113,25 @@ describe('reads', () => {
     assert.doesNotMatch(r.stdout, /SECRET/)
     assert.match(r.stdout, /end/)
     assert.match(r.stderr, /No such file/)
+  })
+
+  it('expands read globs: every existing match is hidden, and says what a glob cannot cover', () => {
+    const keys = path.join(home, 'keys')
+    fs.mkdirSync(path.join(keys, 'deep', 'er'), { recursive: true })
+    fs.writeFileSync(path.join(keys, 'a.pem'), 'SECRET-A')
+    fs.writeFileSync(path.join(keys, 'deep', 'er', 'b.pem'), 'SECRET-B')
+    fs.writeFileSync(path.join(keys, 'notes.txt'), 'PUBLIC-NOTES')
+    const r = sh('cat ~/keys/a.pem ~/keys/deep/er/b.pem ~/keys/notes.txt; echo', config({ filesystem: { denyRead: ['~/keys/**/*.pem'] } }))
+    assert.doesNotMatch(r.stdout, /SECRET/)
+    assert.match(r.stdout, /PUBLIC-NOTES/)
+    assert.match(r.stderr, /the glob "~\/keys\/\*\*\/\*\.pem" covers the 2 existing path\(s\)/)
+  })
+
+  it('refuses a glob that would walk the whole disk', () => {
+    const r = sh('echo RAN', config({ filesystem: { denyRead: ['/*/.ssh'] } }))
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /would walk the whole disk/)
   })
 
   it('re-opens an allowRead path inside a denied directory', () => {

@@ -44,6 +44,11 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
             .open(path)
             .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()));
     }
+    if !plan.errors.is_empty() {
+        let mut lines = plan.errors.clone();
+        lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
+        return Err(lines.join("\n       "));
+    }
     for w in &plan.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
     }

@@ -6,7 +6,7 @@
 //! (it configures a tool of the original that srt-rs does not use, or it only
 //! has meaning on another platform, where ignoring it loosens nothing).
 
-use super::{has_glob, Issue, Settings};
+use super::{Issue, Settings};
 
 /// A non-fatal remark about the settings, for stderr.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,27 +58,6 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
     }
     if s.git.as_ref().is_some_and(|g| !g.safe_directories.is_empty()) {
         refuse("git.safeDirectories", "safe.directory injection is not implemented yet");
-    }
-    let fs = &s.filesystem;
-    if fs.disabled != Some(true) {
-        let lists = [
-            ("filesystem.denyRead", Some(&fs.deny_read)),
-            ("filesystem.allowRead", fs.allow_read.as_ref()),
-            ("filesystem.allowWrite", Some(&fs.allow_write)),
-            ("filesystem.denyWrite", Some(&fs.deny_write)),
-        ];
-        for (key, list) in lists {
-            for (i, entry) in list.into_iter().flatten().enumerate() {
-                let text = entry.text();
-                let pattern = text.strip_suffix("/**").unwrap_or(text);
-                if !entry.is_literal() && has_glob(pattern) {
-                    refuse(
-                        &format!("{key}[{i}]"),
-                        &format!("glob {text:?}: globs are not expanded yet; name the paths, or use {{ \"path\": ..., \"literal\": true }} for a name with glob characters"),
-                    );
-                }
-            }
-        }
     }
     let mut note = |path: &str, message: &str| notes.push(Notice { path: path.into(), message: message.into() });
     if s.ripgrep.is_some() {

@@ -300,7 +300,7 @@ fn unsupported_keys_are_refused_not_ignored() {
     .unwrap();
     let (refused, notes) = check_supported(&parsed.settings);
     let paths: Vec<&str> = refused.iter().map(|i| i.path.as_str()).collect();
-    assert_eq!(paths, ["network.allowedDomains", "network.httpProxyPort", "filesystem.denyRead[0]"]);
+    assert_eq!(paths, ["network.allowedDomains", "network.httpProxyPort"]);
     assert!(refused.iter().all(|i| i.message.starts_with("not supported yet")));
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].path, "ripgrep");

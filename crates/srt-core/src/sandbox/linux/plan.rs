@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use super::mandatory;
 use super::paths::{absolute, depth, is_within, landing, normalize, FsView};
 use crate::config::{PathEntry, Settings};
+use crate::sandbox::glob;
 
 /// One mount operation, in bubblewrap's terms. Sources are host paths.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub struct Plan {
     /// Mount points bubblewrap will create on the host for protected paths
     /// that do not exist yet: empty files or directories to remove afterwards.
     pub placeholders: Vec<PathBuf>,
+    /// Rules that cannot be applied at all: the run must be refused.
+    pub errors: Vec<String>,
     /// Placeholders srt must create itself, with this content, before the
     /// sandbox starts (an empty one would confuse the host's own tools).
     pub prefilled: Vec<(PathBuf, &'static str)>,
@@ -82,8 +85,55 @@ fn is_virtual(path: &Path) -> bool {
     ["/dev", "/proc", "/sys"].iter().any(|v| is_within(path, Path::new(v)))
 }
 
-fn resolve_all(entries: Option<&Vec<PathEntry>>, input: &PlanInput<'_>) -> Vec<PathBuf> {
-    entries.into_iter().flatten().map(|e| absolute(e, &input.cwd, &input.home)).collect()
+/// Resolves a settings list to paths: `~`, relative paths and a trailing
+/// `/**` as written; a glob expanded against the disk (at its real
+/// locations). `deny` lists deny an unlistable directory on the way whole,
+/// and also take a glob's spelling literally when that path exists.
+fn resolve_all(
+    key: &str,
+    entries: Option<&Vec<PathEntry>>,
+    deny: bool,
+    input: &PlanInput<'_>,
+    fs: &dyn FsView,
+    out: &mut Plan,
+) -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    for (i, entry) in entries.into_iter().flatten().enumerate() {
+        let path = absolute(entry, &input.cwd, &input.home);
+        if entry.is_literal() || !glob::is_glob(&path.to_string_lossy()) {
+            paths.push(path);
+            continue;
+        }
+        let shown = entry.text();
+        let pattern = glob::Glob::new(&path);
+        if pattern.walks_from_root() {
+            out.errors.push(format!(
+                "{key}[{i}]: the glob {shown:?} would walk the whole disk from /: begin it with the directory to search"
+            ));
+            continue;
+        }
+        let found = glob::expand(&pattern, fs);
+        if found.truncated {
+            out.errors.push(format!(
+                "{key}[{i}]: the glob {shown:?} looks at more than {} entries: narrow it",
+                glob::WALK_LIMIT
+            ));
+            continue;
+        }
+        let literal_too = fs.exists_no_follow(&path) && (deny || fs.real_path(&path).as_ref() == Some(&path));
+        if deny {
+            out.warnings.push(format!(
+                "{key}[{i}]: the glob {shown:?} covers the {} existing path(s) it matches now; paths created while the command runs are not covered",
+                found.matches.len() + usize::from(literal_too)
+            ));
+            paths.extend(found.unlistable);
+        }
+        if literal_too {
+            paths.push(path);
+        }
+        paths.extend(found.matches);
+    }
+    paths
 }
 
 /// Builds the mount plan.
@@ -105,15 +155,16 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         return out;
     }
 
-    let deny_read: Vec<PathBuf> = resolve_all(Some(&s.deny_read), input);
-    let allow_read: Vec<PathBuf> = resolve_all(s.allow_read.as_ref(), input);
+    let deny_read = resolve_all("filesystem.denyRead", Some(&s.deny_read), true, input, fs, &mut out);
+    let allow_read = resolve_all("filesystem.allowRead", s.allow_read.as_ref(), false, input, fs, &mut out);
     let read_denied =
         |p: &Path| deny_read.iter().any(|d| is_within(p, d)) && !allow_read.iter().any(|a| is_within(p, a));
 
     // Write roots: the defaults (unless a read deny hides them) and allowWrite.
     let mut wanted: Vec<(PathBuf, bool)> =
         default_write_paths(input).into_iter().filter(|p| !read_denied(p)).map(|p| (p, true)).collect();
-    wanted.extend(resolve_all(Some(&s.allow_write), input).into_iter().map(|p| (p, false)));
+    let allow_write = resolve_all("filesystem.allowWrite", Some(&s.allow_write), false, input, fs, &mut out);
+    wanted.extend(allow_write.into_iter().map(|p| (p, false)));
     let mut roots: Vec<PathBuf> = Vec::new();
     for (lexical, is_default) in wanted {
         if is_virtual(&lexical) {
@@ -141,7 +192,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     // Write denies: denyWrite and the mandatory denies, where they fall inside a write root.
     let mut write_denies: Vec<PathBuf> = Vec::new();
     let mut missing: Vec<PathBuf> = Vec::new();
-    for lexical in resolve_all(Some(&s.deny_write), input).into_iter().chain(input.protect.iter().cloned()) {
+    let deny_write = resolve_all("filesystem.denyWrite", Some(&s.deny_write), true, input, fs, &mut out);
+    for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()) {
         let land = landing(fs, &lexical);
         if fs.real_path(&land).is_some() {
             write_denies.push(land);

@@ -420,3 +420,51 @@ fn proc_knobs_read_only_and_kernel_files_masked() {
         assert!(!p.mounts.iter().any(|m| mount_dest(m) == Path::new("/proc/sysrq-trigger")), "absent here: no mask");
     }
 }
+
+#[test]
+fn globs_expand_to_what_exists_at_their_real_location() {
+    let s = settings(json!({
+        "denyRead": ["~/.ssh/*.pem", "~/keys/**/id_*", "~/odd[1]"],
+        "allowWrite": ["./build-*"],
+        "denyWrite": ["./build-*/lock[0-9]"]
+    }));
+    let mut fs = home_fs();
+    fs.add("/home/u/.ssh/a.pem", Node::File);
+    fs.add("/home/u/.ssh/b.pem", Node::File);
+    fs.add("/home/u/keys/x/y/id_rsa", Node::File);
+    fs.add("/home/u/keys/id_ed25519", Node::File);
+    fs.add("/home/u/keys/loop", Node::Link("/home/u/keys".into()));
+    fs.add("/home/u/odd[1]", Node::File);
+    fs.add("/home/u/proj/build-a/lock1", Node::File);
+    fs.add("/home/u/proj/build-b", Node::Dir);
+    fs.add("/home/u/proj/src/x", Node::File);
+    let p = run(&fs, &s);
+    let r = render(&p);
+    for line in [
+        "ro-bind /dev/null /home/u/.ssh/a.pem",
+        "ro-bind /dev/null /home/u/.ssh/b.pem",
+        "ro-bind /dev/null /home/u/keys/id_ed25519",
+        "ro-bind /dev/null /home/u/keys/x/y/id_rsa",
+        // A spelling with glob characters is also taken literally when that path exists.
+        "ro-bind /dev/null /home/u/odd[1]",
+        "bind /home/u/proj/build-a /home/u/proj/build-a",
+        "bind /home/u/proj/build-b /home/u/proj/build-b",
+        "ro-bind /home/u/proj/build-a/lock1 /home/u/proj/build-a/lock1",
+    ] {
+        assert!(r.contains(&line.to_string()), "{line} missing from {r:?}");
+    }
+    assert!(!r.iter().any(|l| l.contains("known_hosts") || l.contains("/src")), "{r:?}");
+    assert_eq!(p.warnings.iter().filter(|w| w.contains("not covered")).count(), 4, "{:?}", p.warnings);
+    assert!(p.errors.is_empty());
+}
+
+#[test]
+fn a_glob_from_the_root_or_through_an_unlistable_directory() {
+    let s = settings(json!({"denyRead": ["/*/secret", "~/locked/*/key"], "allowWrite": [], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/locked", Node::Unreadable);
+    let p = run(&fs, &s);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert!(p.errors[0].starts_with("filesystem.denyRead[0]: the glob \"/*/secret\" would walk the whole disk"));
+    assert!(render(&p).contains(&"tmpfs /home/u/locked".to_string()), "denied whole: {:?}", render(&p));
+}

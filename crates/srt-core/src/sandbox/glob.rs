@@ -1,0 +1,267 @@
+//! The path glob grammar of the settings (reference §2.9) and its expansion
+//! against the disk. Pure matching; the walk goes through [`FsView`].
+//!
+//! Grammar: `/` separates segments; `?` is one character, `*` any run within
+//! a segment (runs of `*` collapse), a segment `**` any number of segments;
+//! `[...]` a set up to the first `]` (`a-z` ranges; `^` and `!` do not
+//! negate). Brackets that spell no set (`[]`, a backwards range such as
+//! `[user-id]`) and unmatched brackets are literal text. No escapes.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::linux::paths::{normalize, FsView};
+
+/// One token of a segment pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Token {
+    Char(char),
+    AnyChar,
+    AnyRun,
+    Set(Vec<(char, char)>),
+}
+
+/// One segment of a path pattern.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Pattern(Vec<Token>),
+    /// `**`: any number of directories, none included.
+    AnyDepth,
+}
+
+/// Whether the text holds glob syntax (a set must spell a set to count).
+pub fn is_glob(text: &str) -> bool {
+    text.split('/').any(|seg| seg == "**" || matches!(parse_segment(seg), Segment::Pattern(_)))
+}
+
+fn parse_set(chars: &[char]) -> Option<Vec<(char, char)>> {
+    if chars.is_empty() {
+        return None;
+    }
+    let mut ranges = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if i + 2 < chars.len() && chars[i + 1] == '-' {
+            if chars[i] > chars[i + 2] {
+                return None;
+            }
+            ranges.push((chars[i], chars[i + 2]));
+            i += 3;
+        } else {
+            ranges.push((chars[i], chars[i]));
+            i += 1;
+        }
+    }
+    Some(ranges)
+}
+
+fn parse_segment(seg: &str) -> Segment {
+    if seg == "**" {
+        return Segment::AnyDepth;
+    }
+    let chars: Vec<char> = seg.chars().collect();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '?' => tokens.push(Token::AnyChar),
+            '*' => {
+                if tokens.last() != Some(&Token::AnyRun) {
+                    tokens.push(Token::AnyRun);
+                }
+            }
+            '[' => {
+                let close = chars[i + 1..].iter().position(|c| *c == ']').map(|p| p + i + 1);
+                if let Some(set) = close.and_then(|c| parse_set(&chars[i + 1..c])) {
+                    tokens.push(Token::Set(set));
+                    i = close.unwrap_or(i) + 1;
+                    continue;
+                }
+                tokens.push(Token::Char('['));
+            }
+            c => tokens.push(Token::Char(c)),
+        }
+        i += 1;
+    }
+    if tokens.iter().all(|t| matches!(t, Token::Char(_))) {
+        Segment::Literal(seg.to_string())
+    } else {
+        Segment::Pattern(tokens)
+    }
+}
+
+fn match_tokens(tokens: &[Token], name: &[char]) -> bool {
+    match tokens.split_first() {
+        None => name.is_empty(),
+        Some((Token::AnyRun, rest)) => (0..=name.len()).any(|skip| match_tokens(rest, &name[skip..])),
+        Some((token, rest)) => {
+            let Some((c, tail)) = name.split_first() else { return false };
+            let ok = match token {
+                Token::Char(x) => x == c,
+                Token::AnyChar => true,
+                Token::Set(ranges) => ranges.iter().any(|(lo, hi)| lo <= c && c <= hi),
+                Token::AnyRun => unreachable!(),
+            };
+            ok && match_tokens(rest, tail)
+        }
+    }
+}
+
+/// A compiled absolute pattern.
+#[derive(Clone, Debug)]
+pub struct Glob {
+    /// The literal directories before the first wildcard segment.
+    pub base: PathBuf,
+    segments: Vec<Segment>,
+}
+
+impl Glob {
+    /// Compiles an absolute, normalised pattern.
+    pub fn new(pattern: &Path) -> Glob {
+        let text = pattern.to_string_lossy();
+        let all: Vec<Segment> = text.split('/').filter(|s| !s.is_empty()).map(parse_segment).collect();
+        let literal = all.iter().take_while(|s| matches!(s, Segment::Literal(_))).count();
+        let mut base = PathBuf::from("/");
+        for seg in &all[..literal] {
+            if let Segment::Literal(l) = seg {
+                base.push(l);
+            }
+        }
+        Glob { base, segments: all[literal..].to_vec() }
+    }
+
+    /// Whether the pattern starts walking at `/` (its first segment is a wildcard).
+    pub fn walks_from_root(&self) -> bool {
+        self.base == Path::new("/") && !self.segments.is_empty()
+    }
+}
+
+/// What expanding a pattern found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Expansion {
+    /// Existing paths that match, where they really are.
+    pub matches: BTreeSet<PathBuf>,
+    /// Directories on the way that could not be listed.
+    pub unlistable: BTreeSet<PathBuf>,
+    /// The walk stopped at the limit: the result is incomplete.
+    pub truncated: bool,
+}
+
+/// How many directory entries one expansion may look at.
+pub const WALK_LIMIT: usize = 200_000;
+
+/// Finds every existing path that matches, following symlinked directories
+/// (never around a loop) and reporting matches at their real location.
+pub fn expand(glob: &Glob, fs: &dyn FsView) -> Expansion {
+    let mut out = Expansion::default();
+    let mut budget = WALK_LIMIT;
+    let Some(base) = fs.real_path(&glob.base) else { return out };
+    let mut seen = BTreeSet::new();
+    walk(fs, &base, &glob.segments, &mut out, &mut budget, &mut seen);
+    out
+}
+
+fn walk(
+    fs: &dyn FsView,
+    dir: &Path,
+    segments: &[Segment],
+    out: &mut Expansion,
+    budget: &mut usize,
+    seen: &mut BTreeSet<(PathBuf, usize)>,
+) {
+    // A directory is visited once per remaining pattern: symlink loops end here.
+    if !seen.insert((dir.to_path_buf(), segments.len())) {
+        return;
+    }
+    let Some((segment, rest)) = segments.split_first() else {
+        out.matches.insert(dir.to_path_buf());
+        return;
+    };
+    if *segment == Segment::AnyDepth {
+        // Zero directories...
+        walk(fs, dir, rest, out, budget, seen);
+    }
+    let Some(entries) = fs.list_dir(dir) else {
+        out.unlistable.insert(dir.to_path_buf());
+        return;
+    };
+    for (name, _, _) in entries {
+        if *budget == 0 {
+            out.truncated = true;
+            return;
+        }
+        *budget -= 1;
+        let matched = match segment {
+            Segment::Literal(l) => *l == name,
+            Segment::Pattern(tokens) => match_tokens(tokens, &name.chars().collect::<Vec<_>>()),
+            Segment::AnyDepth => true,
+        };
+        if !matched {
+            continue;
+        }
+        let Some(real) = fs.real_path(&dir.join(&name)) else { continue };
+        if *segment == Segment::AnyDepth {
+            // ...or one more, staying on `**`.
+            if fs.is_dir(&real) {
+                walk(fs, &real, segments, out, budget, seen);
+            }
+        } else if rest.is_empty() {
+            out.matches.insert(real);
+        } else if fs.is_dir(&real) {
+            walk(fs, &real, rest, out, budget, seen);
+        }
+    }
+}
+
+/// Normalises a pattern made absolute (keeps glob characters as they are).
+pub fn absolute_pattern(pattern: &Path) -> PathBuf {
+    normalize(pattern)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg_matches(pattern: &str, name: &str) -> bool {
+        match parse_segment(pattern) {
+            Segment::Literal(l) => l == name,
+            Segment::Pattern(t) => match_tokens(&t, &name.chars().collect::<Vec<_>>()),
+            Segment::AnyDepth => true,
+        }
+    }
+
+    #[test]
+    fn segment_grammar() {
+        assert!(seg_matches("*.pem", "key.pem"));
+        assert!(seg_matches("*.pem", ".pem"));
+        assert!(!seg_matches("*.pem", "key.pem.bak"));
+        assert!(seg_matches("a?c", "abc"));
+        assert!(!seg_matches("a?c", "ac"));
+        assert!(seg_matches("file[0-9]", "file7"));
+        assert!(!seg_matches("file[0-9]", "filex"));
+        assert!(seg_matches("[!a]x", "!x"), "! does not negate");
+        assert!(seg_matches("[^a]x", "ax"), "^ does not negate");
+        assert!(seg_matches("***x", "abcx"), "runs of * collapse");
+    }
+
+    #[test]
+    fn brackets_that_spell_no_set_are_literal() {
+        assert_eq!(parse_segment("[user-id]"), Segment::Literal("[user-id]".into()));
+        assert_eq!(parse_segment("a[]b"), Segment::Literal("a[]b".into()));
+        assert_eq!(parse_segment("a[b"), Segment::Literal("a[b".into()));
+        assert_eq!(parse_segment("a]b"), Segment::Literal("a]b".into()));
+        assert!(!is_glob("/home/u/[user-id]/x"));
+        assert!(is_glob("/home/u/*.pem"));
+        assert!(is_glob("/home/u/**/x"));
+        assert!(is_glob("/home/u/file[0-9]"));
+    }
+
+    #[test]
+    fn base_is_the_literal_prefix() {
+        let g = Glob::new(Path::new("/home/u/proj/**/*.pem"));
+        assert_eq!(g.base, Path::new("/home/u/proj"));
+        assert!(!g.walks_from_root());
+        assert!(Glob::new(Path::new("/*/secret")).walks_from_root());
+    }
+}
