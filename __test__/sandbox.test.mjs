@@ -257,6 +257,45 @@ describe('mandatory write denies', () => {
     assert.equal(git(['log', '--oneline']).stdout.trim().split('\n').length, 1)
   })
 
+  it('keeps placeholders out of git, inside and on the host', async () => {
+    const work = tempDir()
+    const git = (args, cwd = work) => spawnSync('git', ['-C', cwd, ...args], { encoding: 'utf8', env: { ...env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } })
+    assert.equal(git(['init', '-q']).status, 0)
+    fs.writeFileSync(path.join(work, 'a.txt'), 'a')
+    const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+    const run = start('native', ['--settings', file, 'sh', '-c', 'git add -A && echo added=$?; git status --porcelain; echo ready; read go'], { env, cwd: work })
+    await run.waitFor('ready')
+    assert.equal(git(['status', '--porcelain']).stdout, 'A  a.txt\n', 'the host sees no placeholder (and the addition made inside)')
+    run.child.stdin.end('go\n')
+    const r = await run.done
+    assert.match(r.stdout, /added=0\nA  a\.txt\nready/, r.stderr)
+  })
+
+  it('lets no repository be planted where git will look', () => {
+    const work = tempDir()
+    const r = sh(
+      "git init -q . && echo INIT; mkdir -p objects refs/heads && printf 'ref: refs/heads/master\\n' > HEAD && echo BARE; echo done",
+      config({ filesystem: { allowWrite: ['.'] } }),
+      { cwd: work },
+    )
+    assert.match(r.stdout, /done/)
+    assert.doesNotMatch(r.stdout, /INIT|BARE/)
+    assert.ok(!fs.existsSync(path.join(work, '.git')) && !fs.existsSync(path.join(work, 'HEAD')))
+  })
+
+  it('keeps a placeholder another run relies on, whatever its environment says', async () => {
+    const work = tempDir()
+    const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+    const long = start('native', ['--settings', file, 'sh', '-c', 'echo ready; read go; echo pwned > .bashrc; echo wrote=$?'], { env, cwd: work })
+    await long.waitFor('ready')
+    const other = runSync('native', ['--settings', file, 'true'], { env: { ...env, XDG_RUNTIME_DIR: tempDir(), HOME: tempDir() }, cwd: work })
+    assert.equal(other.status, 0, other.stderr)
+    long.child.stdin.end('go\n')
+    const r = await long.done
+    assert.match(r.stdout, /wrote=[1-9]/)
+    assert.ok(!fs.existsSync(path.join(work, '.bashrc')))
+  })
+
   it('cannot carry a protected path away by renaming an ancestor', () => {
     const work = repo()
     fs.mkdirSync(path.join(work, 'priv'))

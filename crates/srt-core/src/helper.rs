@@ -21,6 +21,7 @@ pub const FORWARDED: &[libc::c_int] =
 
 struct Options {
     tty: bool,
+    ready_fd: Option<libc::c_int>,
     block_unix_sockets: bool,
     argv: Vec<OsString>,
 }
@@ -28,9 +29,14 @@ struct Options {
 fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut tty = false;
     let mut block_unix_sockets = false;
+    let mut ready_fd = None;
     let mut iter = args.iter();
-    for arg in iter.by_ref() {
+    while let Some(arg) = iter.next() {
         match arg.to_str() {
+            Some("--ready-fd") => {
+                let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
+                ready_fd = Some(fd.ok_or("--ready-fd needs a descriptor number")?);
+            }
             Some("--tty") => tty = true,
             Some("--block-unix-sockets") => block_unix_sockets = true,
             Some("--") => break,
@@ -41,7 +47,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     if argv.is_empty() {
         return Err("no command".into());
     }
-    Ok(Options { tty, block_unix_sockets, argv })
+    Ok(Options { tty, ready_fd, block_unix_sockets, argv })
 }
 
 fn fail(message: &str) -> i32 {
@@ -67,6 +73,11 @@ pub fn main(args: &[OsString]) -> i32 {
         if unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) } != 0 {
             return fail(&format!("cannot take the terminal: {}", std::io::Error::last_os_error()));
         }
+    }
+    // Every mount is in place now: tell srt (it stops holding its registry lock).
+    if let Some(fd) = opts.ready_fd {
+        // SAFETY: a one-byte write to a descriptor we were given.
+        unsafe { libc::write(fd, b"r".as_ptr().cast(), 1) };
     }
     close_inherited_descriptors();
     // Nothing inside may ptrace us or read our memory: we run unfiltered.

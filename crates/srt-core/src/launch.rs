@@ -21,29 +21,21 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
     let tmpdir = sandbox_tmpdir();
-    let registry = placeholders::Registry::open(&home).ok_or_else(|| {
-        format!("cannot make a private state directory ($XDG_RUNTIME_DIR/srt or {}/.cache/srt)", home.display())
-    })?;
+    let wants_nested =
+        settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
+    let disable_userns = !wants_nested;
+    if disable_userns {
+        require_disable_userns(&bwrap_path)?;
+    }
+    let registry = placeholders::Registry::open()?;
+    // Held until the sandbox has its mounts: no other run cleans up meanwhile.
+    let lock = registry.lock().map_err(|e| format!("cannot lock {}: {e}", registry.dir().display()))?;
     registry.sweep();
     let empty_dir = registry.empty_dir().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
     let protect = vec![registry.dir().to_path_buf()];
     let input =
         plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
     let plan = plan::plan(&input, &HostFs);
-    // Claim our placeholders, and those of live runs that we mount over or
-    // beneath (they must outlive us too).
-    let live = registry.live_claims();
-    let mut claimed = plan.placeholders.clone();
-    claimed.extend(live.into_iter().filter(|l| plan.mounts.iter().any(|m| plan::mount_dest(m).starts_with(l))));
-    let _claim = registry.claim(claimed).map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
-    for (path, content) in &plan.prefilled {
-        // Made before the sandbox starts; if something is there by now, it is protected as it is.
-        let _ = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()));
-    }
     if !plan.errors.is_empty() {
         let mut lines = plan.errors.clone();
         lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
@@ -51,12 +43,6 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     }
     for w in &plan.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
-    }
-    let wants_nested =
-        settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
-    let disable_userns = !wants_nested;
-    if disable_userns {
-        require_disable_userns(&bwrap_path)?;
     }
     let tty = runner::wants_tty(&ctx.stdio);
     let mut helper_argv: Vec<OsString> = vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
@@ -66,6 +52,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     if settings.network.allow_all_unix_sockets != Some(true) {
         helper_argv.push("--block-unix-sockets".into());
     }
+    helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
     helper_argv.push("--".into());
     helper_argv.extend(argv);
     let launch = bwrap::Launch { bwrap: bwrap_path, info_fd: runner::INFO_FD, cwd, disable_userns, helper_argv };
@@ -78,8 +65,23 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
             bwrap::MAX_ARGS
         ));
     }
+    // Claim our placeholders, and those of live runs that we mount over or
+    // beneath (they must outlive us too).
+    let live = registry.live_claims();
+    let mut claimed = plan.placeholders.clone();
+    claimed.extend(live.into_iter().filter(|l| plan.mounts.iter().any(|m| plan::mount_dest(m).starts_with(l))));
+    let mut claim =
+        registry.claim(claimed, lock).map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
+    for (path, content) in &plan.prefilled {
+        // Made before the sandbox starts; if something is there by now, it is protected as it is.
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()));
+    }
     tracing::debug!("bwrap argv: {full:?}");
-    match runner::run(&full, ctx.stdio, tty, &ctx.control) {
+    match runner::run(&full, ctx.stdio, tty, &ctx.control, Box::new(claim.take_lock())) {
         Ok(RunOutcome::Exited(code)) => Ok(code),
         Ok(RunOutcome::SetupFailed(code)) => Err(format!(
             "bubblewrap could not create the sandbox (it exited {code}; its own message is above). If it could not create namespaces: {}",

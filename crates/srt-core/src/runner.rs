@@ -104,6 +104,9 @@ pub enum RunOutcome {
 /// The descriptor number bubblewrap writes its info to.
 pub const INFO_FD: RawFd = 3;
 
+/// The descriptor the helper writes one byte to once the sandbox is set up.
+pub const READY_FD: RawFd = 5;
+
 /// The descriptor bubblewrap reads its options from, when they are too many
 /// for a command line (`--args`).
 pub const ARGS_FD: RawFd = 4;
@@ -159,8 +162,17 @@ pub fn wants_tty(stdio: &HostStdio) -> bool {
 }
 
 /// Runs `argv` (bubblewrap and its arguments) and waits for it.
-pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunControl>) -> io::Result<RunOutcome> {
+/// `until_started` is dropped once the sandbox is set up (its helper says so
+/// on the ready descriptor) or bubblewrap ended without getting there.
+pub fn run(
+    argv: &[OsString],
+    stdio: HostStdio,
+    tty: bool,
+    control: &Arc<RunControl>,
+    until_started: Box<dyn Send>,
+) -> io::Result<RunOutcome> {
     let (info_read, info_write) = pipe()?;
+    let (ready_read, ready_write) = pipe()?;
     let (argv, payload) = fit_command_line(argv, command_line_budget());
     let args_file = payload.map(|bytes| sealed_file(&bytes)).transpose()?;
     let mut cmd = Command::new(&argv[0]);
@@ -181,7 +193,7 @@ pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunCont
         cmd.stdout(Stdio::from(stdio.stdout.try_clone()?));
         cmd.stderr(Stdio::from(stdio.stderr.try_clone()?));
     }
-    let mut passed = vec![(info_write.as_raw_fd(), INFO_FD)];
+    let mut passed = vec![(info_write.as_raw_fd(), INFO_FD), (ready_write.as_raw_fd(), READY_FD)];
     if let Some(file) = &args_file {
         passed.push((file.as_raw_fd(), ARGS_FD));
     }
@@ -192,7 +204,7 @@ pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunCont
         cmd.pre_exec(move || {
             // Each passed descriptor to its number, by way of a copy above
             // them all, so one move cannot overwrite the next one's source.
-            let mut high = [0; 2];
+            let mut high = [0; 3];
             for (i, (from, _)) in passed.iter().enumerate() {
                 high[i] = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 16);
                 if high[i] < 0 {
@@ -225,6 +237,12 @@ pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunCont
     let mut child = cmd.spawn()?;
     drop(cmd);
     drop(info_write);
+    drop(ready_write);
+    let started = std::thread::spawn(move || {
+        let mut byte = [0u8; 1];
+        let _ = std::fs::File::from(ready_read).read(&mut byte);
+        drop(until_started);
+    });
     if let Some(t) = &terminal {
         control.state.lock().unwrap_or_else(|e| e.into_inner()).pty_master = Some(t.master.as_raw_fd());
     }
@@ -253,6 +271,7 @@ pub fn run(argv: &[OsString], stdio: HostStdio, tty: bool, control: &Arc<RunCont
     }
     drop(raw_mode);
     let _ = reader.join();
+    let _ = started.join();
     let code = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     if control.helper_known() {
         Ok(RunOutcome::Exited(code))

@@ -101,6 +101,19 @@ fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Mand
         if find(&entries, ".claude").is_none() {
             found.missing.extend(PROTECTED_CLAUDE_DIRS.iter().map(|d| dir.join(".claude").join(d)));
         }
+        // No repository yet: none may be made here, since git on the host (a
+        // shell prompt runs it on every cd) would run its config and hooks.
+        if find(&entries, ".git").is_none() {
+            found.missing.push(dir.join(".git"));
+        }
+    }
+    if level == 0 && opts.names_at_root {
+        // Nor may the directory itself become a bare repository (git falls
+        // back to reading `./config` when `.git` is broken): that needs a HEAD.
+        match find(&entries, "head") {
+            Some(e) => found.existing.push(dir.join(&e.0)),
+            None => found.missing.push(dir.join("HEAD")),
+        }
     }
     for (name, is_dir, is_symlink) in &entries {
         let lower = name.to_lowercase();

@@ -6,6 +6,12 @@
 //! private registry; when it ends it removes those still empty that no live
 //! run relies on. A run killed before it could do so is cleaned up by the
 //! next one.
+//!
+//! Deleting a mount point on the host undoes the mount inside the sandbox,
+//! so no run may remove a placeholder another one relies on: there is one
+//! registry per user (whatever the environment says), and an exclusive lock
+//! on it is held from a run's planning until its sandbox has its mounts, and
+//! while a run cleans up.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -23,6 +29,15 @@ pub struct Claim {
     registry: PathBuf,
     record: PathBuf,
     paths: Vec<PathBuf>,
+    /// The registry lock, while the run is starting.
+    held: Option<RegistryLock>,
+}
+
+impl Claim {
+    /// The registry lock, to be released once the sandbox is set up.
+    pub fn take_lock(&mut self) -> Option<RegistryLock> {
+        self.held.take()
+    }
 }
 
 /// This process, as `<pid>-<start time>`, so a reused pid is not taken for us.
@@ -52,16 +67,22 @@ fn private_dir(dir: &Path) -> Option<PathBuf> {
 }
 
 impl Registry {
-    /// `$XDG_RUNTIME_DIR/srt`, else `~/.cache/srt`.
-    pub fn open(home: &Path) -> Option<Self> {
-        let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|v| !v.is_empty()).map(PathBuf::from);
-        let candidates = runtime.map(|r| r.join("srt")).into_iter().chain([home.join(".cache/srt")]);
-        for candidate in candidates {
-            if let Some(dir) = private_dir(&candidate) {
-                return Some(Self { dir });
-            }
-        }
-        None
+    /// `/tmp/srt-<uid>`: the same for every run of this user, made private;
+    /// refused if someone else holds the name.
+    pub fn open() -> Result<Self, String> {
+        // SAFETY: geteuid cannot fail.
+        let dir = PathBuf::from(format!("/tmp/srt-{}", unsafe { libc::geteuid() }));
+        private_dir(&dir).map(|dir| Self { dir: dir.clone() }).ok_or_else(|| {
+            format!(
+                "{} must be a directory of yours that only you can write; remove it or fix its owner and mode",
+                dir.display()
+            )
+        })
+    }
+
+    /// Holds the registry's lock until the guard is dropped.
+    pub fn lock(&self) -> std::io::Result<RegistryLock> {
+        lock_dir(&self.dir)
     }
 
     pub fn dir(&self) -> &Path {
@@ -87,6 +108,11 @@ impl Registry {
             .filter_map(|e| {
                 let e = e.ok()?;
                 let name = e.file_name().to_str()?.strip_prefix("run-")?.to_string();
+                let meta = e.metadata().ok()?;
+                // Only records this user wrote (the directory is private anyway).
+                if !meta.is_file() || !ours(&meta) {
+                    return None;
+                }
                 let bytes = std::fs::read(e.path()).ok()?;
                 let paths = bytes
                     .split(|b| *b == 0)
@@ -116,8 +142,9 @@ impl Registry {
         }
     }
 
-    /// Records the paths this run relies on, before the sandbox starts.
-    pub fn claim(&self, paths: Vec<PathBuf>) -> io::Result<Claim> {
+    /// Records the paths this run relies on, before the sandbox starts,
+    /// under the lock the caller took (the claim keeps it until handed on).
+    pub fn claim(&self, paths: Vec<PathBuf>, lock: RegistryLock) -> io::Result<Claim> {
         let id = run_id(std::process::id()).ok_or_else(|| io::Error::other("cannot read /proc/self/stat"))?;
         let record = self.dir.join(format!("run-{id}"));
         let mut bytes = Vec::new();
@@ -128,7 +155,27 @@ impl Registry {
         if !paths.is_empty() {
             std::fs::write(&record, bytes)?;
         }
-        Ok(Claim { registry: self.dir.clone(), record, paths })
+        Ok(Claim { registry: self.dir.clone(), record, paths, held: Some(lock) })
+    }
+}
+
+/// An exclusive lock on the registry (released on drop).
+pub struct RegistryLock {
+    _file: std::fs::File,
+}
+
+fn lock_dir(dir: &Path) -> io::Result<RegistryLock> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock"))?;
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(RegistryLock { _file: file });
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
     }
 }
 
@@ -137,6 +184,11 @@ impl Drop for Claim {
         if self.paths.is_empty() {
             return;
         }
+        // Still holding the lock (the run never started): no second lock, it would wait on ours.
+        let _lock = match self.held.take() {
+            Some(lock) => Ok(lock),
+            None => lock_dir(&self.registry),
+        };
         let _ = std::fs::remove_file(&self.record);
         let others = Registry { dir: self.registry.clone() }.live_claims();
         // Deepest first, so a directory placeholder is empty when its turn comes.
@@ -188,7 +240,7 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(&kept, b"real content").unwrap();
-        let claim = registry.claim(vec![file.clone(), dir.clone(), kept.clone()]).unwrap();
+        let claim = registry.claim(vec![file.clone(), dir.clone(), kept.clone()], registry.lock().unwrap()).unwrap();
         assert!(registry.live_claims().contains(&file));
         drop(claim);
         assert!(!file.exists() && !dir.exists(), "empty placeholders removed");
@@ -213,8 +265,12 @@ mod tests {
         let id = run_id(std::process::id()).unwrap();
         std::fs::write(registry.dir().join(format!("run-{id}")), [file.as_os_str().as_bytes(), b"\0"].concat())
             .unwrap();
-        let other =
-            Claim { registry: registry.dir().to_path_buf(), record: base.join("none"), paths: vec![file.clone()] };
+        let other = Claim {
+            registry: registry.dir().to_path_buf(),
+            record: base.join("none"),
+            paths: vec![file.clone()],
+            held: None,
+        };
         drop(other);
         assert!(file.exists(), "still claimed by a live run");
         std::fs::remove_dir_all(&base).unwrap();

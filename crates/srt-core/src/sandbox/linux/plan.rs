@@ -221,13 +221,34 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     roots.retain(|r| !write_denies.iter().any(|d| is_within(r, d)));
     roots.sort_by_key(|p| (depth(p), p.clone()));
 
+    // The directories above the working directory that the command may
+    // write must not become bare repositories either (git looks upwards).
+    for ancestor in input.cwd.ancestors().skip(1) {
+        if roots.iter().any(|r| is_within(ancestor, r)) {
+            let head = ancestor.join("HEAD");
+            match fs.real_path(&head) {
+                Some(real) => write_denies.push(real),
+                None => missing.push(head),
+            }
+        }
+    }
+    // A denied read that does not exist yet must not be created either
+    // (`~/.ssh/authorized_keys` under a missing, denied `~/.ssh`).
+    let hidden_dirs: Vec<PathBuf> = deny_read.iter().filter_map(|p| fs.real_path(p)).filter(|p| fs.is_dir(p)).collect();
+    let missing_reads: Vec<PathBuf> = deny_read
+        .iter()
+        .filter(|p| fs.real_path(p).is_none())
+        .map(|p| landing(fs, p))
+        .filter(|p| !hidden_dirs.iter().any(|h| is_within(p, h)))
+        .collect();
+
     // Protected paths that do not exist yet, where the command could create
     // them: a read-only mount on the first missing component stops that.
     let mut placeholders: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for path in &missing {
+    for (path, is_read_deny) in missing.iter().map(|p| (p, false)).chain(missing_reads.iter().map(|p| (p, true))) {
         let creatable = roots.iter().any(|r| is_within(path, r) && r != path)
             && !write_denies.iter().any(|d| is_within(path, d))
-            && !read_denied(path)
+            && (is_read_deny || !read_denied(path))
             && !is_virtual(path);
         if !creatable {
             continue;
@@ -247,13 +268,16 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         }
         let name = first.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
         let in_git = parent.file_name().is_some_and(|n| n == ".git");
-        let source: PathBuf = if first != *path || mandatory::is_directory_name(&name) {
-            input.empty_dir.clone()
-        } else if in_git && name == "commondir" {
+        // An empty directory, as a rule: git ignores empty directories, so a
+        // placeholder shows up neither in `git status` nor in `git add -A`,
+        // inside or on the host. Inside `.git`, what git reads as files.
+        let source: PathBuf = if in_git && first == *path && (name == "config" || name == "config.worktree") {
+            "/dev/null".into()
+        } else if in_git && first == *path && name == "commondir" {
             out.prefilled.push((first.clone(), COMMONDIR_SELF));
             first.clone()
         } else {
-            "/dev/null".into()
+            input.empty_dir.clone()
         };
         match placeholders.iter_mut().find(|(dest, _)| *dest == first) {
             // A file placeholder already blocks everything beneath it.

@@ -172,17 +172,19 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "bind /home/u/proj/a /home/u/proj/a",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
             // Placeholders: protected names that do not exist yet in the working directory.
-            "ro-bind /dev/null /home/u/proj/.bash_profile",
+            "ro-bind /run/srt/empty /home/u/proj/.bash_profile",
             "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
-            "ro-bind /dev/null /home/u/proj/.gitconfig",
-            "ro-bind /dev/null /home/u/proj/.gitmodules",
+            "ro-bind /run/srt/empty /home/u/proj/.gitconfig",
+            "ro-bind /run/srt/empty /home/u/proj/.gitmodules",
             "ro-bind /run/srt/empty /home/u/proj/.idea",
-            "ro-bind /dev/null /home/u/proj/.mcp.json",
-            "ro-bind /dev/null /home/u/proj/.profile",
-            "ro-bind /dev/null /home/u/proj/.ripgreprc",
+            "ro-bind /run/srt/empty /home/u/proj/.mcp.json",
+            "ro-bind /run/srt/empty /home/u/proj/.profile",
+            "ro-bind /run/srt/empty /home/u/proj/.ripgreprc",
             "ro-bind /run/srt/empty /home/u/proj/.vscode",
-            "ro-bind /dev/null /home/u/proj/.zprofile",
-            "ro-bind /dev/null /home/u/proj/.zshrc",
+            "ro-bind /run/srt/empty /home/u/proj/.zprofile",
+            "ro-bind /run/srt/empty /home/u/proj/.zshrc",
+            // Nor may the working directory become a bare repository.
+            "ro-bind /run/srt/empty /home/u/proj/HEAD",
             "bind /home/u/proj/a/b /home/u/proj/a/b",
             "ro-bind /run/srt/empty /home/u/proj/.claude/agents",
             "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
@@ -379,7 +381,7 @@ fn placeholders_for_protected_paths_that_do_not_exist_yet() {
         "ro-bind /run/srt/empty /home/u/proj/.claude",
         // A missing denyWrite path: its first missing component.
         "ro-bind /run/srt/empty /home/u/proj/out/new",
-        "ro-bind /dev/null /home/u/proj/gone",
+        "ro-bind /run/srt/empty /home/u/proj/gone",
         // Pinned, so it cannot be renamed away with its placeholder.
         "bind /home/u/proj/out /home/u/proj/out",
     ] {
@@ -467,4 +469,23 @@ fn a_glob_from_the_root_or_through_an_unlistable_directory() {
     assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
     assert!(p.errors[0].starts_with("filesystem.denyRead[0]: the glob \"/*/secret\" would walk the whole disk"));
     assert!(render(&p).contains(&"tmpfs /home/u/locked".to_string()), "denied whole: {:?}", render(&p));
+}
+
+#[test]
+fn no_repository_and_no_bare_repository_can_be_made_where_git_looks() {
+    let s = settings(json!({"denyRead": ["~/.ssh"], "allowWrite": ["~"], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.nodes.retain(|p, _| !p.starts_with("/home/u/.ssh"));
+    let r = render(&run(&fs, &s));
+    for line in [
+        // The working directory has no .git: none may be made.
+        "ro-bind /run/srt/empty /home/u/proj/.git",
+        "ro-bind /run/srt/empty /home/u/proj/HEAD",
+        // The writable directory above it must not become a bare repository.
+        "ro-bind /run/srt/empty /home/u/HEAD",
+        // A denied read that does not exist yet cannot be created.
+        "ro-bind /run/srt/empty /home/u/.ssh",
+    ] {
+        assert!(r.contains(&line.to_string()), "{line} missing from {r:?}");
+    }
 }
