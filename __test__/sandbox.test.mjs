@@ -140,6 +140,14 @@ describe('reads', () => {
     assert.doesNotMatch(r.stdout, /SECRET/)
   })
 
+  it('takes literal entries and odd spellings as written', () => {
+    fs.writeFileSync(path.join(home, 'odd[1]'), 'SECRET-ODD')
+    fs.writeFileSync(path.join(home, 'odd1'), 'PUBLIC-ODD1')
+    const r = sh('cat ~/odd1; echo; cat "$HOME/odd[1]"; cat ~/token; echo end', config({ filesystem: { denyRead: [{ path: '~/odd[1]', literal: true }, `${home}/sub/../token`] } }))
+    assert.match(r.stdout, /PUBLIC-ODD1/, 'a literal entry is no set: odd1 stays readable')
+    assert.doesNotMatch(r.stdout, /SECRET/)
+  })
+
   it('hides the real file whichever name a symlink gives it', () => {
     const link = path.join(home, 'token-link')
     if (!fs.existsSync(link)) fs.symlinkSync(path.join(home, 'token'), link)
@@ -322,8 +330,9 @@ describe('mandatory write denies', () => {
 })
 
 describe('process isolation', () => {
-  it('has its own pid namespace, the helper as pid 1', () => {
-    const r = sh(`ls /proc | grep -c '^[0-9]'; tr '\\0' '\\n' < /proc/1/cmdline | sed -n 2p; test -e /proc/${process.pid} && echo host-visible`)
+  it('has its own pid namespace, the helper as pid 1, and cannot signal outside it', () => {
+    const r = sh(`ls /proc | grep -c '^[0-9]'; tr '\\0' '\\n' < /proc/1/cmdline | sed -n 2p; test -e /proc/${process.pid} && echo host-visible; kill -0 ${process.pid} && echo SIGNALLED`)
+    assert.doesNotMatch(r.stdout, /SIGNALLED/)
     const [count, init] = r.stdout.split('\n')
     assert.ok(Number(count) < 10, r.stdout)
     assert.equal(init, '__sandbox-exec')
@@ -350,6 +359,16 @@ describe('process isolation', () => {
     const r = sh('unshare -U true && echo USERNS; chroot / true && echo CHROOT; mount -t tmpfs none /tmp 2>&1 && echo MOUNTED; echo end')
     assert.doesNotMatch(r.stdout, /USERNS|CHROOT|MOUNTED/)
     assert.match(r.stdout, /end/)
+    assert.match(r.stderr, /unshare failed: Operation not permitted/, 'refused by the seccomp filter')
+  })
+
+  it('refuses namespaces through seccomp even in the weaker nested mode, and threads still work', () => {
+    const r = sh(
+      `unshare -U true && echo USERNS; unshare -m true && echo MOUNTNS; python3 -c 'import threading; t = threading.Thread(target=print, args=("thread-ok",)); t.start(); t.join()'`,
+      config({ enableWeakerNestedSandbox: true }),
+    )
+    assert.doesNotMatch(r.stdout, /USERNS|MOUNTNS/)
+    assert.match(r.stdout, /thread-ok/, r.stderr)
   })
 
   it('allows nested user namespaces when allowNestedUserNamespaces is set', () => {

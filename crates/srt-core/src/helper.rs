@@ -21,6 +21,7 @@ pub const FORWARDED: &[libc::c_int] =
 
 struct Options {
     tty: bool,
+    allow_namespaces: bool,
     ready_fd: Option<libc::c_int>,
     block_unix_sockets: bool,
     argv: Vec<OsString>,
@@ -30,6 +31,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut tty = false;
     let mut block_unix_sockets = false;
     let mut ready_fd = None;
+    let mut allow_namespaces = false;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.to_str() {
@@ -39,6 +41,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
             }
             Some("--tty") => tty = true,
             Some("--block-unix-sockets") => block_unix_sockets = true,
+            Some("--allow-namespaces") => allow_namespaces = true,
             Some("--") => break,
             _ => return Err(format!("unknown helper option {arg:?}")),
         }
@@ -47,7 +50,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     if argv.is_empty() {
         return Err("no command".into());
     }
-    Ok(Options { tty, ready_fd, block_unix_sockets, argv })
+    Ok(Options { tty, allow_namespaces, ready_fd, block_unix_sockets, argv })
 }
 
 fn fail(message: &str) -> i32 {
@@ -83,7 +86,8 @@ pub fn main(args: &[OsString]) -> i32 {
     // Nothing inside may ptrace us or read our memory: we run unfiltered.
     // SAFETY: prctl on ourselves.
     unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
-    let filter = match crate::seccomp::filter(opts.block_unix_sockets) {
+    let refuse = crate::seccomp::Refuse { unix_sockets: opts.block_unix_sockets, namespaces: !opts.allow_namespaces };
+    let filters = match crate::seccomp::filters(refuse) {
         Ok(f) => f,
         Err(e) => return fail(&format!("cannot build the seccomp filter: {e}")),
     };
@@ -131,10 +135,12 @@ pub fn main(args: &[OsString]) -> i32 {
             // A session keyring of its own: the caller's keys stay out of reach
             // (the filter below refuses the keyring calls as well).
             libc::syscall(libc::SYS_keyctl, libc::KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>());
-            if crate::seccomp::apply(&filter).is_err() {
-                let msg = b"srt: sandbox helper: cannot apply the seccomp filter\n";
-                libc::write(2, msg.as_ptr().cast(), msg.len());
-                libc::_exit(1);
+            for filter in &filters {
+                if crate::seccomp::apply(filter).is_err() {
+                    let msg = b"srt: sandbox helper: cannot apply the seccomp filter\n";
+                    libc::write(2, msg.as_ptr().cast(), msg.len());
+                    libc::_exit(1);
+                }
             }
             libc::execvp(ptrs[0], ptrs.as_ptr());
             let err = *libc::__errno_location();

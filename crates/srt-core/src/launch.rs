@@ -52,6 +52,9 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     if settings.network.allow_all_unix_sockets != Some(true) {
         helper_argv.push("--block-unix-sockets".into());
     }
+    if settings.allow_nested_user_namespaces == Some(true) {
+        helper_argv.push("--allow-namespaces".into());
+    }
     helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
     helper_argv.push("--".into());
     helper_argv.extend(argv);

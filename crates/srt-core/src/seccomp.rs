@@ -9,6 +9,11 @@
 //! and `socketpair(AF_UNIX)` of any type but `SOCK_STREAM` (a datagram pair,
 //! which `SOCK_RAW` quietly is too, can `sendto` any host socket by path;
 //! stream pairs stay allowed, programs use them as pipes).
+//! Unless nested user namespaces are allowed, also the calls that make
+//! namespaces or mounts (`mount`, `umount2`, `pivot_root`, `setns`, the new
+//! mount API, `unshare` and `clone` with `CLONE_NEWUSER` or `CLONE_NEWNS`),
+//! as the reference does; `clone3`, whose flags a filter cannot read, gets
+//! ENOSYS so that libc falls back to `clone`.
 //! A foreign architecture is killed.
 
 use std::collections::BTreeMap;
@@ -39,8 +44,33 @@ fn arg_eq(index: u8, value: u64) -> Result<Cond, String> {
     Cond::new(index, Len::Dword, Op::Eq, value).map_err(|e| e.to_string())
 }
 
-/// Builds the filter for this machine's architecture.
-pub fn filter(block_unix_sockets: bool) -> Result<BpfProgram, String> {
+/// What the filters refuse beyond the fixed part.
+#[derive(Clone, Copy, Debug)]
+pub struct Refuse {
+    pub unix_sockets: bool,
+    pub namespaces: bool,
+}
+
+/// The filters to install, in order (seccomp stacks them; the strictest answer wins).
+pub fn filters(refuse: Refuse) -> Result<Vec<BpfProgram>, String> {
+    let mut out = vec![filter(refuse.unix_sockets, refuse.namespaces)?];
+    if refuse.namespaces {
+        let arch = ARCH.ok_or("seccomp filtering is not supported on this architecture")?;
+        let rules: BTreeMap<i64, Vec<SeccompRule>> =
+            ALIASES.iter().map(|a| (libc::SYS_clone3 | a, Vec::new())).collect();
+        let clone3 = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::ENOSYS as u32), arch)
+            .map_err(|e| e.to_string())?;
+        out.push(clone3.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?);
+    }
+    Ok(out)
+}
+
+fn flag_set(index: u8, flag: u64) -> Result<Cond, String> {
+    Cond::new(index, Len::Qword, Op::MaskedEq(flag), flag).map_err(|e| e.to_string())
+}
+
+/// The EPERM filter for this machine's architecture.
+pub fn filter(block_unix_sockets: bool, block_namespaces: bool) -> Result<BpfProgram, String> {
     let arch = ARCH.ok_or("seccomp filtering is not supported on this architecture")?;
     let af_unix = libc::AF_UNIX as u64;
     let socket = vec![rule(vec![arg_eq(0, af_unix)?])?, rule(vec![arg_eq(0, libc::AF_VSOCK as u64)?])?];
@@ -58,8 +88,32 @@ pub fn filter(block_unix_sockets: bool) -> Result<BpfProgram, String> {
         libc::SYS_add_key,
         libc::SYS_request_key,
     ];
+    let mount_calls = [
+        libc::SYS_mount,
+        libc::SYS_umount2,
+        libc::SYS_pivot_root,
+        libc::SYS_setns,
+        libc::SYS_open_tree,
+        libc::SYS_move_mount,
+        libc::SYS_fsopen,
+        libc::SYS_fsconfig,
+        libc::SYS_fsmount,
+        libc::SYS_fspick,
+        libc::SYS_mount_setattr,
+    ];
+    let new_ns = [libc::CLONE_NEWUSER as u64, libc::CLONE_NEWNS as u64];
+    let unshare: Vec<SeccompRule> = new_ns.iter().map(|f| rule(vec![flag_set(0, *f)?])).collect::<Result<_, _>>()?;
+    // clone's flags are its first argument on x86-64 and arm64 alike.
+    let clone: Vec<SeccompRule> = new_ns.iter().map(|f| rule(vec![flag_set(0, *f)?])).collect::<Result<_, _>>()?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for alias in ALIASES {
+        if block_namespaces {
+            for nr in mount_calls {
+                rules.insert(nr | alias, Vec::new());
+            }
+            rules.insert(libc::SYS_unshare | alias, unshare.clone());
+            rules.insert(libc::SYS_clone | alias, clone.clone());
+        }
         if block_unix_sockets {
             rules.insert(libc::SYS_socket | alias, socket.clone());
             rules.insert(libc::SYS_socketpair | alias, socketpair.clone());
@@ -82,8 +136,10 @@ pub fn apply(program: &BpfProgram) -> Result<(), String> {
 mod tests {
     #[test]
     fn filter_builds_for_this_architecture() {
-        let strict = super::filter(true).expect("the filter compiles");
-        let lenient = super::filter(false).expect("the filter compiles");
+        let strict = super::filter(true, true).expect("the filter compiles");
+        let lenient = super::filter(false, false).expect("the filter compiles");
         assert!(strict.len() > lenient.len() && lenient.len() > 10);
+        let all = super::filters(super::Refuse { unix_sockets: true, namespaces: true }).unwrap();
+        assert_eq!(all.len(), 2, "clone3 gets ENOSYS from a filter of its own");
     }
 }
