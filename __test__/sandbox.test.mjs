@@ -202,6 +202,18 @@ describe('mandatory write denies', () => {
     assert.equal(content(work, '.bashrc'), 'orig\n')
   })
 
+  it('keeps a nested repository read-only whole', () => {
+    const work = tempDir()
+    fs.mkdirSync(path.join(work, 'vendor', '.git', 'objects'), { recursive: true })
+    const r = sh('mkdir vendor/.git/hooks && echo HOOKS; echo x > vendor/.git/config && echo CONFIG; echo ok > vendor/file; echo done', config({ filesystem: { allowWrite: ['.'] } }), {
+      cwd: work,
+    })
+    assert.match(r.stdout, /done/)
+    assert.doesNotMatch(r.stdout, /HOOKS|CONFIG/)
+    assert.deepEqual(fs.readdirSync(path.join(work, 'vendor', '.git')), ['objects'])
+    assert.equal(fs.readFileSync(path.join(work, 'vendor', 'file'), 'utf8'), 'ok\n')
+  })
+
   it('protects paths that do not exist yet, and leaves nothing behind', () => {
     const work = tempDir()
     fs.mkdirSync(path.join(work, '.git', 'objects'), { recursive: true })
@@ -309,14 +321,14 @@ describe('mandatory write denies', () => {
     fs.mkdirSync(path.join(work, 'priv'))
     fs.writeFileSync(path.join(work, 'priv', 'key'), 'SECRET')
     const r = sh(
-      'mv .git .git2 && mkdir -p .git/hooks && echo pwned > .git/hooks/pre-commit; mv a a2; mv .claude c2; mv priv p2 && echo pwned > priv; echo done',
+      'mv .git .git2 && mkdir -p .git/hooks && echo pwned > .git/hooks/pre-commit; mv .claude c2; mv priv p2 && echo pwned > priv; echo done',
       config({ filesystem: { allowWrite: ['.'], denyRead: ['./priv/key'] } }),
       { cwd: work },
     )
     assert.match(r.stdout, /done/)
     assert.match(r.stderr, /Device or resource busy/)
     assert.equal(content(work, '.git/hooks/pre-commit'), 'orig\n')
-    for (const moved of ['.git2', 'a2', 'c2', 'p2']) assert.ok(!fs.existsSync(path.join(work, moved)), moved)
+    for (const moved of ['.git2', 'c2', 'p2']) assert.ok(!fs.existsSync(path.join(work, moved)), moved)
     assert.equal(content(work, 'priv/key'), 'SECRET')
   })
 

@@ -10,6 +10,10 @@ fn main() {
     if cli::is_helper_invocation(args.first().map(OsString::as_os_str)) {
         std::process::exit(helper::main(&args[1..]));
     }
+    // For the benchmark: the protected-path scan alone, on a directory.
+    if args.first().is_some_and(|a| a == "__scan") {
+        std::process::exit(scan(&args[1..]));
+    }
     let control = runner::RunControl::new();
     let forwarded =
         [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH];
@@ -30,4 +34,23 @@ fn main() {
     let helper = std::env::current_exe().map_err(|e| format!("cannot find the srt binary itself: {e}"));
     let code = cli::run_with_process_stdio(&args, helper, control);
     std::process::exit(code);
+}
+
+/// `srt __scan DIR [DEPTH]`: runs the mandatory-deny scan and prints what it found.
+fn scan(args: &[OsString]) -> i32 {
+    use srt_core::sandbox::linux::{mandatory, paths::HostFs};
+    let Some(dir) = args.first() else {
+        eprintln!("usage: srt __scan DIR [DEPTH]");
+        return 2;
+    };
+    let depth = args.get(1).and_then(|d| d.to_str()?.parse().ok()).unwrap_or(3);
+    let found = mandatory::scan(&HostFs, std::path::Path::new(dir), depth, false, true);
+    println!(
+        "protected {} (nested {}), missing {}, unreadable {}",
+        found.existing.len() + found.nested.len(),
+        found.nested.len(),
+        found.missing.len(),
+        found.unreadable.len()
+    );
+    0
 }

@@ -51,6 +51,10 @@ pub struct MandatoryDenies {
     pub missing: Vec<PathBuf>,
     /// Directories the walk could not list: denied whole, since what is inside is unknown.
     pub unreadable: Vec<PathBuf>,
+    /// Existing protected paths below the root's own level (`a/b/.bashrc`,
+    /// a nested repository): read-only, but not worth a pinned directory each,
+    /// since a command may plant a fresh copy in a new directory anyway.
+    pub nested: Vec<PathBuf>,
 }
 
 /// Scans `root` to `depth` levels (reference: files down to `a/b/.bashrc`,
@@ -71,6 +75,14 @@ pub fn scan(
         list.sort();
         list.dedup();
     }
+    // What lies deeper than the root's own names (and its `.git` and `.claude`).
+    let (shallow, nested): (Vec<PathBuf>, Vec<PathBuf>) = found.existing.into_iter().partition(|p| {
+        let rel = p.strip_prefix(root).unwrap_or(p);
+        let parts: Vec<_> = rel.components().collect();
+        parts.len() == 1 || (parts.len() == 2 && [".git", ".claude"].iter().any(|d| parts[0].as_os_str() == *d))
+    });
+    found.existing = shallow;
+    found.nested = nested;
     found
 }
 
@@ -137,7 +149,11 @@ fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Mand
                 }
             }
         } else if lower == ".git" {
-            if *is_dir && !*is_symlink {
+            if *is_dir && !*is_symlink && level > 0 {
+                // A nested repository: read-only whole (one mount, where its
+                // hooks, config and the rest would be six each).
+                found.existing.push(path);
+            } else if *is_dir && !*is_symlink {
                 // A repository: its hooks (and config) are protected even before they exist.
                 let inner = fs.list_dir(&path).unwrap_or_default();
                 let config: &[&str] = if allow_git_config { &[] } else { PROTECTED_GIT_CONFIG };

@@ -192,6 +192,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     // Write denies: denyWrite and the mandatory denies, where they fall inside a write root.
     let mut write_denies: Vec<PathBuf> = Vec::new();
     let mut missing: Vec<PathBuf> = Vec::new();
+    let mut unpinned: Vec<PathBuf> = Vec::new();
     let deny_write = resolve_all("filesystem.denyWrite", Some(&s.deny_write), true, input, fs, &mut out);
     for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()) {
         let land = landing(fs, &lexical);
@@ -211,6 +212,11 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         let found = mandatory::scan(fs, root, scan_depth, allow_git_config, *root == input.cwd);
         for path in found.existing.into_iter().chain(found.unreadable) {
             write_denies.push(fs.real_path(&path).unwrap_or(path));
+        }
+        for path in found.nested {
+            let real = fs.real_path(&path).unwrap_or(path);
+            unpinned.push(real.clone());
+            write_denies.push(real);
         }
         missing.extend(found.missing);
     }
@@ -299,7 +305,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     // it cannot be renamed or removed from inside, which would carry the
     // protected path away and let a fresh one be made in its place.
     let mut pins: Vec<PathBuf> = Vec::new();
-    for protected in write_denies.iter().chain(&read_landings).chain(&out.placeholders) {
+    let pinned = write_denies.iter().filter(|d| !unpinned.contains(d));
+    for protected in pinned.chain(&read_landings).chain(&out.placeholders) {
         for root in roots.iter().filter(|r| is_within(protected, r)) {
             for ancestor in protected.ancestors().skip(1) {
                 if ancestor == root.as_path() || !is_within(ancestor, root) {

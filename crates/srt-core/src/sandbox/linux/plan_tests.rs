@@ -169,7 +169,6 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             // Pins: the directories between protected paths and their write root.
             "bind /home/u/proj/.claude /home/u/proj/.claude",
             "bind /home/u/proj/.git /home/u/proj/.git",
-            "bind /home/u/proj/a /home/u/proj/a",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
             // Placeholders: protected names that do not exist yet in the working directory.
             "ro-bind /run/srt/empty /home/u/proj/.bash_profile",
@@ -185,7 +184,6 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/.zshrc",
             // Nor may the working directory become a bare repository.
             "ro-bind /run/srt/empty /home/u/proj/HEAD",
-            "bind /home/u/proj/a/b /home/u/proj/a/b",
             "ro-bind /run/srt/empty /home/u/proj/.claude/agents",
             "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
             // srt writes a commondir naming the repository itself before the start.
@@ -374,9 +372,8 @@ fn placeholders_for_protected_paths_that_do_not_exist_yet() {
         // A repository's hooks and config, before git made them.
         "ro-bind /run/srt/empty /home/u/proj/.git/hooks",
         "ro-bind /dev/null /home/u/proj/.git/config",
-        "ro-bind /run/srt/empty /home/u/proj/sub/.git/hooks",
-        "ro-bind /run/srt/empty /home/u/proj/sub/.git/modules",
-        "ro-bind /home/u/proj/sub/.git/commondir /home/u/proj/sub/.git/commondir",
+        // A nested repository is read-only whole.
+        "ro-bind /home/u/proj/sub/.git /home/u/proj/sub/.git",
         // .claude is missing: an empty read-only directory stands for it.
         "ro-bind /run/srt/empty /home/u/proj/.claude",
         // A missing denyWrite path: its first missing component.
