@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::linux::paths::{normalize, FsView};
+use super::linux::paths::FsView;
 
 /// One token of a segment pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -212,11 +212,6 @@ fn walk(
             walk(fs, &real, rest, out, budget, seen);
         }
     }
-}
-
-/// Normalises a pattern made absolute (keeps glob characters as they are).
-pub fn absolute_pattern(pattern: &Path) -> PathBuf {
-    normalize(pattern)
 }
 
 #[cfg(test)]

@@ -34,13 +34,6 @@ pub const PROTECTED_GIT: &[&str] = &["hooks", "commondir", "modules", "worktrees
 /// The repository's config, protected unless `allowGitConfig`.
 pub const PROTECTED_GIT_CONFIG: &[&str] = &["config", "config.worktree"];
 
-/// Protected names that are directories (a missing one is stood in for by an empty directory).
-pub fn is_directory_name(name: &str) -> bool {
-    PROTECTED_DIRS.contains(&name)
-        || PROTECTED_CLAUDE_DIRS.contains(&name)
-        || ["hooks", "modules", "worktrees"].contains(&name)
-}
-
 /// What the scan found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct MandatoryDenies {

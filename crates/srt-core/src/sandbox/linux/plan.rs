@@ -248,8 +248,80 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         .filter(|p| !hidden_dirs.iter().any(|h| is_within(p, h)))
         .collect();
 
-    // Protected paths that do not exist yet, where the command could create
-    // them: a read-only mount on the first missing component stops that.
+    let placeholders =
+        placeholder_mounts(input, fs, &roots, &mut write_denies, &missing, &missing_reads, &read_denied, &mut out);
+    write_denies.sort_by_key(|p| (depth(p), p.clone()));
+    write_denies.dedup();
+    out.placeholders = placeholders.iter().map(|(dest, _)| dest.clone()).collect();
+
+    // Where read denies land (directories hidden, files masked).
+    let read_landings: Vec<PathBuf> =
+        deny_read.iter().filter_map(|lexical| fs.real_path(lexical)).filter(|real| !is_virtual(real)).collect();
+
+    let pinned = write_denies.iter().filter(|d| !unpinned.contains(d));
+    let pins = pins(&roots, pinned.chain(&read_landings).chain(&out.placeholders), &write_denies);
+
+    // Every bind is a fresh copy of the host path, hiding what was mounted
+    // beneath it before: so the write region goes shallow first.
+    let mut write_ops: Vec<(usize, u8, Mount)> = Vec::new();
+    write_ops.extend(roots.iter().map(|r| (depth(r), 0, Mount::Bind(r.clone(), r.clone()))));
+    write_ops.extend(pins.iter().map(|p| (depth(p), 1, Mount::Bind(p.clone(), p.clone()))));
+    write_ops.extend(write_denies.iter().map(|d| (depth(d), 2, Mount::RoBind(d.clone(), d.clone()))));
+    write_ops.extend(placeholders.iter().map(|(d, src)| (depth(d), 2, Mount::RoBind(src.clone(), d.clone()))));
+    write_ops.sort_by(|a, b| (a.0, a.1, mount_dest(&a.2)).cmp(&(b.0, b.1, mount_dest(&b.2))));
+    let write_ops: Vec<Mount> = write_ops.into_iter().map(|(_, _, m)| m).collect();
+    out.mounts.extend(write_ops.iter().cloned());
+
+    read_section(fs, &deny_read, &allow_read, &roots, &write_ops, &mut out.mounts);
+    out.write_roots = roots;
+    finish(input, &mut out);
+    out
+}
+
+/// The kernel lets uid 0 write `/proc/sys` whatever its capabilities, and a
+/// caller running as root is uid 0 inside too: `kernel.core_pattern` alone
+/// would run a program of the command's choosing as host root. So the kernel
+/// knobs are read-only, and the files that trigger or expose kernel state are
+/// masked, as container runtimes do.
+const PROC_READ_ONLY: &[&str] = &["/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi"];
+const PROC_MASKED: &[&str] = &[
+    "/proc/sysrq-trigger",
+    "/proc/kcore",
+    "/proc/kmsg",
+    "/proc/kpageflags",
+    "/proc/kpagecount",
+    "/proc/kpagecgroup",
+    "/proc/keys",
+    "/proc/key-users",
+    "/proc/timer_list",
+    "/proc/sched_debug",
+    "/proc/latency_stats",
+];
+
+fn harden_proc(mounts: &mut Vec<Mount>, fs: &dyn FsView) {
+    for p in PROC_READ_ONLY {
+        mounts.push(Mount::RoBindTry(p.into(), p.into()));
+    }
+    // A mask needs its mount point: only files this kernel has (the fresh /proc has the host's set).
+    for p in PROC_MASKED.iter().filter(|p| fs.exists_no_follow(Path::new(p))) {
+        mounts.push(Mount::RoBind("/dev/null".into(), p.into()));
+    }
+}
+
+/// Mounts for protected paths that do not exist yet, where the command
+/// could create them: a read-only mount on the first missing component.
+/// Returns (destination, source) pairs; files in the way join the denies.
+#[allow(clippy::too_many_arguments)]
+fn placeholder_mounts(
+    input: &PlanInput<'_>,
+    fs: &dyn FsView,
+    roots: &[PathBuf],
+    write_denies: &mut Vec<PathBuf>,
+    missing: &[PathBuf],
+    missing_reads: &[PathBuf],
+    read_denied: &dyn Fn(&Path) -> bool,
+    out: &mut Plan,
+) -> Vec<(PathBuf, PathBuf)> {
     let mut placeholders: Vec<(PathBuf, PathBuf)> = Vec::new();
     for (path, is_read_deny) in missing.iter().map(|p| (p, false)).chain(missing_reads.iter().map(|p| (p, true))) {
         let creatable = roots.iter().any(|r| is_within(path, r) && r != path)
@@ -292,21 +364,16 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             None => placeholders.push((first, source)),
         }
     }
-    write_denies.sort_by_key(|p| (depth(p), p.clone()));
-    write_denies.dedup();
-    out.placeholders = placeholders.iter().map(|(dest, _)| dest.clone()).collect();
+    placeholders
+}
 
-    // Where read denies land (directories hidden, files masked).
-    let read_landings: Vec<PathBuf> =
-        deny_read.iter().filter_map(|lexical| fs.real_path(lexical)).filter(|real| !is_virtual(real)).collect();
-
-    // Pins: every directory strictly between a protected path and its write
-    // root becomes a mount point of its own (a writable bind onto itself), so
-    // it cannot be renamed or removed from inside, which would carry the
-    // protected path away and let a fresh one be made in its place.
+/// Pins: every directory strictly between a protected path and its write
+/// root becomes a mount point of its own (a writable bind onto itself), so
+/// it cannot be renamed or removed from inside, which would carry the
+/// protected path away and let a fresh one be made in its place.
+fn pins<'a>(roots: &[PathBuf], protected: impl Iterator<Item = &'a PathBuf>, write_denies: &[PathBuf]) -> Vec<PathBuf> {
     let mut pins: Vec<PathBuf> = Vec::new();
-    let pinned = write_denies.iter().filter(|d| !unpinned.contains(d));
-    for protected in pinned.chain(&read_landings).chain(&out.placeholders) {
+    for protected in protected {
         for root in roots.iter().filter(|r| is_within(protected, r)) {
             for ancestor in protected.ancestors().skip(1) {
                 if ancestor == root.as_path() || !is_within(ancestor, root) {
@@ -319,29 +386,28 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     pins.retain(|p| !roots.contains(p) && !write_denies.iter().any(|d| is_within(p, d)));
     pins.sort_by_key(|p| (depth(p), p.clone()));
     pins.dedup();
+    pins
+}
 
-    // Every bind is a fresh copy of the host path, hiding what was mounted
-    // beneath it before: so the write region goes shallow first.
-    let mut write_ops: Vec<(usize, u8, Mount)> = Vec::new();
-    write_ops.extend(roots.iter().map(|r| (depth(r), 0, Mount::Bind(r.clone(), r.clone()))));
-    write_ops.extend(pins.iter().map(|p| (depth(p), 1, Mount::Bind(p.clone(), p.clone()))));
-    write_ops.extend(write_denies.iter().map(|d| (depth(d), 2, Mount::RoBind(d.clone(), d.clone()))));
-    write_ops.extend(placeholders.iter().map(|(d, src)| (depth(d), 2, Mount::RoBind(src.clone(), d.clone()))));
-    write_ops.sort_by(|a, b| (a.0, a.1, mount_dest(&a.2)).cmp(&(b.0, b.1, mount_dest(&b.2))));
-    let write_ops: Vec<Mount> = write_ops.into_iter().map(|(_, _, m)| m).collect();
-    out.mounts.extend(write_ops.iter().cloned());
-
-    // Read denies, shallow first; each hidden directory gets its carve-outs
-    // (write roots and allowRead paths beneath it) and is then made read-only.
+/// Read denies, shallow first; each hidden directory gets its carve-outs
+/// (write roots and allowRead paths beneath it) and is then made read-only.
+fn read_section(
+    fs: &dyn FsView,
+    deny_read: &[PathBuf],
+    allow_read: &[PathBuf],
+    roots: &[PathBuf],
+    write_ops: &[Mount],
+    mounts: &mut Vec<Mount>,
+) {
     let mut read_ops: Vec<(PathBuf, bool)> = Vec::new();
-    for lexical in &deny_read {
+    for lexical in deny_read {
         if let Some(real) = fs.real_path(lexical) {
             if !is_virtual(&real) {
                 read_ops.push((real, true));
             }
         }
     }
-    for lexical in &allow_read {
+    for lexical in allow_read {
         if let Some(real) = fs.real_path(lexical) {
             read_ops.push((real, false));
         }
@@ -354,63 +420,30 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         let under_hidden = hidden.iter().any(|h| is_within(path, h) && h != path);
         if *deny {
             if fs.is_dir(path) {
-                out.mounts.push(Mount::Tmpfs(path.clone()));
+                mounts.push(Mount::Tmpfs(path.clone()));
                 remounts.push(path.clone());
                 hidden.push(path.clone());
                 // Write roots beneath stay writable, as allowWrite asked.
                 for root in roots.iter().filter(|r| is_within(r, path) && *r != path) {
-                    out.mounts.push(Mount::Bind(root.clone(), root.clone()));
-                    reapply_beneath(&mut out.mounts, &write_ops, root);
+                    mounts.push(Mount::Bind(root.clone(), root.clone()));
+                    reapply_beneath(mounts, write_ops, root);
                 }
             } else if !allow_read.iter().any(|a| fs.real_path(a).as_deref() == Some(path)) {
                 // A file deny is lifted only by an allowRead of that same file.
-                out.mounts.push(Mount::RoBind("/dev/null".into(), path.clone()));
+                mounts.push(Mount::RoBind("/dev/null".into(), path.clone()));
             }
         } else if under_hidden {
             let writable = roots.iter().any(|r| is_within(path, r));
             if writable {
-                out.mounts.push(Mount::Bind(path.clone(), path.clone()));
+                mounts.push(Mount::Bind(path.clone(), path.clone()));
             } else {
-                out.mounts.push(Mount::RoBind(path.clone(), path.clone()));
+                mounts.push(Mount::RoBind(path.clone(), path.clone()));
             }
-            reapply_beneath(&mut out.mounts, &write_ops, path);
+            reapply_beneath(mounts, write_ops, path);
         }
     }
     for path in remounts {
-        out.mounts.push(Mount::RemountRo(path));
-    }
-    out.write_roots = roots;
-    finish(input, &mut out);
-    out
-}
-
-/// The kernel lets uid 0 write `/proc/sys` whatever its capabilities, and a
-/// caller running as root is uid 0 inside too: `kernel.core_pattern` alone
-/// would run a program of the command's choosing as host root. So the kernel
-/// knobs are read-only, and the files that trigger or expose kernel state are
-/// masked, as container runtimes do.
-const PROC_READ_ONLY: &[&str] = &["/proc/sys", "/proc/irq", "/proc/bus", "/proc/fs", "/proc/acpi", "/proc/scsi"];
-const PROC_MASKED: &[&str] = &[
-    "/proc/sysrq-trigger",
-    "/proc/kcore",
-    "/proc/kmsg",
-    "/proc/kpageflags",
-    "/proc/kpagecount",
-    "/proc/kpagecgroup",
-    "/proc/keys",
-    "/proc/key-users",
-    "/proc/timer_list",
-    "/proc/sched_debug",
-    "/proc/latency_stats",
-];
-
-fn harden_proc(mounts: &mut Vec<Mount>, fs: &dyn FsView) {
-    for p in PROC_READ_ONLY {
-        mounts.push(Mount::RoBindTry(p.into(), p.into()));
-    }
-    // A mask needs its mount point: only files this kernel has (the fresh /proc has the host's set).
-    for p in PROC_MASKED.iter().filter(|p| fs.exists_no_follow(Path::new(p))) {
-        mounts.push(Mount::RoBind("/dev/null".into(), p.into()));
+        mounts.push(Mount::RemountRo(path));
     }
 }
 
