@@ -573,6 +573,19 @@ describe('refusals when the sandbox cannot work', () => {
     assert.match(r.stderr, /bubblewrap could not create the sandbox[\s\S]*max_user_namespaces/)
   })
 
+  it('refuses to run when a write root is swapped for a symlink while the sandbox is set up', () => {
+    const work = tempDir()
+    fs.mkdirSync(path.join(work, 'build'))
+    const victim = tempDir()
+    const real = which('bwrap')
+    // Stands in for another sandboxed command that swaps the directory between srt's plan and bubblewrap's mounts.
+    const fake = fakeBwrap(`case "$1" in --version) exec ${real} --version;; esac\nmv ${work}/build ${work}/build.moved && ln -s ${path.relative(work, victim)} ${work}/build\nexec ${real} "$@"`)
+    const r = sh(`echo pwned > ${work}/build/f; echo RAN`, config({ bwrapPath: fake, filesystem: { allowWrite: ['./build'] } }), { cwd: work })
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /the sandbox is not as planned/)
+    assert.ok(!fs.existsSync(path.join(victim, 'f')), 'nothing written through the swapped link')
+  })
+
   it('refuses a bubblewrap too old to stop nested user namespaces', () => {
     const r = sh('echo RAN', config({ bwrapPath: fakeBwrap('echo "bubblewrap 0.6.1"') }))
     assert.equal(r.status, 1)

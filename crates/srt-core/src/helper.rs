@@ -21,6 +21,7 @@ pub const FORWARDED: &[libc::c_int] =
 
 struct Options {
     tty: bool,
+    verify_fd: Option<libc::c_int>,
     allow_namespaces: bool,
     ready_fd: Option<libc::c_int>,
     block_unix_sockets: bool,
@@ -32,9 +33,14 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut block_unix_sockets = false;
     let mut ready_fd = None;
     let mut allow_namespaces = false;
+    let mut verify_fd = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.to_str() {
+            Some("--verify-fd") => {
+                let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
+                verify_fd = Some(fd.ok_or("--verify-fd needs a descriptor number")?);
+            }
             Some("--ready-fd") => {
                 let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
                 ready_fd = Some(fd.ok_or("--ready-fd needs a descriptor number")?);
@@ -50,7 +56,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     if argv.is_empty() {
         return Err("no command".into());
     }
-    Ok(Options { tty, allow_namespaces, ready_fd, block_unix_sockets, argv })
+    Ok(Options { tty, verify_fd, allow_namespaces, ready_fd, block_unix_sockets, argv })
 }
 
 fn fail(message: &str) -> i32 {
@@ -75,6 +81,13 @@ pub fn main(args: &[OsString]) -> i32 {
         // SAFETY: plain ioctl on a standard descriptor.
         if unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) } != 0 {
             return fail(&format!("cannot take the terminal: {}", std::io::Error::last_os_error()));
+        }
+    }
+    // Each bind must show what srt planned: a path swapped for a symlink
+    // between planning and mounting would have moved a mount elsewhere.
+    if let Some(fd) = opts.verify_fd {
+        if let Err(e) = verify_mounts(fd) {
+            return fail(&format!("the sandbox is not as planned ({e}); refusing to run the command"));
         }
     }
     // Every mount is in place now: tell srt (it stops holding its registry lock).
@@ -212,4 +225,29 @@ fn close_inherited_descriptors() {
     for fd in fds.into_iter().filter(|&fd| fd > 2) {
         unsafe { libc::close(fd) };
     }
+}
+
+/// Compares each `<dev> <ino> <path>` read from `fd` with what `path` shows here.
+fn verify_mounts(fd: libc::c_int) -> Result<(), String> {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: the descriptor was handed to us for this; we own it from here.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).map_err(|e| format!("reading the plan: {e}"))?;
+    for entry in bytes.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        let mut parts = entry.splitn(3, |b| *b == b' ');
+        let number =
+            |p: Option<&[u8]>| std::str::from_utf8(p.unwrap_or_default()).ok().and_then(|t| t.parse::<u64>().ok());
+        let (Some(dev), Some(ino), Some(path)) = (number(parts.next()), number(parts.next()), parts.next()) else {
+            return Err("a malformed plan entry".into());
+        };
+        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+        let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if meta.file_type().is_symlink() || meta.dev() != dev || meta.ino() != ino {
+            return Err(format!("{} does not show what was planned there", path.display()));
+        }
+    }
+    Ok(())
 }

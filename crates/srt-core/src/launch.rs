@@ -56,6 +56,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
         helper_argv.push("--allow-namespaces".into());
     }
     helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
+    helper_argv.extend(["--verify-fd".into(), runner::EXPECT_FD.to_string().into()]);
     helper_argv.push("--".into());
     helper_argv.extend(argv);
     let launch = bwrap::Launch { bwrap: bwrap_path, info_fd: runner::INFO_FD, cwd, disable_userns, helper_argv };
@@ -84,7 +85,8 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
             .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()));
     }
     tracing::debug!("bwrap argv: {full:?}");
-    match runner::run(&full, ctx.stdio, tty, &ctx.control, Box::new(claim.take_lock())) {
+    let expectations = mount_expectations(&plan)?;
+    match runner::run(&full, ctx.stdio, tty, &ctx.control, Box::new(claim.take_lock()), &expectations) {
         Ok(RunOutcome::Exited(code)) => Ok(code),
         Ok(RunOutcome::SetupFailed(code)) => Err(format!(
             "bubblewrap could not create the sandbox (it exited {code}; its own message is above). If it could not create namespaces: {}",
@@ -100,6 +102,31 @@ pub fn run_sandboxed(_: &Settings, _: Vec<OsString>, _: CliContext) -> Result<i3
         "srt-rs cannot sandbox commands on {} yet; refusing to run the command unsandboxed",
         std::env::consts::OS
     ))
+}
+
+/// What each visible bind must show inside: the identity (device, inode) of
+/// its source now, for the helper to compare (`<dev> <ino> <path>\0` each).
+#[cfg(target_os = "linux")]
+fn mount_expectations(plan: &crate::sandbox::linux::plan::Plan) -> Result<Vec<u8>, String> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    for (dest, src) in crate::sandbox::linux::plan::visible_binds(plan) {
+        let Ok(meta) = std::fs::symlink_metadata(&src) else {
+            // Made by srt or bubblewrap at start (a placeholder): nothing to compare yet.
+            continue;
+        };
+        if meta.file_type().is_symlink() {
+            return Err(format!(
+                "{} became a symlink while the sandbox was being set up; refusing to run",
+                src.display()
+            ));
+        }
+        out.extend_from_slice(format!("{} {} ", meta.dev(), meta.ino()).as_bytes());
+        out.extend_from_slice(dest.as_os_str().as_bytes());
+        out.push(0);
+    }
+    Ok(out)
 }
 
 /// The command cannot create user namespaces: bubblewrap 0.8+ enforces it.

@@ -107,6 +107,9 @@ pub const INFO_FD: RawFd = 3;
 /// The descriptor the helper writes one byte to once the sandbox is set up.
 pub const READY_FD: RawFd = 5;
 
+/// The descriptor the helper reads what its mounts must show from.
+pub const EXPECT_FD: RawFd = 6;
+
 /// The descriptor bubblewrap reads its options from, when they are too many
 /// for a command line (`--args`).
 pub const ARGS_FD: RawFd = 4;
@@ -170,6 +173,7 @@ pub fn run(
     tty: bool,
     control: &Arc<RunControl>,
     until_started: Box<dyn Send>,
+    expectations: &[u8],
 ) -> io::Result<RunOutcome> {
     let (info_read, info_write) = pipe()?;
     let (ready_read, ready_write) = pipe()?;
@@ -193,7 +197,12 @@ pub fn run(
         cmd.stdout(Stdio::from(stdio.stdout.try_clone()?));
         cmd.stderr(Stdio::from(stdio.stderr.try_clone()?));
     }
-    let mut passed = vec![(info_write.as_raw_fd(), INFO_FD), (ready_write.as_raw_fd(), READY_FD)];
+    let expect_file = sealed_file(expectations)?;
+    let mut passed = vec![
+        (info_write.as_raw_fd(), INFO_FD),
+        (ready_write.as_raw_fd(), READY_FD),
+        (expect_file.as_raw_fd(), EXPECT_FD),
+    ];
     if let Some(file) = &args_file {
         passed.push((file.as_raw_fd(), ARGS_FD));
     }
@@ -204,7 +213,7 @@ pub fn run(
         cmd.pre_exec(move || {
             // Each passed descriptor to its number, by way of a copy above
             // them all, so one move cannot overwrite the next one's source.
-            let mut high = [0; 3];
+            let mut high = [0; 4];
             for (i, (from, _)) in passed.iter().enumerate() {
                 high[i] = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 16);
                 if high[i] < 0 {

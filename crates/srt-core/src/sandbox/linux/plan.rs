@@ -458,6 +458,28 @@ fn reapply_beneath(mounts: &mut Vec<Mount>, write_ops: &[Mount], under: &Path) {
     }
 }
 
+/// The binds whose result the helper checks from inside: (destination,
+/// source) for each destination that still shows its bind once every mount
+/// is made (a later tmpfs over an ancestor hides it; a later bind replaces
+/// it). A path swapped for a symlink between planning and mounting would
+/// move a mount elsewhere: the check catches that before the command runs.
+pub fn visible_binds(plan: &Plan) -> Vec<(PathBuf, PathBuf)> {
+    let mut visible: Vec<(PathBuf, PathBuf)> = Vec::new();
+    for m in &plan.mounts {
+        match m {
+            Mount::Bind(src, dest) | Mount::RoBind(src, dest) => {
+                visible.retain(|(d, _)| !is_within(d, dest));
+                if dest != Path::new("/") && !is_virtual(dest) {
+                    visible.push((dest.clone(), src.clone()));
+                }
+            }
+            Mount::Tmpfs(dest) | Mount::Dev(dest) | Mount::Proc(dest) => visible.retain(|(d, _)| !is_within(d, dest)),
+            Mount::RoBindTry(..) | Mount::RemountRo(_) => {}
+        }
+    }
+    visible
+}
+
 /// Where a mount lands.
 pub fn mount_dest(m: &Mount) -> &Path {
     match m {
@@ -479,3 +501,28 @@ fn finish(input: &PlanInput<'_>, out: &mut Plan) {
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod visible_tests {
+    use super::*;
+
+    #[test]
+    fn later_mounts_hide_or_replace_earlier_binds() {
+        let plan = Plan {
+            mounts: vec![
+                Mount::RoBind("/".into(), "/".into()),
+                Mount::Bind("/w".into(), "/w".into()),
+                Mount::RoBind("/w/.git/hooks".into(), "/w/.git/hooks".into()),
+                Mount::Bind("/h/a".into(), "/h/a".into()),
+                Mount::Tmpfs("/h".into()),
+                Mount::Bind("/h/a".into(), "/h/a".into()),
+                Mount::RoBind("/dev/null".into(), "/w/.bashrc".into()),
+                Mount::RoBind("/dev/null".into(), "/proc/kcore".into()),
+            ],
+            ..Default::default()
+        };
+        let shown: Vec<String> =
+            visible_binds(&plan).iter().map(|(d, s)| format!("{} <- {}", d.display(), s.display())).collect();
+        assert_eq!(shown, ["/w <- /w", "/w/.git/hooks <- /w/.git/hooks", "/h/a <- /h/a", "/w/.bashrc <- /dev/null"]);
+    }
+}
