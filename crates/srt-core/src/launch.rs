@@ -24,10 +24,10 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     let wants_nested =
         settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
     let disable_userns = !wants_nested;
-    if disable_userns {
-        require_disable_userns(&bwrap_path)?;
-    }
     let registry = placeholders::Registry::open()?;
+    if disable_userns {
+        require_disable_userns(&bwrap_path, registry.dir())?;
+    }
     // Held until the sandbox has its mounts: no other run cleans up meanwhile.
     let lock = registry.lock().map_err(|e| format!("cannot lock {}: {e}", registry.dir().display()))?;
     registry.sweep();
@@ -131,13 +131,9 @@ fn mount_expectations(plan: &crate::sandbox::linux::plan::Plan) -> Result<Vec<u8
 
 /// The command cannot create user namespaces: bubblewrap 0.8+ enforces it.
 #[cfg(target_os = "linux")]
-fn require_disable_userns(bwrap: &Path) -> Result<(), String> {
+fn require_disable_userns(bwrap: &Path, state: &Path) -> Result<(), String> {
     use crate::sandbox::linux::bwrap::supports_disable_userns;
-    let out = std::process::Command::new(bwrap)
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("could not run {} --version: {e}", bwrap.display()))?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = bwrap_version(bwrap, state)?;
     if supports_disable_userns(&text) {
         return Ok(());
     }
@@ -146,6 +142,37 @@ fn require_disable_userns(bwrap: &Path) -> Result<(), String> {
         bwrap.display(),
         text.trim()
     ))
+}
+
+/// `bwrap --version`, remembered in srt's state directory for as long as the
+/// binary is the same file (a millisecond saved on every start).
+#[cfg(target_os = "linux")]
+fn bwrap_version(bwrap: &Path, state: &Path) -> Result<String, String> {
+    use std::os::unix::fs::MetadataExt;
+    let identity = std::fs::metadata(bwrap)
+        .map(|m| {
+            format!(
+                "{}\0{} {} {} {}\0",
+                bwrap.display(),
+                m.dev(),
+                m.ino(),
+                m.mtime_nsec() + m.mtime() * 1_000_000_000,
+                m.size()
+            )
+        })
+        .map_err(|e| format!("cannot read {}: {e}", bwrap.display()))?;
+    let cache = state.join("bwrap-version");
+    if let Some(text) = std::fs::read_to_string(&cache).ok().and_then(|c| c.strip_prefix(&identity).map(str::to_string))
+    {
+        return Ok(text);
+    }
+    let out = std::process::Command::new(bwrap)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("could not run {} --version: {e}", bwrap.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let _ = std::fs::write(&cache, format!("{identity}{text}"));
+    Ok(text)
 }
 
 /// The sandbox's TMPDIR (`$CLAUDE_CODE_TMPDIR`, `$CLAUDE_TMPDIR`, or /tmp/claude),
