@@ -169,6 +169,9 @@ describe('mandatory write denies', () => {
     for (const f of ['.bashrc', '.gitconfig', '.mcp.json', '.git/config', '.git/hooks/pre-commit', 'a/b/.zshrc', 'a/b/c/.zshrc', '.claude/settings.json', 'plain']) {
       fs.writeFileSync(path.join(work, f), 'orig\n')
     }
+    // Ignore files hide nothing from the scan.
+    fs.writeFileSync(path.join(work, '.gitignore'), '.bashrc\na/\n.vscode/\n')
+    fs.writeFileSync(path.join(work, '.ignore'), '*\n')
     return work
   }
   const write = (files) => files.map((f) => `echo pwned > ${f}`).join('; ') + '; true'
@@ -469,11 +472,14 @@ describe('as an ordinary user', { skip: process.getuid() !== 0 && 'the suite alr
     const work = tempDir()
     const userHome = tempDir()
     fs.writeFileSync(path.join(work, '.bashrc'), 'orig\n')
-    for (const dir of [work, userHome]) fs.chownSync(dir, 65534, 65534)
+    // A directory the user may write but not list: what is inside is unknown, so it is denied whole.
+    fs.mkdirSync(path.join(work, 'unlistable'))
+    for (const dir of [work, userHome, path.join(work, 'unlistable')]) fs.chownSync(dir, 65534, 65534)
+    fs.chmodSync(path.join(work, 'unlistable'), 0o300)
     fs.chownSync(path.join(work, '.bashrc'), 65534, 65534)
     const file = settingsFile(userHome, config({ filesystem: { allowWrite: ['.'] } }))
     fs.chmodSync(file, 0o644)
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', native, '--settings', file, 'sh', '-c', `id -u; echo ok > mine; echo pwned > .bashrc; echo x > ${userHome}/outside; kill -TERM $$`], {
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', native, '--settings', file, 'sh', '-c', `id -u; echo ok > mine; echo pwned > .bashrc; echo x > unlistable/new; echo x > ${userHome}/outside; kill -TERM $$`], {
       env: { ...env, HOME: userHome },
       cwd: work,
       encoding: 'utf8',
@@ -483,6 +489,7 @@ describe('as an ordinary user', { skip: process.getuid() !== 0 && 'the suite alr
     assert.equal(fs.readFileSync(path.join(work, 'mine'), 'utf8'), 'ok\n')
     assert.equal(fs.readFileSync(path.join(work, '.bashrc'), 'utf8'), 'orig\n')
     assert.ok(!fs.existsSync(path.join(userHome, 'outside')))
+    assert.ok(!fs.existsSync(path.join(work, 'unlistable', 'new')), 'the unlistable directory was denied whole')
   })
 })
 
