@@ -99,6 +99,9 @@ rules! {
     bare_star_only_in_denied_domains:
         json!({"network": {"deniedDomains": ["*", "*:22"]}}),
         json!({"network": {"allowedDomains": ["*"]}}) => "network.allowedDomains[0]", "deniedDomains only";
+    domain_hosts_are_hosts:
+        json!({"network": {"allowedDomains": ["10.0.0.1", "bücher.example", "*.xn--bcher-kva.example"]}}),
+        json!({"network": {"allowedDomains": ["256.1.1.1"]}}) => "network.allowedDomains[0]", "an IPv4 part above 255";
     denied_domain_pattern:
         json!({"network": {"deniedDomains": ["evil.com", "*.evil.com:443"]}}),
         json!({"network": {"deniedDomains": ["evil.com", "*.com"]}}) => "network.deniedDomains[1]", "two labels";

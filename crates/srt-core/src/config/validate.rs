@@ -30,7 +30,11 @@ impl Checker {
         let mut parsed = Vec::new();
         for (i, entry) in list.iter().enumerate() {
             match parse_entry(entry, kind) {
-                Ok(p) => parsed.push(p),
+                // The grammar holds; the host must also be one the proxy can match.
+                Ok(p) => match crate::policy::decide::Pattern::new(entry, kind) {
+                    Ok(_) => parsed.push(p),
+                    Err(message) => self.fail(format!("{path}[{i}]"), message),
+                },
                 Err(e) => self.fail(format!("{path}[{i}]"), format!("{entry:?} is not a valid domain pattern ({e})")),
             }
         }

@@ -30,10 +30,12 @@ impl Pattern {
         let parsed = parse_entry(text, kind).map_err(|e| format!("{text:?} is not a valid domain pattern ({e})"))?;
         let kind = match parsed.host {
             HostMatch::Any => Kind::Any,
-            HostMatch::Exact(h) => Kind::Exact(parse_host(&h).map_err(|e| format!("{text:?}: {}", e.0))?),
+            HostMatch::Exact(h) => Kind::Exact(
+                parse_host(&h).map_err(|e| format!("{text:?} is not a valid domain pattern (a host with {})", e.0))?,
+            ),
             HostMatch::Subdomains(base) => match parse_host(&base) {
                 Ok(Host::Name(n)) => Kind::Below(n),
-                _ => return Err(format!("{text:?}: a wildcard's base must be a name")),
+                _ => return Err(format!("{text:?} is not a valid domain pattern (a wildcard's base must be a name)")),
             },
         };
         Ok(Pattern { text: text.to_string(), kind, port: parsed.port })
