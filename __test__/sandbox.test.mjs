@@ -593,6 +593,22 @@ describe('refusals when the sandbox cannot work', () => {
     assert.ok(!fs.existsSync(path.join(victim, 'f')), 'nothing written through the swapped link')
   })
 
+  it('refuses to run when a mount landed somewhere else than planned', () => {
+    // As if a swap back and forth during setup had led the write root's mount
+    // to another directory: the stand-in moves it there itself.
+    const work = tempDir()
+    fs.mkdirSync(path.join(work, 'build'))
+    const elsewhere = tempDir()
+    const real = which('bwrap')
+    const fake = fakeBwrap(
+      `case "$1" in --version) exec ${real} --version;; esac\nfor a in "$@"; do shift; if [ "$prev" = "${work}/build" ] && [ "$a" = "${work}/build" ]; then a="${elsewhere}"; fi; prev="$a"; set -- "$@" "$a"; done\nexec ${real} "$@"`,
+    )
+    const r = sh(`echo pwned > ${elsewhere}/f; echo RAN`, config({ bwrapPath: fake, filesystem: { allowWrite: ['./build'] } }), { cwd: work })
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /the sandbox is not as planned \(.*build has 0 mount\(s\) where 1 were planned\)/)
+    assert.ok(!fs.existsSync(path.join(elsewhere, 'f')))
+  })
+
   it('refuses a bubblewrap too old to stop nested user namespaces', () => {
     const r = sh('echo RAN', config({ bwrapPath: fakeBwrap('echo "bubblewrap 0.6.1"') }))
     assert.equal(r.status, 1)

@@ -227,7 +227,9 @@ fn close_inherited_descriptors() {
     }
 }
 
-/// Compares each `<dev> <ino> <path>` read from `fd` with what `path` shows here.
+/// Checks the sandbox against srt's plan (see `launch::mount_expectations`):
+/// each planned mount point carries at least its planned mounts, and each
+/// visible bind shows the identity its source had when srt planned it.
 fn verify_mounts(fd: libc::c_int) -> Result<(), String> {
     use std::io::Read;
     use std::os::fd::FromRawFd;
@@ -236,17 +238,36 @@ fn verify_mounts(fd: libc::c_int) -> Result<(), String> {
     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| format!("reading the plan: {e}"))?;
+    let mounts = std::fs::read("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;
+    let here = crate::sandbox::linux::mountinfo::mount_point_counts(&mounts);
+    let number = |p: Option<&[u8]>| std::str::from_utf8(p.unwrap_or_default()).ok().and_then(|t| t.parse::<u64>().ok());
     for entry in bytes.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let mut parts = entry.splitn(3, |b| *b == b' ');
-        let number =
-            |p: Option<&[u8]>| std::str::from_utf8(p.unwrap_or_default()).ok().and_then(|t| t.parse::<u64>().ok());
-        let (Some(dev), Some(ino), Some(path)) = (number(parts.next()), number(parts.next()), parts.next()) else {
-            return Err("a malformed plan entry".into());
-        };
-        let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
-        let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        if meta.file_type().is_symlink() || meta.dev() != dev || meta.ino() != ino {
-            return Err(format!("{} does not show what was planned there", path.display()));
+        let (kind, rest) = entry.split_at(2.min(entry.len()));
+        match kind {
+            b"M " => {
+                let mut parts = rest.splitn(2, |b| *b == b' ');
+                let (Some(expected), Some(path)) = (number(parts.next()), parts.next()) else {
+                    return Err("a malformed plan entry".into());
+                };
+                let found = here.get(path).copied().unwrap_or(0) as u64;
+                if found < expected {
+                    let shown = String::from_utf8_lossy(path);
+                    return Err(format!("{shown} has {found} mount(s) where {expected} were planned"));
+                }
+            }
+            b"I " => {
+                let mut parts = rest.splitn(3, |b| *b == b' ');
+                let (Some(dev), Some(ino), Some(path)) = (number(parts.next()), number(parts.next()), parts.next())
+                else {
+                    return Err("a malformed plan entry".into());
+                };
+                let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+                let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                if meta.file_type().is_symlink() || meta.dev() != dev || meta.ino() != ino {
+                    return Err(format!("{} does not show what was planned there", path.display()));
+                }
+            }
+            _ => return Err("a malformed plan entry".into()),
         }
     }
     Ok(())

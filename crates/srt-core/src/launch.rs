@@ -78,11 +78,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
         registry.claim(claimed, lock).map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
     for (path, content) in &plan.prefilled {
         // Made before the sandbox starts; if something is there by now, it is protected as it is.
-        let _ = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(path)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, content.as_bytes()));
+        let _ = placeholders::create_new_nofollow(path, content.as_bytes());
     }
     tracing::debug!("bwrap argv: {full:?}");
     let expectations = mount_expectations(&plan)?;
@@ -104,25 +100,36 @@ pub fn run_sandboxed(_: &Settings, _: Vec<OsString>, _: CliContext) -> Result<i3
     ))
 }
 
-/// What each visible bind must show inside: the identity (device, inode) of
-/// its source now, for the helper to compare (`<dev> <ino> <path>\0` each).
+/// What the sandbox must show once set up, for the helper to check before
+/// the command starts: `M <n> <path>` (at least n mounts at that mount
+/// point: the planned ones, plus the host's own there) and `I <dev> <ino>
+/// <path>` (what each visible bind shows: its source's identity now).
 #[cfg(target_os = "linux")]
 fn mount_expectations(plan: &crate::sandbox::linux::plan::Plan) -> Result<Vec<u8>, String> {
+    use crate::sandbox::linux::plan;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
+    let host = crate::sandbox::linux::mountinfo::mount_point_counts(
+        &std::fs::read("/proc/self/mountinfo").map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?,
+    );
     let mut out = Vec::new();
-    for (dest, src) in crate::sandbox::linux::plan::visible_binds(plan) {
-        let Ok(meta) = std::fs::symlink_metadata(&src) else {
-            // Made by srt or bubblewrap at start (a placeholder): nothing to compare yet.
-            continue;
-        };
+    for (dest, planned) in plan::mount_point_counts(plan) {
+        let expected = planned + host.get(dest.as_os_str().as_bytes()).copied().unwrap_or(0);
+        out.extend_from_slice(format!("M {expected} ").as_bytes());
+        out.extend_from_slice(dest.as_os_str().as_bytes());
+        out.push(0);
+    }
+    for (dest, src) in plan::visible_binds(plan) {
+        let meta = std::fs::symlink_metadata(&src).map_err(|e| {
+            format!("{} vanished while the sandbox was being set up ({e}); refusing to run", src.display())
+        })?;
         if meta.file_type().is_symlink() {
             return Err(format!(
                 "{} became a symlink while the sandbox was being set up; refusing to run",
                 src.display()
             ));
         }
-        out.extend_from_slice(format!("{} {} ", meta.dev(), meta.ino()).as_bytes());
+        out.extend_from_slice(format!("I {} {} ", meta.dev(), meta.ino()).as_bytes());
         out.extend_from_slice(dest.as_os_str().as_bytes());
         out.push(0);
     }

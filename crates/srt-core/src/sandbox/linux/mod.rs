@@ -3,6 +3,7 @@
 
 pub mod bwrap;
 pub mod mandatory;
+pub mod mountinfo;
 pub mod paths;
 pub mod placeholders;
 pub mod plan;

@@ -200,19 +200,82 @@ impl Drop for Claim {
     }
 }
 
+/// Opens the directory at `path` without following a symlink anywhere on
+/// the way: a path whose parent was swapped for a link to elsewhere is not
+/// the path that was planned, and nothing is done there.
+fn open_dir_nofollow(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let open = |dir: libc::c_int, name: &std::ffi::CStr| -> io::Result<OwnedFd> {
+        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        // SAFETY: openat on a descriptor we own (or AT_FDCWD-free absolute root).
+        let fd = unsafe { libc::openat(dir, name.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    };
+    let mut dir = open(libc::AT_FDCWD, c"/")?;
+    for part in path.components() {
+        if let std::path::Component::Normal(name) = part {
+            let name = std::ffi::CString::new(name.as_bytes()).map_err(|_| io::Error::other("NUL in a path"))?;
+            dir = open(dir.as_raw_fd(), &name)?;
+        }
+    }
+    Ok(dir)
+}
+
+fn split(path: &Path) -> Option<(std::os::fd::OwnedFd, std::ffi::CString)> {
+    let parent = open_dir_nofollow(path.parent()?).ok()?;
+    let name = std::ffi::CString::new(path.file_name()?.as_bytes()).ok()?;
+    Some((parent, name))
+}
+
+/// Creates `path` with `content`, only as a new file, without following symlinks.
+pub fn create_new_nofollow(path: &Path, content: &[u8]) -> io::Result<()> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let (parent, name) = split(path).ok_or_else(|| io::Error::other("not a plain path"))?;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: openat relative to a directory we hold.
+    let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), flags, 0o644) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    std::io::Write::write_all(&mut file, content)
+}
+
 /// Removes `path` if it is still what was made for the run: an empty regular
 /// file or directory (bubblewrap's), or a commondir naming its own repository
-/// (ours). Never through a symlink.
+/// (ours). Never through a symlink, in the name or on the way to it.
 fn remove_placeholder(path: &Path) {
-    let Ok(meta) = std::fs::symlink_metadata(path) else { return };
-    let ours = |p: &Path| {
-        p.file_name().is_some_and(|n| n == "commondir")
-            && std::fs::read(p).is_ok_and(|c| c == super::plan::COMMONDIR_SELF.as_bytes())
-    };
-    if meta.is_file() && (meta.len() == 0 || ours(path)) {
-        let _ = std::fs::remove_file(path);
-    } else if meta.is_dir() {
-        let _ = std::fs::remove_dir(path);
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let Some((parent, name)) = split(path) else { return };
+    let dir = parent.as_raw_fd();
+    // SAFETY: fstatat/openat/unlinkat relative to a directory we hold.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+        return;
+    }
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => unsafe {
+            libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR);
+        },
+        libc::S_IFREG => {
+            let ours = st.st_size == 0 || {
+                let fd =
+                    unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+                let mut content = Vec::new();
+                if fd >= 0 {
+                    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+                    let _ = std::io::Read::read_to_end(&mut file, &mut content);
+                }
+                path.file_name().is_some_and(|n| n == "commondir") && content == super::plan::COMMONDIR_SELF.as_bytes()
+            };
+            if ours {
+                unsafe { libc::unlinkat(dir, name.as_ptr(), 0) };
+            }
+        }
+        _ => {}
     }
 }
 
@@ -283,5 +346,28 @@ mod tests {
         assert!(!is_alive("999999999-1"));
         let (pid, start) = me.split_once('-').unwrap();
         assert!(!is_alive(&format!("{pid}-{}", start.parse::<u64>().unwrap() + 1)), "a reused pid is not us");
+    }
+}
+
+#[cfg(test)]
+mod nofollow_tests {
+    use super::*;
+
+    #[test]
+    fn removal_never_goes_through_a_symlinked_parent() {
+        let base = std::env::temp_dir().join(format!("srt-nf-{}-{}", std::process::id(), line!()));
+        let real = base.join("real");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::write(real.join(".bashrc"), b"").unwrap();
+        std::os::unix::fs::symlink(&real, base.join("link")).unwrap();
+        remove_placeholder(&base.join("link/.bashrc"));
+        assert!(real.join(".bashrc").exists(), "not removed through the link");
+        remove_placeholder(&real.join(".bashrc"));
+        assert!(!real.join(".bashrc").exists());
+        assert!(create_new_nofollow(&base.join("link/commondir"), b".\n").is_err(), "not created through the link");
+        create_new_nofollow(&real.join("commondir"), b".\n").unwrap();
+        remove_placeholder(&real.join("commondir"));
+        assert!(!real.join("commondir").exists(), "our own commondir is removed");
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

@@ -480,6 +480,21 @@ pub fn visible_binds(plan: &Plan) -> Vec<(PathBuf, PathBuf)> {
     visible
 }
 
+/// How many mounts each planned destination must carry once bubblewrap is
+/// done (before the host's own mounts there are added). A mount that a
+/// symlink swapped in mid-setup led elsewhere leaves its destination short.
+pub fn mount_point_counts(plan: &Plan) -> std::collections::BTreeMap<PathBuf, usize> {
+    let mut counts = std::collections::BTreeMap::new();
+    for m in &plan.mounts {
+        if let Mount::Bind(_, dest) | Mount::RoBind(_, dest) | Mount::Tmpfs(dest) = m {
+            if dest != Path::new("/") && !is_virtual(dest) {
+                *counts.entry(dest.clone()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
 /// Where a mount lands.
 pub fn mount_dest(m: &Mount) -> &Path {
     match m {
