@@ -524,6 +524,21 @@ describe('large profiles', () => {
   })
 })
 
+describe('as root', { skip: process.getuid() !== 0 && 'only a caller running as root sees this' }, () => {
+  it('denies whole a directory of another user that the sandbox could not look into', () => {
+    const work = tempDir()
+    const closed = path.join(work, 'theirs')
+    fs.mkdirSync(closed)
+    fs.writeFileSync(path.join(closed, '.bashrc'), 'orig\n')
+    fs.chownSync(closed, 65534, 65534)
+    fs.chmodSync(closed, 0o700)
+    const r = sh('echo x > theirs/new; echo done', config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /done/)
+    assert.ok(!fs.existsSync(path.join(closed, 'new')))
+  })
+})
+
 describe('kernel interfaces', () => {
   it('cannot change kernel settings through /proc/sys, even as root', () => {
     const before = fs.readFileSync('/proc/sys/kernel/core_pattern', 'utf8')

@@ -29,6 +29,9 @@ impl FsView for HostFs {
         path.is_dir()
     }
     fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool, bool)>> {
+        if !sandbox_can_list(path) {
+            return None;
+        }
         let entries = std::fs::read_dir(path).ok()?;
         let mut out = Vec::new();
         for entry in entries {
@@ -43,6 +46,20 @@ impl FsView for HostFs {
     fn exists_no_follow(&self, path: &Path) -> bool {
         std::fs::symlink_metadata(path).is_ok()
     }
+}
+
+/// Whether bubblewrap, inside its user namespace, could look into `path`.
+/// A caller running as root can list anything, but inside the sandbox root
+/// has no privilege over files of users the namespace does not map (all but
+/// root): a directory of another user closed to others must count as
+/// unreadable, or a mount planned inside it fails (or, worse, is skipped).
+fn sandbox_can_list(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        return true;
+    }
+    std::fs::metadata(path).is_ok_and(|m| m.uid() == 0 || m.mode() & 0o005 == 0o005)
 }
 
 /// Expands `~` and makes the path absolute against `cwd`, without touching the disk.
