@@ -108,3 +108,12 @@ export async function eventually(fn, ms = 5000) {
   }
   return fn()
 }
+
+/** The absolute path of a command on PATH, or ''. */
+export const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
+
+/** Runs git in `dir` with a fixed identity, so commits work on any machine. */
+export function gitIn(dir, env) {
+  const identity = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' }
+  return (args) => spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8', env: { ...env, ...identity } })
+}

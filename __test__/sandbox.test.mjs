@@ -8,9 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { config, kinds, native, runSync, sandboxEnv, settingsFile, start, tempDir } from './helpers.mjs'
-
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
+import { config, gitIn, kinds, native, runSync, sandboxEnv, settingsFile, start, tempDir, which } from './helpers.mjs'
 
 const { home, env } = sandboxEnv()
 
@@ -264,7 +262,7 @@ describe('mandatory write denies', () => {
 
   it('cannot redirect git through .git/commondir, and host git keeps working meanwhile', async () => {
     const work = tempDir()
-    const git = (args) => spawnSync('git', ['-C', work, ...args], { encoding: 'utf8', env: { ...env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } })
+    const git = gitIn(work, env)
     assert.equal(git(['init', '-q']).status, 0)
     assert.equal(git(['commit', '-q', '--allow-empty', '-m', 'first']).status, 0)
     const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
@@ -282,7 +280,7 @@ describe('mandatory write denies', () => {
 
   it('keeps placeholders out of git, inside and on the host', async () => {
     const work = tempDir()
-    const git = (args, cwd = work) => spawnSync('git', ['-C', cwd, ...args], { encoding: 'utf8', env: { ...env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } })
+    const git = gitIn(work, env)
     assert.equal(git(['init', '-q']).status, 0)
     fs.writeFileSync(path.join(work, 'a.txt'), 'a')
     const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
