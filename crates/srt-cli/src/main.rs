@@ -10,6 +10,10 @@ fn main() {
     if cli::is_helper_invocation(args.first().map(OsString::as_os_str)) {
         std::process::exit(helper::main(&args[1..]));
     }
+    // ssh's ProxyCommand inside the sandbox.
+    if args.first().is_some_and(|a| a == srt_core::proxy::env::CONNECT_SUBCOMMAND) {
+        std::process::exit(srt_core::proxy::connect_command::main(&args[1..]));
+    }
     // For the benchmark: the protected-path scan alone, on a directory.
     if args.first().is_some_and(|a| a == "__scan") {
         std::process::exit(scan(&args[1..]));

@@ -1,6 +1,6 @@
 //! The in-sandbox helper: pid 1 of the sandbox's pid namespace.
 //!
-//! Run as `srt __sandbox-exec [--tty] [--block-unix-sockets] -- COMMAND [ARGS...]`
+//! Run as `srt __sandbox-exec [--tty] [--block-unix-sockets] [--bridge-fd N] ... -- COMMAND [ARGS...]`
 //! by bubblewrap. It takes the terminal (when given one), closes every
 //! descriptor but the standard three, starts the command under the seccomp
 //! filter (when asked), forwards the signals it receives to it,
@@ -24,6 +24,7 @@ struct Options {
     verify_fd: Option<libc::c_int>,
     allow_namespaces: bool,
     ready_fd: Option<libc::c_int>,
+    bridge_fd: Option<libc::c_int>,
     block_unix_sockets: bool,
     argv: Vec<OsString>,
 }
@@ -34,6 +35,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut ready_fd = None;
     let mut allow_namespaces = false;
     let mut verify_fd = None;
+    let mut bridge_fd = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.to_str() {
@@ -44,6 +46,10 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
             Some("--ready-fd") => {
                 let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
                 ready_fd = Some(fd.ok_or("--ready-fd needs a descriptor number")?);
+            }
+            Some("--bridge-fd") => {
+                let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
+                bridge_fd = Some(fd.ok_or("--bridge-fd needs a descriptor number")?);
             }
             Some("--tty") => tty = true,
             Some("--block-unix-sockets") => block_unix_sockets = true,
@@ -56,7 +62,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     if argv.is_empty() {
         return Err("no command".into());
     }
-    Ok(Options { tty, verify_fd, allow_namespaces, ready_fd, block_unix_sockets, argv })
+    Ok(Options { tty, verify_fd, allow_namespaces, ready_fd, bridge_fd, block_unix_sockets, argv })
 }
 
 fn fail(message: &str) -> i32 {
@@ -88,6 +94,13 @@ pub fn main(args: &[OsString]) -> i32 {
     if let Some(fd) = opts.verify_fd {
         if let Err(e) = verify_mounts(fd) {
             return fail(&format!("the sandbox is not as planned ({e}); refusing to run the command"));
+        }
+    }
+    // The proxies' listeners, in the sandbox's network namespace, listening
+    // before the command exists: handed to srt, which serves them.
+    if let Some(fd) = opts.bridge_fd {
+        if let Err(e) = crate::proxy::bridge::open_and_send(fd) {
+            return fail(&format!("{e}; refusing to run the command without its proxies"));
         }
     }
     // Every mount is in place now: tell srt (it stops holding its registry lock).

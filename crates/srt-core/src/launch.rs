@@ -14,6 +14,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     use crate::runner::{self, RunOutcome};
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
 
+    let net_config = crate::proxy::NetConfig::from_settings(settings)?;
     let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let helper = ctx.helper.clone()?;
@@ -45,6 +46,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
         crate::cli::say(&format!("srt: warning: {w}"));
     }
     let tty = runner::wants_tty(&ctx.stdio);
+    let ssh_proxy = crate::proxy::env::ssh_proxy_command(&helper);
     let mut helper_argv: Vec<OsString> = vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
     if tty {
         helper_argv.push("--tty".into());
@@ -57,8 +59,12 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     }
     helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
     helper_argv.extend(["--verify-fd".into(), runner::EXPECT_FD.to_string().into()]);
+    helper_argv.extend(["--bridge-fd".into(), runner::BRIDGE_FD.to_string().into()]);
     helper_argv.push("--".into());
     helper_argv.extend(argv);
+    let mut plan = plan;
+    plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy));
+    let key = argv_key(&helper_argv);
     let launch = bwrap::Launch { bwrap: bwrap_path, info_fd: runner::INFO_FD, cwd, disable_userns, helper_argv };
     let full = bwrap::argv(&plan, &launch);
     let options = full.iter().position(|a| a == "--").unwrap_or(full.len());
@@ -82,7 +88,17 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     }
     tracing::debug!("bwrap argv: {full:?}");
     let expectations = mount_expectations(&plan)?;
-    match runner::run(&full, ctx.stdio, tty, &ctx.control, Box::new(claim.take_lock()), &expectations) {
+    let proxy = crate::proxy::Proxy::new(net_config, None);
+    let client = crate::proxy::Client { key: Some(key) };
+    let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
+        .map_err(|e| format!("cannot start the network proxies: {e}"))?;
+    let outcome =
+        runner::run(&full, ctx.stdio, tty, &ctx.control, Box::new(claim.take_lock()), &expectations, Some(bridge));
+    network.stop();
+    for line in proxy.violations.summary() {
+        crate::cli::say(&line);
+    }
+    match outcome {
         Ok(RunOutcome::Exited(code)) => Ok(code),
         Ok(RunOutcome::SetupFailed(code)) => Err(format!(
             "bubblewrap could not create the sandbox (it exited {code}; its own message is above). If it could not create namespaces: {}",
@@ -90,6 +106,14 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
         )),
         Err(e) => Err(format!("could not start bubblewrap: {e}")),
     }
+}
+
+/// The command as violations name it: its words after the helper's `--`.
+#[cfg(target_os = "linux")]
+fn argv_key(helper_argv: &[OsString]) -> String {
+    let start = helper_argv.iter().position(|a| a == "--").map_or(0, |i| i + 1);
+    let words: Vec<String> = helper_argv[start..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    words.join(" ")
 }
 
 #[cfg(not(target_os = "linux"))]

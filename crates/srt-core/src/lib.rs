@@ -10,6 +10,8 @@ pub mod helper;
 pub mod launch;
 pub mod logging;
 pub mod policy;
+pub mod proxy;
 pub mod runner;
 pub mod sandbox;
 pub mod seccomp;
+pub mod violations;

@@ -110,6 +110,9 @@ pub const READY_FD: RawFd = 5;
 /// The descriptor the helper reads what its mounts must show from.
 pub const EXPECT_FD: RawFd = 6;
 
+/// The descriptor the helper hands the proxy listeners over (see `proxy::bridge`).
+pub const BRIDGE_FD: RawFd = 7;
+
 /// The descriptor bubblewrap reads its options from, when they are too many
 /// for a command line (`--args`).
 pub const ARGS_FD: RawFd = 4;
@@ -174,6 +177,7 @@ pub fn run(
     control: &Arc<RunControl>,
     until_started: Box<dyn Send>,
     expectations: &[u8],
+    bridge: Option<OwnedFd>,
 ) -> io::Result<RunOutcome> {
     let (info_read, info_write) = pipe()?;
     let (ready_read, ready_write) = pipe()?;
@@ -206,6 +210,9 @@ pub fn run(
     if let Some(file) = &args_file {
         passed.push((file.as_raw_fd(), ARGS_FD));
     }
+    if let Some(channel) = &bridge {
+        passed.push((channel.as_raw_fd(), BRIDGE_FD));
+    }
     // SAFETY: getpid cannot fail.
     let parent = unsafe { libc::getpid() };
     // SAFETY: only async-signal-safe calls between fork and exec.
@@ -213,7 +220,7 @@ pub fn run(
         cmd.pre_exec(move || {
             // Each passed descriptor to its number, by way of a copy above
             // them all, so one move cannot overwrite the next one's source.
-            let mut high = [0; 4];
+            let mut high = [0; 5];
             for (i, (from, _)) in passed.iter().enumerate() {
                 high[i] = libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, 16);
                 if high[i] < 0 {
@@ -247,6 +254,8 @@ pub fn run(
     drop(cmd);
     drop(info_write);
     drop(ready_write);
+    // Only bubblewrap's copy stays open: srt sees the end when the sandbox ends.
+    drop(bridge);
     let started = std::thread::spawn(move || {
         let mut byte = [0u8; 1];
         let _ = std::fs::File::from(ready_read).read(&mut byte);

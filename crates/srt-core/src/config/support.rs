@@ -21,7 +21,7 @@ impl std::fmt::Display for Notice {
     }
 }
 
-const NO_PROXY_YET: &str = "srt-rs has no network proxy yet, so the only network it can enforce is none at all";
+const PROXY_LATER: &str = "the proxy does not implement this yet";
 
 /// Returns the refusals (errors) and the notices for the given settings.
 pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
@@ -31,12 +31,8 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
         refused.push(Issue { path: path.into(), message: format!("not supported yet ({why})") })
     };
     let n = &s.network;
-    if !n.allowed_domains.is_empty() {
-        refuse("network.allowedDomains", &format!("{NO_PROXY_YET}: leave the list empty"));
-    }
-    let proxy_keys: [(&str, bool); 9] = [
-        ("network.httpProxyPort", n.http_proxy_port.is_some()),
-        ("network.socksProxyPort", n.socks_proxy_port.is_some()),
+    let proxy_keys: [(&str, bool); 8] = [
+        ("network.requireHostMatch", n.require_host_match == Some(true)),
         ("network.mitmProxy", n.mitm_proxy.is_some()),
         ("network.parentProxy", n.parent_proxy.is_some()),
         ("network.tlsTerminate", n.tls_terminate.is_some()),
@@ -47,14 +43,14 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
     ];
     for (key, present) in proxy_keys {
         if present {
-            refuse(key, NO_PROXY_YET);
+            refuse(key, PROXY_LATER);
         }
     }
     if s.credentials.is_some() {
         refuse("credentials", "credential denies and masks are not implemented yet");
     }
     if s.java_agent_jar_path.is_some() {
-        refuse("javaAgentJarPath", NO_PROXY_YET);
+        refuse("javaAgentJarPath", "the Java agent is not shipped yet");
     }
     if s.git.as_ref().is_some_and(|g| !g.safe_directories.is_empty()) {
         refuse("git.safeDirectories", "safe.directory injection is not implemented yet");

@@ -41,6 +41,12 @@ impl Pattern {
         Ok(Pattern { text: text.to_string(), kind, port: parsed.port })
     }
 
+    /// Whether the entry names one IP address (the guard lets an allowed
+    /// literal through, and refuses a deny-listed one, by address).
+    pub fn is_literal(&self) -> bool {
+        matches!(self.kind, Kind::Exact(Host::Ip(_)))
+    }
+
     /// Whether the pattern covers this destination.
     pub fn matches(&self, host: &Host, port: u16) -> bool {
         if self.port.is_some_and(|p| p != port) {

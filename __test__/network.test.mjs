@@ -1,0 +1,378 @@
+// The network of issue 4, with real clients (curl, git, ssh, node) in the
+// real sandbox against loopback servers this file starts: what the proxies
+// let through, what they refuse and how the client learns why, and what a
+// program that ignores the proxy variables gets (nothing).
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import dgram from 'node:dgram'
+import fs from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, describe, it } from 'node:test'
+
+import { config, gitIn, kinds, settingsFile, sandboxEnv, tempDir, which } from './helpers.mjs'
+
+const { home, env } = sandboxEnv()
+const work = tempDir('srt-net-')
+
+/** Runs `sh -c script` in the sandbox without blocking this process (its servers must answer). */
+function run(script, network = {}, { kind = 'native', filesystem = {}, wrap } = {}) {
+  const file = settingsFile(home, config({ network, filesystem }))
+  let [cmd, argv] = kinds[kind](['--settings', file, 'sh', '-c', script])
+  if (wrap) [cmd, argv] = wrap(cmd, argv)
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30000)
+    child.on('error', reject)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      resolve({ status, stdout, stderr })
+    })
+  })
+}
+
+/** Starts a server on an ephemeral loopback port; it is closed after the file. */
+async function listen(server, host = '127.0.0.1') {
+  await new Promise((r) => server.listen(0, host, r))
+  after(() => {
+    server.closeAllConnections?.()
+    server.close()
+  })
+  return server.address().port
+}
+
+// A CA of our own and a certificate for localhost signed by it.
+const tls = {}
+before(() => {
+  const dir = path.join(work, 'tls')
+  fs.mkdirSync(dir)
+  const ssl = (args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stderr)
+  }
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  ssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=srt test CA', '-days', '2'])
+  ssl(['req', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=localhost'])
+  fs.writeFileSync(path.join(dir, 'san.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+  ssl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '2', '-extfile', 'san.ext'])
+  tls.ca = path.join(dir, 'ca.pem')
+  tls.key = fs.readFileSync(path.join(dir, 'leaf.key'))
+  tls.cert = fs.readFileSync(path.join(dir, 'leaf.pem'))
+})
+
+/** Servers answering `<greeting> <path>`, recording each request's Host header. */
+async function webServers(greeting = 'hello') {
+  const hosts = []
+  const handler = (req, res) => {
+    hosts.push(req.headers.host)
+    res.end(`${greeting} ${req.url}\n`)
+  }
+  const plain = await listen(http.createServer(handler))
+  const secure = await listen(https.createServer({ key: tls.key, cert: tls.cert }, handler))
+  return { plain, secure, hosts }
+}
+
+// curl and git honour NO_PROXY, which names localhost (as the original's
+// does): the tests that reach the loopback servers by name unset it.
+const viaProxy = 'unset NO_PROXY no_proxy;'
+
+describe('allowed destinations work, denied ones fail with the reason', () => {
+  for (const kind of ['native', 'shim']) {
+    it(`plain HTTP through the HTTP proxy (curl, ${kind})`, async () => {
+      const s = await webServers()
+      const r = await run(
+        `${viaProxy} curl -sS http://localhost:${s.plain}/a; curl -sS -w '%{http_code}\\n' http://denied.example:${s.plain}/b`,
+        { allowedDomains: ['localhost'] },
+        { kind },
+      )
+      assert.match(r.stdout, new RegExp(`^hello /a\\n`), r.stderr)
+      assert.match(r.stdout, /Connection blocked by network allowlist: host is not on the allow list\n403\n$/)
+      assert.deepEqual(s.hosts, [`localhost:${s.plain}`])
+      // The CLI sums up what it refused when the command ends.
+      assert.match(r.stderr, new RegExp(`srt: the sandbox blocked 1 network connection:\\n  denied\\.example:${s.plain} \\(host is not on the allow list\\)\\n`))
+    })
+  }
+
+  it('CONNECT to a TLS server with its own CA (curl), and the 403 reason as the status text', async () => {
+    const s = await webServers('secure')
+    const r = await run(
+      `${viaProxy} curl -sS --cacert ${tls.ca} https://localhost:${s.secure}/tls; curl -sS -v https://other.example/ 2>&1 | grep -E '^< HTTP|CONNECT tunnel failed'`,
+      { allowedDomains: ['localhost'] },
+    )
+    assert.match(r.stdout, /^secure \/tls\n/, r.stderr)
+    assert.match(r.stdout, /< HTTP\/1\.1 403 host is not on the allow list/)
+    assert.match(r.stdout, /CONNECT tunnel failed, response 403/)
+  })
+
+  it('SOCKS5 with the name resolved by the proxy (curl --socks5-hostname)', async () => {
+    const s = await webServers('socks')
+    const r = await run(
+      `${viaProxy} curl -sS --socks5-hostname localhost:1080 http://localhost:${s.plain}/p; curl -sS --socks5-hostname localhost:1080 --cacert ${tls.ca} https://localhost:${s.secure}/s; curl -sS --socks5-hostname localhost:1080 http://denied.example/; echo "exit $?"`,
+      { allowedDomains: ['localhost'] },
+    )
+    assert.match(r.stdout, /^socks \/p\nsocks \/s\nexit 97\n$/, r.stderr)
+    // curl reports the SOCKS reply code: 2, connection not allowed by ruleset.
+    assert.match(r.stderr, /Can't complete SOCKS5 connection to denied\.example\. \(2\)/)
+  })
+
+  it("node's https through a CONNECT tunnel, and the refusal's status text", async () => {
+    const s = await webServers('node')
+    const script = path.join(work, 'tunnel.cjs')
+    fs.writeFileSync(
+      script,
+      `const http = require('http'), https = require('https'), tls = require('tls'), fs = require('fs')
+const [target, port] = process.argv.slice(2)
+const ca = fs.readFileSync(${JSON.stringify(tls.ca)})
+const req = http.request({ host: 'localhost', port: 3128, method: 'CONNECT', path: target + ':' + port })
+req.on('connect', (res, socket) => {
+  if (res.statusCode !== 200) return console.log('refused', res.statusCode, res.statusMessage)
+  https.get({ host: target, port, path: '/via-node', ca, createConnection: () => tls.connect({ socket, servername: target, ca }) }, (r) => r.pipe(process.stdout))
+})
+req.end()
+`,
+    )
+    const r = await run(`node ${script} localhost ${s.secure}; node ${script} denied.example 443`, { allowedDomains: ['localhost'] })
+    assert.equal(r.stdout, 'node /via-node\nrefused 403 host is not on the allow list\n', r.stderr)
+  })
+
+  it('git clones over http and https through the proxy, and a denied remote fails', async () => {
+    const repo = path.join(work, 'served', 'repo.git')
+    fs.mkdirSync(path.dirname(repo), { recursive: true })
+    const src = path.join(work, 'src')
+    fs.mkdirSync(src)
+    const git = gitIn(src, env)
+    for (const args of [['init', '-q'], ['commit', '-q', '--allow-empty', '-m', 'over the proxy'], ['clone', '-q', '--bare', src, repo]]) {
+      assert.equal(git(args).status, 0)
+    }
+    assert.equal(gitIn(repo, env)(['update-server-info']).status, 0)
+    // The "dumb" HTTP protocol: the repository's files, served as they are.
+    const files = (req, res) => {
+      const file = path.join(work, 'served', decodeURIComponent(new URL(req.url, 'http://x').pathname))
+      fs.readFile(file, (err, data) => (err ? res.writeHead(404).end() : res.end(data)))
+    }
+    const plain = await listen(http.createServer(files))
+    const secure = await listen(https.createServer({ key: tls.key, cert: tls.cert }, files))
+    const out = path.join(work, 'clones')
+    fs.mkdirSync(out)
+    const r = await run(
+      `${viaProxy} cd ${out} && git clone -q http://localhost:${plain}/repo.git a && git -C a log --format=%s && GIT_SSL_CAINFO=${tls.ca} git clone -q https://localhost:${secure}/repo.git b && git -C b log --format=%s; git clone -q https://denied.example/repo.git c; echo "exit $?"`,
+      { allowedDomains: ['localhost'] },
+      { filesystem: { allowWrite: [out] } },
+    )
+    assert.equal(r.stdout, 'over the proxy\nover the proxy\nexit 128\n', r.stderr)
+    assert.match(r.stderr, /CONNECT tunnel failed, response 403/)
+  })
+
+  it('ssh through GIT_SSH_COMMAND reaches an allowed server and not a denied one', { skip: !which('ssh') && 'no ssh client' }, async () => {
+    let banners = 0
+    const sshd = net.createServer((sock) => {
+      banners++
+      sock.write('SSH-2.0-srt_fake_server\r\n')
+      sock.once('data', () => setTimeout(() => sock.destroy(), 50))
+    })
+    const port = await listen(sshd)
+    const ssh = (host) => `eval "$GIT_SSH_COMMAND -v -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -p ${port} t@${host} true"`
+    const r = await run(`${ssh('localhost')}; ${ssh('denied.example')}; echo done`, { allowedDomains: ['localhost'] })
+    assert.equal(banners, 1)
+    assert.match(r.stderr, /remote software version srt_fake_server/)
+    assert.match(r.stderr, /proxy connect to denied\.example:\d+: refused: HTTP\/1\.1 403 host is not on the allow list/)
+  })
+})
+
+describe('a program that ignores the proxy variables gets nothing', () => {
+  it('no raw TCP to the host, no UDP, no DNS, and node fetch (which ignores proxies) fails', async () => {
+    let connections = 0
+    const tcp = await listen(net.createServer((s) => (connections++, s.destroy())))
+    const udp = dgram.createSocket('udp4')
+    let datagrams = 0
+    udp.on('message', () => datagrams++)
+    await new Promise((r) => udp.bind(0, '127.0.0.1', r))
+    after(() => udp.close())
+    const udpPort = udp.address().port
+    const script = path.join(work, 'direct.cjs')
+    fs.writeFileSync(
+      script,
+      `const net = require('net'), dgram = require('dgram'), dns = require('dns')
+const say = (what, how) => console.log(what + ': ' + how)
+net.connect(${tcp}, '127.0.0.1').on('connect', () => say('tcp', 'CONNECTED')).on('error', (e) => say('tcp', e.code))
+const u = dgram.createSocket('udp4'); u.send('x', ${udpPort}, '127.0.0.1', (e) => { say('udp', e ? e.code : 'sent'); u.close() })
+dns.lookup('example.com', (e, a) => say('dns', e ? 'failed' : 'RESOLVED ' + a))
+fetch('http://localhost:${tcp}/').then(() => say('fetch', 'FETCHED')).catch((e) => say('fetch', 'failed'))
+`,
+    )
+    // allowedDomains would allow everything here: a direct connection still has nowhere to go.
+    const r = await run(`node ${script}; getent hosts example.com || echo getent failed`, { allowedDomains: ['localhost', 'example.com'] })
+    await new Promise((res) => setTimeout(res, 200))
+    assert.match(r.stdout, /tcp: ECONNREFUSED/, r.stderr)
+    assert.match(r.stdout, /dns: failed/)
+    assert.match(r.stdout, /fetch: failed/)
+    assert.match(r.stdout, /getent failed/)
+    assert.doesNotMatch(r.stdout, /CONNECTED|RESOLVED|FETCHED/)
+    assert.equal(connections, 0)
+    assert.equal(datagrams, 0, 'the datagram (sent into the sandbox loopback) never reached the host')
+  })
+})
+
+/** Sends raw `CONNECT <target>` requests from inside the sandbox; maps each target to the proxy's status line. */
+async function probe(targets, network, extra = '') {
+  const script = path.join(work, `probe-${Math.random().toString(36).slice(2)}.cjs`)
+  fs.writeFileSync(
+    script,
+    `const net = require('net')
+const targets = ${JSON.stringify(targets)}
+const port = +(process.env.PROBE_PORT || 3128)
+;(async () => {
+  for (const t of targets) {
+    const line = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1')
+      let got = ''
+      s.on('data', (d) => { got += d; if (got.includes('\\r\\n')) { resolve(got.split('\\r\\n')[0]); s.destroy() } })
+      s.on('error', (e) => resolve('error ' + e.code))
+      s.on('close', () => resolve(got.split('\\r\\n')[0] || 'closed'))
+      s.write(Buffer.from('CONNECT ' + t + ' HTTP/1.1\\r\\nHost: ' + t + '\\r\\n\\r\\n', 'utf8'))
+    })
+    console.log(JSON.stringify([t, line]))
+  }
+})()
+`,
+  )
+  const r = await run(`${extra} node ${script}`, network)
+  const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
+  assert.equal(lines.length, targets.length, r.stdout + r.stderr)
+  return { status: Object.fromEntries(lines), stderr: r.stderr }
+}
+
+describe('attacks on the domain policy (attacks.md 5c)', () => {
+  it('odd IPv4 spellings and IPv6 forms of a denied address are the same address', async () => {
+    const spellings = ['127.0.0.1', '127.1', '2130706433', '0x7f.1', '0177.0.0.1', '0x7f000001', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]']
+    const others = ['[::127.0.0.1]', '[64:ff9b::7f00:1]', '[2002:7f00:1::]', '[::1]']
+    const { status } = await probe([...spellings, ...others].map((h) => `${h}:80`), { allowedDomains: ['localhost'], deniedDomains: ['127.0.0.1'] })
+    for (const h of spellings) assert.equal(status[`${h}:80`], 'HTTP/1.1 403 host is on the deny list', h)
+    for (const h of others) assert.equal(status[`${h}:80`], 'HTTP/1.1 403 host is not on the allow list', h)
+  })
+
+  it('suffix confusion, wildcard versus apex, trailing dots and case', async () => {
+    const s = await webServers()
+    const { status } = await probe(
+      [
+        `exact.example.evil.test:443`,
+        `evilexact.example:443`,
+        `wild.example:443`,
+        `x.wild.example.evil.test:443`,
+        `LOCALHOST:${s.plain}`,
+        `localhost.:${s.plain}`,
+        `EXACT.Example.:443`,
+        `deep.sub.wild.example:443`,
+        `BAD.wild.example.:443`,
+      ],
+      { allowedDomains: ['localhost', 'exact.example', '*.wild.example'], deniedDomains: ['bad.wild.example'] },
+    )
+    const denied = 'HTTP/1.1 403 host is not on the allow list'
+    assert.equal(status['exact.example.evil.test:443'], denied)
+    assert.equal(status['evilexact.example:443'], denied)
+    assert.equal(status['wild.example:443'], denied, '*.wild.example does not cover the apex')
+    assert.equal(status['x.wild.example.evil.test:443'], denied)
+    assert.match(status[`LOCALHOST:${s.plain}`], /^HTTP\/1\.1 200/)
+    assert.match(status[`localhost.:${s.plain}`], /^HTTP\/1\.1 200/)
+    // Allowed, then nowhere to go (no such name): the dial fails, which the lists did not stop.
+    assert.equal(status['EXACT.Example.:443'], 'HTTP/1.1 502 Bad Gateway')
+    assert.equal(status['deep.sub.wild.example:443'], 'HTTP/1.1 502 Bad Gateway')
+    assert.equal(status['BAD.wild.example.:443'], 'HTTP/1.1 403 host is on the deny list')
+  })
+
+  it('punycode and Unicode spell one name; control and invisible characters are refused', async () => {
+    const { status } = await probe(
+      ['xn--bcher-kva.example:443', 'BÜCHER.example:443', 'bu\u200bcher.example:443', 'a\u0000b.example:443', 'a%2eb.example:443'],
+      { allowedDomains: ['localhost'], deniedDomains: ['bücher.example'] },
+    )
+    assert.equal(status['xn--bcher-kva.example:443'], 'HTTP/1.1 403 host is on the deny list')
+    for (const t of ['BÜCHER.example:443', 'bu\u200bcher.example:443', 'a\u0000b.example:443', 'a%2eb.example:443']) {
+      assert.match(status[t], /^HTTP\/1\.1 (400|403)/, t)
+    }
+  })
+
+  it('port confusion: an entry with a port allows that port only', async () => {
+    const s = await webServers()
+    const { status } = await probe([`localhost:${s.plain}`, `localhost:${s.secure}`, `[::1]:${s.plain}`, 'localhost:3128'], {
+      allowedDomains: [`localhost:${s.plain}`],
+    })
+    assert.match(status[`localhost:${s.plain}`], /^HTTP\/1\.1 200/)
+    assert.equal(status[`localhost:${s.secure}`], 'HTTP/1.1 403 host is not on the allow list')
+    assert.equal(status[`[::1]:${s.plain}`], 'HTTP/1.1 403 host is not on the allow list')
+    assert.equal(status['localhost:3128'], 'HTTP/1.1 403 host is not on the allow list', 'no CONNECT to the proxy itself')
+  })
+
+  it('a relay inside the sandbox still goes through the policy', async () => {
+    const relay = path.join(work, 'relay.cjs')
+    fs.writeFileSync(
+      relay,
+      `const net = require('net')
+net.createServer((c) => { const p = net.connect(3128, '127.0.0.1'); c.pipe(p); p.pipe(c); c.on('error', () => {}); p.on('error', () => {}) }).listen(9000, '127.0.0.1', () => console.error('relay up'))
+`,
+    )
+    const { status } = await probe(['denied.example:443'], { allowedDomains: ['localhost'] }, `node ${relay} & sleep 0.3; PROBE_PORT=9000`)
+    assert.equal(status['denied.example:443'], 'HTTP/1.1 403 host is not on the allow list')
+  })
+
+  it('plain HTTP: the Host header the client wrote cannot redirect the request', async () => {
+    const s = await webServers()
+    const r = await run(`${viaProxy} curl -sS -H 'Host: evil.example' http://localhost:${s.plain}/h`, { allowedDomains: ['localhost'] })
+    assert.equal(r.stdout, 'hello /h\n', r.stderr)
+    assert.deepEqual(s.hosts, [`localhost:${s.plain}`])
+  })
+
+  it('a proxy username naming another command changes nothing', async () => {
+    const s = await webServers()
+    const r = await run(
+      `${viaProxy} curl -sS -U 'srt.b3RoZXI=:token' http://denied.example:${s.plain}/; echo; curl -sS -U 'srt:x' http://localhost:${s.plain}/ok`,
+      { allowedDomains: ['localhost'] },
+    )
+    assert.match(r.stdout, /^Connection blocked by network allowlist: host is not on the allow list\n\nhello \/ok\n$/, r.stderr)
+  })
+
+  const root = process.getuid?.() === 0 && which('unshare')
+  it('an allowed name that resolves to loopback, metadata or this host is refused (rebinding)', { skip: !root && 'needs root and unshare for a private /etc/hosts' }, async () => {
+    const own = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4')?.address
+    const hosts = path.join(work, 'hosts')
+    const entries = [
+      ['127.0.0.1', 'loop.rebind.example'],
+      ['169.254.169.254', 'meta.rebind.example'],
+      ['fd00:ec2::254', 'meta6.rebind.example'],
+      ['0.0.0.0', 'zero.rebind.example'],
+      ['10.9.8.7', 'listed.rebind.example'],
+      ...(own ? [[own, 'own.rebind.example']] : []),
+    ]
+    fs.writeFileSync(hosts, entries.map(([a, n]) => `${a} ${n}`).join('\n') + '\n127.0.0.1 localhost\n::1 localhost\n')
+    const targets = entries.map(([, n]) => `${n}:80`)
+    const script = path.join(work, `rebind.cjs`)
+    fs.writeFileSync(
+      script,
+      `const net = require('net')
+;(async () => { for (const t of ${JSON.stringify(targets)}) console.log(JSON.stringify([t, await new Promise((resolve) => {
+  const s = net.connect(3128, '127.0.0.1'); let got = ''
+  s.on('data', (d) => { got += d; if (got.includes('\\r\\n')) { resolve(got.split('\\r\\n')[0]); s.destroy() } })
+  s.on('close', () => resolve(got || 'closed'))
+  s.write('CONNECT ' + t + ' HTTP/1.1\\r\\n\\r\\n') })])) })()
+`,
+    )
+    const r = await run(`node ${script}`, { allowedDomains: ['*.rebind.example'], deniedResolvedAddresses: ['10.9.8.0/24'] }, {
+      // srt alone sees the private hosts file: a mount namespace of its own.
+      wrap: (cmd, argv) => ['unshare', ['-m', 'sh', '-c', `mount --bind ${hosts} /etc/hosts && exec "$0" "$@"`, cmd, ...argv]],
+    })
+    const status = Object.fromEntries(r.stdout.trim().split('\n').map((l) => JSON.parse(l)))
+    assert.equal(status['loop.rebind.example:80'], 'HTTP/1.1 403 resolved to a loopback address', r.stderr)
+    assert.equal(status['meta.rebind.example:80'], 'HTTP/1.1 403 resolved to a cloud metadata endpoint')
+    assert.equal(status['meta6.rebind.example:80'], 'HTTP/1.1 403 resolved to a cloud metadata endpoint')
+    assert.equal(status['zero.rebind.example:80'], 'HTTP/1.1 403 resolved to an unspecified address')
+    assert.equal(status['listed.rebind.example:80'], 'HTTP/1.1 403 resolved to a listed address')
+    if (own) assert.equal(status['own.rebind.example:80'], 'HTTP/1.1 403 resolved to an address of this host')
+    assert.match(r.stderr, /loop\.rebind\.example:80 \(resolved to a loopback address\)/)
+  })
+})

@@ -1,0 +1,113 @@
+//! Dialing an allowed destination through the resolved-address guard
+//! (reference §6.4): a name is resolved once, forbidden addresses are
+//! dropped, and only an address that passed is dialed (no second lookup
+//! that a rebinding server could answer differently). IP literals were
+//! judged by the lists alone.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+
+use super::{NetConfig, Refusal};
+use crate::policy::address::{classify, embedded_ipv4};
+use crate::policy::host::Host;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub enum DialError {
+    Refused(Refusal),
+    Failed(std::io::Error),
+}
+
+/// Why one resolved address may not be dialed, if it may not.
+pub fn address_refusal(name: &str, ip: IpAddr, port: u16, config: &NetConfig, own: &[IpAddr]) -> Option<String> {
+    let literal = Host::Ip(match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    });
+    if config.rules.denied.iter().any(|p| p.is_literal() && p.matches(&literal, port)) {
+        return Some("a deny-listed address".into());
+    }
+    if config.rules.allowed.iter().any(|p| p.is_literal() && p.matches(&literal, port)) {
+        return None;
+    }
+    let is_loopback = |ip: IpAddr| match ip {
+        IpAddr::V4(a) => a.is_loopback(),
+        IpAddr::V6(a) => a.is_loopback() || embedded_ipv4(a).is_some_and(|e| e.is_loopback()),
+    };
+    if name == "localhost" || name.ends_with(".localhost") {
+        // The user allowed this machine by name: its loopback, and nothing else.
+        return if is_loopback(ip) { None } else { Some("a non-loopback address".into()) };
+    }
+    classify(ip, own, &config.denied_resolved).map(|c| c.describe().to_string())
+}
+
+/// This host's own addresses, re-read at most once a second.
+fn own_addresses() -> Vec<IpAddr> {
+    static CACHE: Mutex<Option<(Instant, Vec<IpAddr>)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, list)) = cache.as_ref() {
+        if at.elapsed() < Duration::from_secs(1) {
+            return list.clone();
+        }
+    }
+    let list: Vec<IpAddr> = nix::ifaddrs::getifaddrs()
+        .map(|addrs| {
+            addrs
+                .filter_map(|a| {
+                    let addr = a.address?;
+                    if let Some(v4) = addr.as_sockaddr_in() {
+                        Some(IpAddr::V4(v4.ip()))
+                    } else {
+                        addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    *cache = Some((Instant::now(), list.clone()));
+    list
+}
+
+/// Connects to an allowed destination.
+pub async fn dial(host: &Host, port: u16, config: &NetConfig) -> Result<TcpStream, DialError> {
+    let candidates: Vec<SocketAddr> = match host {
+        Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
+        Host::Name(name) => {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((name.as_str(), port)).await.map_err(DialError::Failed)?.collect();
+            if resolved.is_empty() {
+                return Err(DialError::Failed(std::io::Error::new(std::io::ErrorKind::NotFound, "no address")));
+            }
+            let own = own_addresses();
+            let mut classes: Vec<String> = Vec::new();
+            let mut passed = Vec::new();
+            for addr in resolved {
+                match address_refusal(name, addr.ip(), port, config, &own) {
+                    None => passed.push(addr),
+                    Some(class) if !classes.contains(&class) => classes.push(class),
+                    Some(_) => {}
+                }
+            }
+            if passed.is_empty() {
+                return Err(DialError::Refused(Refusal::Resolved(classes.join(" / "))));
+            }
+            passed
+        }
+    };
+    let mut last = None;
+    for addr in candidates {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(e)) => last = Some(e),
+            Err(_) => last = Some(std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")),
+        }
+    }
+    Err(DialError::Failed(last.unwrap_or_else(|| std::io::Error::other("no address to dial"))))
+}

@@ -1,0 +1,79 @@
+//! The environment that points the command's tools at the proxies
+//! (reference §4.8). Inside the sandbox the proxies are on loopback ports
+//! 3128 (HTTP, and SOCKS on the same port) and 1080 (SOCKS, and HTTP).
+
+use super::{SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT};
+
+/// Destinations tools should not send to the proxy: there is nothing to
+/// reach there but the sandbox's own loopback.
+pub const NO_PROXY: &str = "localhost,127.0.0.1,::1,169.254.0.0/16,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16";
+
+/// The variables, in order. `ssh_proxy` is the ProxyCommand that carries
+/// ssh through the HTTP proxy (srt's own helper binary, present inside).
+pub fn proxy_env(ssh_proxy_command: &str) -> Vec<(String, String)> {
+    let http = format!("http://localhost:{SANDBOX_HTTP_PORT}");
+    let socks = format!("socks5h://localhost:{SANDBOX_SOCKS_PORT}");
+    let mut v: Vec<(&str, String)> = vec![
+        ("HTTP_PROXY", http.clone()),
+        ("HTTPS_PROXY", http.clone()),
+        ("http_proxy", http.clone()),
+        ("https_proxy", http.clone()),
+        ("ALL_PROXY", http.clone()),
+        ("all_proxy", http.clone()),
+        ("NO_PROXY", NO_PROXY.into()),
+        ("no_proxy", NO_PROXY.into()),
+        ("FTP_PROXY", socks.clone()),
+        ("ftp_proxy", socks),
+        ("GRPC_PROXY", http.clone()),
+        ("grpc_proxy", http.clone()),
+        ("RSYNC_PROXY", format!("localhost:{SANDBOX_SOCKS_PORT}")),
+        ("DOCKER_HTTP_PROXY", http.clone()),
+        ("DOCKER_HTTPS_PROXY", http),
+        ("CLOUDSDK_PROXY_TYPE", "http".into()),
+        ("CLOUDSDK_PROXY_ADDRESS", "localhost".into()),
+        ("CLOUDSDK_PROXY_PORT", SANDBOX_HTTP_PORT.to_string()),
+    ];
+    v.push((
+        "GIT_SSH_COMMAND",
+        format!("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='{ssh_proxy_command} %h %p'"),
+    ));
+    v.into_iter().map(|(k, val)| (k.to_string(), val)).collect()
+}
+
+/// The subcommand of srt that ssh runs as its ProxyCommand.
+pub const CONNECT_SUBCOMMAND: &str = "__proxy-connect";
+
+/// `ProxyCommand` for ssh: srt's binary, connecting through the HTTP proxy.
+/// The path is quoted for the shell that ssh runs it with.
+pub fn ssh_proxy_command(helper: &std::path::Path) -> String {
+    let path = helper.display().to_string();
+    let safe = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b));
+    let quoted = if safe { path } else { format!("\"{}\"", path.replace(['"', '\\', '$', '`', '\''], "_")) };
+    format!("{quoted} {CONNECT_SUBCOMMAND}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_point_at_the_sandbox_ports() {
+        let env = proxy_env("/opt/srt __proxy-connect");
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("HTTPS_PROXY"), Some("http://localhost:3128"));
+        assert_eq!(get("https_proxy"), Some("http://localhost:3128"));
+        assert_eq!(get("ALL_PROXY"), Some("http://localhost:3128"));
+        assert_eq!(get("FTP_PROXY"), Some("socks5h://localhost:1080"));
+        assert_eq!(get("NO_PROXY"), Some(NO_PROXY));
+        assert_eq!(
+            get("GIT_SSH_COMMAND"),
+            Some("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='/opt/srt __proxy-connect %h %p'")
+        );
+    }
+
+    #[test]
+    fn odd_helper_paths_are_quoted() {
+        assert_eq!(ssh_proxy_command("/a b/srt".as_ref()), "\"/a b/srt\" __proxy-connect");
+        assert_eq!(ssh_proxy_command("/usr/lib/srt".as_ref()), "/usr/lib/srt __proxy-connect");
+    }
+}

@@ -1,0 +1,233 @@
+//! The HTTP proxy (reference §6.1, §6.2): CONNECT tunnels, and plain
+//! requests in absolute form forwarded with hop-by-hop headers removed
+//! both ways, bodies streamed, keep-alive with the client, and upgrades
+//! (WebSocket) passed through once the server agrees.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_TYPE, HOST, UPGRADE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::dial::{dial, DialError};
+use super::{status_text, tunnel, Client, Proxy, Refusal};
+use crate::policy::host::Host;
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// Serves one client connection (already known not to be SOCKS).
+pub async fn serve(stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>) {
+    let service = hyper::service::service_fn(move |req| handle(req, proxy.clone(), client.clone()));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())).map_err(|never| match never {}).boxed());
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r
+}
+
+/// The answer to a refused destination: 403, the reason as the status
+/// phrase and in the body, and which rule refused in `X-Proxy-Error`.
+pub fn refusal_response(host: &str, refusal: &Refusal) -> Response<Body> {
+    let (tag, body) = match refusal {
+        Refusal::Policy(reason) => {
+            ("blocked-by-allowlist", format!("Connection blocked by network allowlist: {reason}\n"))
+        }
+        Refusal::Resolved(_) => {
+            ("blocked-by-sandbox-runtime", format!("Connection to {host} blocked: {}\n", refusal.reason()))
+        }
+    };
+    let mut r = text(StatusCode::FORBIDDEN, &body);
+    r.headers_mut().insert("x-proxy-error", HeaderValue::from_static(tag));
+    if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(status_text(&refusal.reason())) {
+        r.extensions_mut().insert(phrase);
+    }
+    r
+}
+
+fn dial_failure(host: &str, err: DialError) -> Response<Body> {
+    match err {
+        DialError::Refused(r) => refusal_response(host, &r),
+        DialError::Failed(e) => {
+            tracing::debug!("dial {host} failed: {e}");
+            text(StatusCode::BAD_GATEWAY, "Bad Gateway\n")
+        }
+    }
+}
+
+async fn handle(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>) -> Result<Response<Body>, Infallible> {
+    Ok(if req.method() == Method::CONNECT {
+        connect(req, proxy, client).await
+    } else {
+        forward(req, proxy, client).await
+    })
+}
+
+async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>) -> Response<Body> {
+    let Some((host, port)) = req.uri().authority().and_then(|a| Some((a.host().to_string(), a.port_u16()?))) else {
+        return text(StatusCode::BAD_REQUEST, "CONNECT needs host:port\n");
+    };
+    if port == 0 {
+        return text(StatusCode::BAD_REQUEST, "CONNECT needs a port from 1 to 65535\n");
+    }
+    let (target, config) = match proxy.check(&host, port, &client).await {
+        Ok(t) => t,
+        Err(refusal) => return refusal_response(&host, &refusal),
+    };
+    if config.refuse_opaque_tunnels {
+        let refusal = Refusal::Policy("this proxy does not tunnel CONNECTs it cannot inspect".into());
+        proxy.refused(&target.to_string(), port, &refusal, &client);
+        let mut r = refusal_response(&host, &refusal);
+        r.headers_mut().insert("x-proxy-error", HeaderValue::from_static("blocked-by-sandbox-runtime"));
+        return r;
+    }
+    let upstream = match dial(&target, port, &config).await {
+        Ok(s) => s,
+        Err(DialError::Refused(r)) => {
+            proxy.refused(&target.to_string(), port, &r, &client);
+            return refusal_response(&target.to_string(), &r);
+        }
+        Err(e) => return dial_failure(&target.to_string(), e),
+    };
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
+        // Our own stream back, so the tunnel runs on the bare sockets.
+        match upgraded.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => {
+                let mut upstream = upstream;
+                if !parts.read_buf.is_empty() && upstream.write_all(&parts.read_buf).await.is_err() {
+                    return;
+                }
+                tunnel::relay(parts.io.into_inner(), upstream).await;
+            }
+            Err(other) => tunnel::relay(TokioIo::new(other), upstream).await,
+        }
+    });
+    Response::new(http_body_util::Empty::new().map_err(|never| match never {}).boxed())
+}
+
+/// Headers that belong to one hop: never passed on.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes hop-by-hop headers (and those `Connection` names); returns the
+/// `Upgrade` value if the message asked for one.
+fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    let named: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    let upgrade = named.contains(&UPGRADE).then(|| headers.get(UPGRADE).cloned()).flatten();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+    upgrade
+}
+
+async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>) -> Response<Body> {
+    let uri = req.uri().clone();
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some(_) => return text(StatusCode::BAD_REQUEST, "only http:// URLs can be proxied this way; use CONNECT\n"),
+        None => return text(StatusCode::BAD_REQUEST, "this is a proxy: the request needs an absolute http:// URL\n"),
+    }
+    let Some(authority) = uri.authority() else {
+        return text(StatusCode::BAD_REQUEST, "the URL has no host\n");
+    };
+    let port = authority.port_u16().unwrap_or(80);
+    let (target, config) = match proxy.check(authority.host(), port, &client).await {
+        Ok(t) => t,
+        Err(refusal) => return refusal_response(authority.host(), &refusal),
+    };
+    let stream = match dial(&target, port, &config).await {
+        Ok(s) => s,
+        Err(DialError::Refused(r)) => {
+            proxy.refused(&target.to_string(), port, &r, &client);
+            return refusal_response(&target.to_string(), &r);
+        }
+        Err(e) => return dial_failure(&target.to_string(), e),
+    };
+    let upgrade = strip_hop_by_hop(req.headers_mut());
+    let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
+    // Host names the destination we judged, whatever the client wrote there.
+    let host_value = match (&target, port) {
+        (Host::Ip(_), 80) | (Host::Name(_), 80) => target.to_string(),
+        _ => format!("{target}:{port}"),
+    };
+    let (mut parts, body) = req.into_parts();
+    parts.uri =
+        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").parse().unwrap_or_else(|_| "/".parse().unwrap());
+    parts.version = hyper::Version::HTTP_11;
+    if let Ok(v) = HeaderValue::from_str(&host_value) {
+        parts.headers.insert(HOST, v);
+    }
+    if let Some(u) = &upgrade {
+        parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        parts.headers.insert(UPGRADE, u.clone());
+    }
+    let (mut sender, conn) = match hyper::client::conn::http1::Builder::new()
+        .preserve_header_case(true)
+        .handshake(TokioIo::new(stream))
+        .await
+    {
+        Ok(pair) => pair,
+        Err(_) => return text(StatusCode::BAD_GATEWAY, "Bad Gateway\n"),
+    };
+    tokio::spawn(async move {
+        let _ = conn.with_upgrades().await;
+    });
+    let mut response = match sender.send_request(Request::from_parts(parts, body)).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::debug!("forwarding to {target} failed: {e}");
+            return text(StatusCode::BAD_GATEWAY, "Bad Gateway\n");
+        }
+    };
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        if let Some(client_side) = client_upgrade {
+            let server_side = hyper::upgrade::on(&mut response);
+            tokio::spawn(async move {
+                if let (Ok(c), Ok(s)) = (client_side.await, server_side.await) {
+                    tunnel::relay(TokioIo::new(c), TokioIo::new(s)).await;
+                }
+            });
+            let agreed = response.headers().get(UPGRADE).cloned();
+            strip_hop_by_hop(response.headers_mut());
+            response.headers_mut().insert(CONNECTION, HeaderValue::from_static("upgrade"));
+            if let Some(a) = agreed {
+                response.headers_mut().insert(UPGRADE, a);
+            }
+            return response.map(|b| b.boxed());
+        }
+    }
+    strip_hop_by_hop(response.headers_mut());
+    response.map(|b| b.boxed())
+}

@@ -1,0 +1,202 @@
+//! The network proxies: HTTP (CONNECT and absolute-form) and SOCKS5 on one
+//! port, first byte deciding, on tokio and hyper. Every connection is
+//! judged by `policy`, refusals go to the violation store, and allowed
+//! names are dialed through the resolved-address guard.
+//!
+//! On Linux the proxies listen on sockets that the sandbox's helper created
+//! inside the sandbox's network namespace and handed over (see `bridge`):
+//! no relay process, no unix socket path, and each sandbox's connections
+//! arrive on listeners of its own, which is how they are attributed.
+
+pub mod bridge;
+pub mod connect_command;
+pub mod dial;
+pub mod env;
+pub mod http;
+pub mod serve;
+pub mod session;
+pub mod socks;
+pub mod tunnel;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use crate::config::Settings;
+use crate::policy::address::Cidr;
+use crate::policy::decide::{decide, Pattern, Rules, Verdict, NOT_ALLOWED};
+use crate::policy::domain::EntryKind;
+use crate::policy::host::Host;
+use crate::violations::Store;
+
+/// The ports the command finds its proxies on, inside the sandbox.
+pub const SANDBOX_HTTP_PORT: u16 = 3128;
+pub const SANDBOX_SOCKS_PORT: u16 = 1080;
+
+/// What the ask hook answers for a host that no list decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AskAnswer {
+    Allow,
+    /// Denied, with the reason to show (`user denied` without one).
+    Deny(Option<String>),
+    /// The hook failed (threw, rejected): denied as `permission prompt failed`.
+    Failed,
+}
+
+/// The library's ask callback.
+pub trait Ask: Send + Sync {
+    fn ask(&self, host: String, port: u16) -> Pin<Box<dyn Future<Output = AskAnswer> + Send>>;
+}
+
+/// The network part of the settings, compiled.
+#[derive(Clone, Debug, Default)]
+pub struct NetConfig {
+    pub rules: Rules,
+    pub denied_resolved: Vec<Cidr>,
+    pub refuse_opaque_tunnels: bool,
+    /// Forward the sandbox's HTTP proxy port to this host port, unfiltered.
+    pub external_http: Option<u16>,
+    /// Forward the sandbox's SOCKS port to this host port, unfiltered.
+    pub external_socks: Option<u16>,
+}
+
+impl NetConfig {
+    pub fn from_settings(s: &Settings) -> Result<NetConfig, String> {
+        let n = &s.network;
+        let reasons: BTreeMap<String, String> = n.denied_domain_reasons.clone().unwrap_or_default();
+        let rules = Rules::new(&n.allowed_domains, &n.denied_domains, reasons, n.strict_allowlist == Some(true))?;
+        let denied_resolved = n
+            .denied_resolved_addresses
+            .iter()
+            .flatten()
+            .map(|a| {
+                Cidr::parse(a)
+                    .ok_or_else(|| format!("network.deniedResolvedAddresses: {a:?} is not an IP address or CIDR range"))
+            })
+            .collect::<Result<_, _>>()?;
+        let port = |p: Option<i64>| p.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0);
+        Ok(NetConfig {
+            rules,
+            denied_resolved,
+            refuse_opaque_tunnels: n.refuse_opaque_tunnels == Some(true),
+            external_http: port(n.http_proxy_port),
+            external_socks: port(n.socks_proxy_port),
+        })
+    }
+}
+
+/// Who is connecting: the sandbox whose listener the connection came in on.
+#[derive(Clone, Debug, Default)]
+pub struct Client {
+    /// The attribution key (the command id, or the command).
+    pub key: Option<String>,
+}
+
+/// Why a destination was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// By the lists, the ask hook or a setting: 403 `blocked-by-allowlist`.
+    Policy(String),
+    /// The name resolved only to forbidden addresses: `resolved to <classes>`.
+    Resolved(String),
+}
+
+impl Refusal {
+    pub fn reason(&self) -> String {
+        match self {
+            Refusal::Policy(r) => r.clone(),
+            Refusal::Resolved(classes) => format!("resolved to {classes}"),
+        }
+    }
+}
+
+/// A session's proxy state, shared by every listener and connection.
+pub struct Proxy {
+    config: RwLock<Arc<NetConfig>>,
+    per_command: RwLock<HashMap<String, Vec<Pattern>>>,
+    ask: Option<Arc<dyn Ask>>,
+    pub violations: Arc<Store>,
+}
+
+impl Proxy {
+    pub fn new(config: NetConfig, ask: Option<Arc<dyn Ask>>) -> Arc<Proxy> {
+        Arc::new(Proxy {
+            config: RwLock::new(Arc::new(config)),
+            per_command: RwLock::new(HashMap::new()),
+            ask,
+            violations: Arc::new(Store::default()),
+        })
+    }
+
+    /// The configuration in force now; new connections see an update at once.
+    pub fn config(&self) -> Arc<NetConfig> {
+        self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn update_config(&self, config: NetConfig) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+    }
+
+    /// Per-command allow lists (library `registerCommandNetworkLists`).
+    pub fn register_command(&self, key: &str, allowed: &[String]) -> Result<(), String> {
+        let list = allowed.iter().map(|e| Pattern::new(e, EntryKind::Allow)).collect::<Result<Vec<_>, _>>()?;
+        self.per_command.write().unwrap_or_else(|e| e.into_inner()).insert(key.to_string(), list);
+        Ok(())
+    }
+
+    pub fn unregister_command(&self, key: &str) {
+        self.per_command.write().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    /// Judges `raw_host:port` for `client`: the canonical host to dial, or
+    /// the refusal (already recorded as a violation).
+    pub async fn check(&self, raw_host: &str, port: u16, client: &Client) -> Result<(Host, Arc<NetConfig>), Refusal> {
+        let config = self.config();
+        let verdict = {
+            let lists = self.per_command.read().unwrap_or_else(|e| e.into_inner());
+            let own = client.key.as_ref().and_then(|k| lists.get(k)).map(Vec::as_slice);
+            decide(&config.rules, raw_host, port, own)
+        };
+        let (host, verdict) = verdict;
+        let verdict = match (verdict, &self.ask, &host) {
+            (Verdict::Ask, Some(ask), Some(h)) => match ask.ask(h.to_string(), port).await {
+                AskAnswer::Allow => Verdict::Allow,
+                AskAnswer::Deny(reason) => {
+                    Verdict::Deny(reason.filter(|r| !r.trim().is_empty()).unwrap_or_else(|| "user denied".into()))
+                }
+                AskAnswer::Failed => Verdict::Deny("permission prompt failed".into()),
+            },
+            (Verdict::Ask, _, _) => Verdict::Deny(NOT_ALLOWED.into()),
+            (v, _, _) => v,
+        };
+        match (verdict, host) {
+            (Verdict::Allow, Some(h)) => Ok((h, config)),
+            (Verdict::Deny(reason), host) => {
+                let shown = host.map(|h| h.to_string()).unwrap_or_else(|| raw_host.to_string());
+                self.refused(&shown, port, &Refusal::Policy(reason.clone()), client);
+                Err(Refusal::Policy(reason))
+            }
+            _ => {
+                let refusal = Refusal::Policy("malformed host".into());
+                self.refused(raw_host, port, &refusal, client);
+                Err(refusal)
+            }
+        }
+    }
+
+    /// Records a refusal.
+    pub fn refused(&self, host: &str, port: u16, refusal: &Refusal, client: &Client) {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        tracing::debug!("denied {host}:{port}: {}", refusal.reason());
+        self.violations.network_denied(host, port, &refusal.reason(), client.key.as_deref());
+    }
+}
+
+/// A reason as one line of an HTTP status or an SSH message: printable ASCII only.
+pub fn status_text(reason: &str) -> String {
+    reason.chars().take(200).map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! Accepting connections: one tokio runtime for every listener, and per
+//! connection a look at the first byte to pick the protocol (0x05 SOCKS5,
+//! anything else HTTP), as the original's single "mux" port does.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+use super::{http, socks, tunnel, Client, Proxy};
+
+/// A client that sends nothing for this long is dropped.
+const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The runtime the proxies run on: two workers (the machines are small;
+/// the tunnels are I/O-bound).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    raise_descriptor_limit();
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("srt-proxy").enable_all().build()
+}
+
+/// Each tunnel holds two descriptors: thousands of them need more than the
+/// usual soft limit of 1024. Raised to the hard limit, once.
+fn raise_descriptor_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
+/// What a listener does with its connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// srt's own proxies, judging every destination.
+    Filter,
+    /// Pass the bytes to an external proxy on this host port (`httpProxyPort`,
+    /// `socksProxyPort`), which does the filtering.
+    External(u16),
+}
+
+/// Starts accepting on `listener`; the task ends when aborted.
+pub fn spawn_listener(
+    rt: &tokio::runtime::Handle,
+    listener: TcpListener,
+    role: Role,
+    proxy: Arc<Proxy>,
+    client: Arc<Client>,
+) -> std::io::Result<JoinHandle<()>> {
+    listener.set_nonblocking(true)?;
+    let _guard = rt.enter();
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    Ok(rt.spawn(async move {
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    tokio::spawn(dispatch(stream, role, proxy.clone(), client.clone()));
+                }
+                Err(e) => {
+                    // Out of descriptors or memory: wait a little rather than spin.
+                    tracing::debug!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }))
+}
+
+async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<Client>) {
+    let _ = stream.set_nodelay(true);
+    if let Role::External(port) = role {
+        if let Ok(upstream) = TcpStream::connect(("127.0.0.1", port)).await {
+            let _ = upstream.set_nodelay(true);
+            tunnel::relay(stream, upstream).await;
+        }
+        return;
+    }
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(FIRST_BYTE_TIMEOUT, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => {}
+        _ => return,
+    }
+    match first[0] {
+        5 => socks::serve(stream, proxy, client).await,
+        4 => {
+            // SOCKS4 carries no name check we could trust: refused (request rejected).
+            let mut stream = stream;
+            let _ = stream.write_all(&[0, 0x5b, 0, 0, 0, 0, 0, 0]).await;
+        }
+        _ => http::serve(stream, proxy, client).await,
+    }
+}

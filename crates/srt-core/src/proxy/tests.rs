@@ -1,0 +1,299 @@
+//! The proxies over real loopback sockets, without a sandbox: raw clients
+//! speak the protocols byte by byte, so the wire format is what is tested.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::dial::address_refusal;
+use super::*;
+
+fn config(allowed: &[&str], denied: &[&str]) -> NetConfig {
+    let s = |l: &[&str]| l.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let mut reasons = BTreeMap::new();
+    reasons.insert("blocked.example".to_string(), "no blocked sites".to_string());
+    NetConfig { rules: Rules::new(&s(allowed), &s(denied), reasons, false).unwrap(), ..NetConfig::default() }
+}
+
+/// A proxy on an ephemeral loopback port.
+async fn start_proxy(config: NetConfig) -> (Arc<Proxy>, u16) {
+    let proxy = Proxy::new(config, None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = Arc::new(Client { key: Some("test command".into()) });
+    let handle = tokio::runtime::Handle::current();
+    serve::spawn_listener(&handle, listener, serve::Role::Filter, proxy.clone(), client).unwrap();
+    (proxy, port)
+}
+
+/// An upstream that answers every connection with what it read first, prefixed.
+async fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                while let Ok(n) = s.read(&mut buf).await {
+                    if n == 0 || s.write_all(&[b"echo:".as_slice(), &buf[..n]].concat()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+async fn read_head(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).await.unwrap() == 0 {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+#[tokio::test]
+async fn connect_allowed_tunnels_bytes_and_denied_gets_the_reason() {
+    let upstream = echo_server().await;
+    let (proxy, port) = start_proxy(config(&[&format!("127.0.0.1:{upstream}")], &["blocked.example"])).await;
+
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    // The first tunnel bytes come with the request: they must not be lost.
+    s.write_all(format!("CONNECT 127.0.0.1:{upstream} HTTP/1.1\r\nHost: x\r\n\r\nhello").as_bytes()).await.unwrap();
+    let head = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut got = [0u8; 10];
+    s.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"echo:hello");
+
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"CONNECT other.example:443 HTTP/1.1\r\n\r\n").await.unwrap();
+    let head = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 403 host is not on the allow list\r\n"), "{head}");
+    assert!(head.to_lowercase().contains("x-proxy-error: blocked-by-allowlist"), "{head}");
+
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"CONNECT BLOCKED.example.:443 HTTP/1.1\r\n\r\n").await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 403 no blocked sites\r\n"));
+
+    // Same host, another port: not the allowed entry.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(format!("CONNECT 127.0.0.1:{} HTTP/1.1\r\n\r\n", upstream ^ 1).as_bytes()).await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 403 "));
+
+    let lines: Vec<String> = proxy.violations.recent().into_iter().map(|v| v.line).collect();
+    assert_eq!(lines[0], "deny network-outbound other.example:443 (host is not on the allow list)");
+    assert_eq!(lines[1], "deny network-outbound blocked.example:443 (no blocked sites)");
+    assert_eq!(proxy.violations.recent()[0].command.as_deref(), Some("test command"));
+}
+
+#[tokio::test]
+async fn plain_http_is_forwarded_with_its_own_hop_headers_removed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap().port();
+    let seen = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let head = read_head(&mut s).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=5\r\nX-Kept: yes\r\n\r\nok")
+            .await
+            .unwrap();
+        head
+    });
+    let (_proxy, port) = start_proxy(config(&["127.0.0.1"], &[])).await;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let request = format!(
+        "GET http://127.0.0.1:{upstream}/path?q=1 HTTP/1.1\r\nHost: evil.example\r\nProxy-Authorization: Basic eDp5\r\nConnection: close, X-Secret\r\nX-Secret: s\r\nX-Other: o\r\n\r\n"
+    );
+    s.write_all(request.as_bytes()).await.unwrap();
+    let head = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let lower = head.to_lowercase();
+    assert!(lower.contains("x-kept: yes") && !lower.contains("keep-alive: timeout"), "{head}");
+    let upstream_head = seen.await.unwrap();
+    let lower = upstream_head.to_lowercase();
+    assert!(upstream_head.starts_with("GET /path?q=1 HTTP/1.1\r\n"), "{upstream_head}");
+    assert!(lower.contains(&format!("host: 127.0.0.1:{upstream}\r\n")), "{upstream_head}");
+    assert!(lower.contains("x-other: o"), "{upstream_head}");
+    assert!(!lower.contains("proxy-authorization") && !lower.contains("x-secret"), "{upstream_head}");
+
+    // A denied plain request: 403 with the reason, nothing dialed.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"GET http://denied.example/ HTTP/1.1\r\nHost: denied.example\r\n\r\n").await.unwrap();
+    let head = read_head(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 403 host is not on the allow list"), "{head}");
+}
+
+async fn socks_connect(port: u16, request: &[u8]) -> (TcpStream, Vec<u8>) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(&[5, 1, 0]).await.unwrap();
+    let mut choice = [0u8; 2];
+    s.read_exact(&mut choice).await.unwrap();
+    assert_eq!(choice, [5, 0]);
+    s.write_all(request).await.unwrap();
+    let mut reply = vec![0u8; 10];
+    s.read_exact(&mut reply).await.unwrap();
+    (s, reply)
+}
+
+#[tokio::test]
+async fn socks5_connects_allowed_names_and_refuses_with_rule_codes() {
+    let upstream = echo_server().await;
+    let (_proxy, port) = start_proxy(config(&["localhost"], &[])).await;
+    let p = upstream.to_be_bytes();
+    let mut req = vec![5, 1, 0, 3, 9];
+    req.extend_from_slice(b"localhost");
+    req.extend_from_slice(&p);
+    let (mut s, reply) = socks_connect(port, &req).await;
+    assert_eq!(reply[1], 0, "granted");
+    s.write_all(b"hi").await.unwrap();
+    let mut got = [0u8; 7];
+    s.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"echo:hi");
+
+    // 127.0.0.1 is not "localhost" to the lists: refused, code 2.
+    let (_, reply) = socks_connect(port, &[5, 1, 0, 1, 127, 0, 0, 1, p[0], p[1]]).await;
+    assert_eq!(reply[1], 2);
+    // BIND and UDP ASSOCIATE are not offered.
+    let (_, reply) = socks_connect(port, &[5, 2, 0, 1, 127, 0, 0, 1, p[0], p[1]]).await;
+    assert_eq!(reply[1], 7);
+    // A client offering only GSSAPI is told no acceptable method.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(&[5, 1, 1]).await.unwrap();
+    let mut choice = [0u8; 2];
+    s.read_exact(&mut choice).await.unwrap();
+    assert_eq!(choice, [5, 0xff]);
+}
+
+#[tokio::test]
+async fn updated_rules_apply_to_the_next_connection() {
+    let upstream = echo_server().await;
+    let (proxy, port) = start_proxy(config(&[], &[])).await;
+    let connect = || async {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(format!("CONNECT 127.0.0.1:{upstream} HTTP/1.1\r\n\r\n").as_bytes()).await.unwrap();
+        read_head(&mut s).await
+    };
+    assert!(connect().await.starts_with("HTTP/1.1 403"));
+    proxy.update_config(config(&["127.0.0.1"], &[]));
+    assert!(connect().await.starts_with("HTTP/1.1 200"));
+}
+
+#[test]
+fn the_guard_refuses_forbidden_addresses_of_allowed_names() {
+    let c = config(&["*.example.test", "10.1.2.3:443"], &["192.0.2.7"]);
+    let own: Vec<std::net::IpAddr> = vec!["192.168.5.5".parse().unwrap()];
+    let refusal = |name: &str, ip: &str, port| address_refusal(name, ip.parse().unwrap(), port, &c, &own);
+    assert_eq!(refusal("a.example.test", "127.0.0.1", 443).as_deref(), Some("a loopback address"));
+    assert_eq!(refusal("a.example.test", "::ffff:127.0.0.1", 443).as_deref(), Some("a loopback address"));
+    assert_eq!(refusal("a.example.test", "169.254.169.254", 80).as_deref(), Some("a cloud metadata endpoint"));
+    assert_eq!(refusal("a.example.test", "fd00:ec2::254", 80).as_deref(), Some("a cloud metadata endpoint"));
+    assert_eq!(refusal("a.example.test", "192.168.5.5", 80).as_deref(), Some("an address of this host"));
+    assert_eq!(refusal("a.example.test", "192.0.2.7", 80).as_deref(), Some("a deny-listed address"));
+    assert_eq!(refusal("a.example.test", "93.184.216.34", 443), None);
+    // An address the allow list names (on its port) may be reached through a name.
+    assert_eq!(refusal("a.example.test", "10.1.2.3", 443), None);
+    // localhost means this machine's loopback and nothing else.
+    assert_eq!(refusal("localhost", "127.0.0.1", 80), None);
+    assert_eq!(refusal("app.localhost", "::1", 80), None);
+    assert_eq!(refusal("localhost", "93.184.216.34", 80).as_deref(), Some("a non-loopback address"));
+}
+
+/// Starts a proxy whose connections are attributed to `key`, with an optional ask hook.
+async fn start_for(proxy: Arc<Proxy>, key: &str) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = Arc::new(Client { key: Some(key.into()) });
+    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    port
+}
+
+async fn connect_status(port: u16, target: &str, extra: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(format!("CONNECT {target} HTTP/1.1\r\n{extra}\r\n").as_bytes()).await.unwrap();
+    read_head(&mut s).await.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn per_command_lists_follow_the_listener_not_the_proxy_username() {
+    let upstream = echo_server().await;
+    let proxy = Proxy::new(config(&[], &[]), None);
+    proxy.register_command("command-a", &[format!("localhost:{upstream}")]).unwrap();
+    let a = start_for(proxy.clone(), "command-a").await;
+    let b = start_for(proxy.clone(), "command-b").await;
+    let target = format!("localhost:{upstream}");
+    assert!(connect_status(a, &target, "").await.starts_with("HTTP/1.1 200"));
+    // "srt.Y29tbWFuZC1h" is the original's username for command-a: it does not make b into a.
+    let spoof = "Proxy-Authorization: Basic c3J0LlkyOXRiV0Z1WkMxaDp0b2tlbg==\r\n";
+    assert_eq!(connect_status(b, &target, spoof).await, "HTTP/1.1 403 host is not on the allow list");
+    let v = proxy.violations.recent();
+    assert_eq!(v.last().unwrap().command.as_deref(), Some("command-b"));
+    proxy.unregister_command("command-a");
+    assert!(connect_status(a, &target, "").await.starts_with("HTTP/1.1 403"));
+    assert!(proxy.register_command("x", &["*.com".into()]).is_err());
+}
+
+struct Answer(AskAnswer, std::sync::atomic::AtomicUsize);
+
+impl Ask for Answer {
+    fn ask(&self, _host: String, _port: u16) -> Pin<Box<dyn Future<Output = AskAnswer> + Send>> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let answer = self.0.clone();
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            answer
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_ask_hook_decides_what_no_list_did() {
+    let upstream = echo_server().await;
+    let target = format!("localhost:{upstream}");
+    let cases = [
+        (AskAnswer::Allow, "HTTP/1.1 200 OK"),
+        (AskAnswer::Deny(Some("not today".into())), "HTTP/1.1 403 not today"),
+        (AskAnswer::Deny(None), "HTTP/1.1 403 user denied"),
+        (AskAnswer::Failed, "HTTP/1.1 403 permission prompt failed"),
+    ];
+    for (answer, expected) in cases {
+        let hook = Arc::new(Answer(answer, Default::default()));
+        let proxy = Proxy::new(config(&[], &["blocked.example"]), Some(hook.clone()));
+        let port = start_for(proxy.clone(), "k").await;
+        assert_eq!(connect_status(port, &target, "").await, expected);
+        // The deny list is never put to the hook.
+        assert_eq!(connect_status(port, "blocked.example:443", "").await, "HTTP/1.1 403 no blocked sites");
+        assert_eq!(hook.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+    // strictAllowlist: unmatched hosts are denied without asking.
+    let hook = Arc::new(Answer(AskAnswer::Allow, Default::default()));
+    let mut strict = config(&[], &[]);
+    strict.rules.strict = true;
+    let port = start_for(Proxy::new(strict, Some(hook.clone())), "k").await;
+    assert_eq!(connect_status(port, &target, "").await, "HTTP/1.1 403 host is not on the allow list");
+    assert_eq!(hook.1.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn refuse_opaque_tunnels_refuses_connect_and_socks() {
+    let upstream = echo_server().await;
+    let mut c = config(&["localhost"], &[]);
+    c.refuse_opaque_tunnels = true;
+    let proxy = Proxy::new(c, None);
+    let port = start_for(proxy.clone(), "k").await;
+    let status = connect_status(port, &format!("localhost:{upstream}"), "").await;
+    assert_eq!(status, "HTTP/1.1 403 this proxy does not tunnel CONNECTs it cannot inspect");
+    let p = upstream.to_be_bytes();
+    let mut req = vec![5, 1, 0, 3, 9];
+    req.extend_from_slice(b"localhost");
+    req.extend_from_slice(&p);
+    let (_, reply) = socks_connect(port, &req).await;
+    assert_eq!(reply[1], 1, "general failure");
+    assert!(proxy.violations.recent()[1].line.ends_with("(refuseOpaqueTunnels)"));
+}

@@ -1,0 +1,149 @@
+//! The violation store (reference §7): what the sandbox refused, with the
+//! command it is attributed to. Keeps the last 100 events for the library's
+//! store, and a per-destination tally that never forgets, for the CLI's
+//! summary at the end of a run.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+/// Events kept for `getViolations` (as the original).
+pub const KEPT: usize = 100;
+
+/// One refusal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// `deny network-outbound example.com:443 (host is not on the allow list)`.
+    pub line: String,
+    /// The attribution key of the command it came from, if known.
+    pub command: Option<String>,
+    pub at: SystemTime,
+}
+
+/// A destination that was refused, counted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tally {
+    pub target: String,
+    pub reason: String,
+    pub count: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    recent: VecDeque<Violation>,
+    tallies: Vec<Tally>,
+    total: u64,
+}
+
+/// Thread-safe store shared by the proxies of a session.
+#[derive(Default)]
+pub struct Store {
+    inner: Mutex<Inner>,
+}
+
+/// Makes text safe for one line of a report: control characters and the
+/// envelope's angle brackets become `?`, and it is cut to `max` characters.
+pub fn sanitize(text: &str, max: usize) -> String {
+    text.chars().take(max).map(|c| if c.is_control() || c == '<' || c == '>' { '?' } else { c }).collect()
+}
+
+/// How a destination is shown: `host:port`, IPv6 in brackets.
+pub fn target(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+impl Store {
+    /// Records a refused outbound connection.
+    pub fn network_denied(&self, host: &str, port: u16, reason: &str, command: Option<&str>) {
+        let target = sanitize(&target(host, port), 300);
+        let reason = sanitize(reason, 500);
+        let line = format!("deny network-outbound {target} ({reason})");
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.total += 1;
+        let known = inner.tallies.len();
+        match inner.tallies.iter_mut().find(|t| t.target == target && t.reason == reason) {
+            Some(t) => t.count += 1,
+            // Bounded: a command trying a million names does not grow srt without end.
+            None if known < 1000 => inner.tallies.push(Tally { target, reason, count: 1 }),
+            None => {}
+        }
+        if inner.recent.len() == KEPT {
+            inner.recent.pop_front();
+        }
+        inner.recent.push_back(Violation { line, command: command.map(str::to_string), at: SystemTime::now() });
+    }
+
+    /// The kept events, oldest first.
+    pub fn recent(&self) -> Vec<Violation> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).recent.iter().cloned().collect()
+    }
+
+    /// Every refused destination, in order of first refusal, and the total count.
+    pub fn tallies(&self) -> (Vec<Tally>, u64) {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        (inner.tallies.clone(), inner.total)
+    }
+
+    /// The lines a CLI run prints on stderr when the command has ended; empty
+    /// when nothing was refused.
+    pub fn summary(&self) -> Vec<String> {
+        const SHOWN: usize = 20;
+        let (tallies, total) = self.tallies();
+        if total == 0 {
+            return Vec::new();
+        }
+        let plural = if total == 1 { "" } else { "s" };
+        let mut lines = vec![format!("srt: the sandbox blocked {total} network connection{plural}:")];
+        for t in tallies.iter().take(SHOWN) {
+            let times = if t.count > 1 { format!(" x{}", t.count) } else { String::new() };
+            lines.push(format!("  {} ({}){times}", t.target, t.reason));
+        }
+        if tallies.len() > SHOWN {
+            lines.push(format!("  ... and {} more destinations", tallies.len() - SHOWN));
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_tallies_and_summary() {
+        let store = Store::default();
+        assert!(store.summary().is_empty());
+        store.network_denied("example.com", 443, "host is not on the allow list", Some("curl"));
+        store.network_denied("example.com", 443, "host is not on the allow list", Some("curl"));
+        store.network_denied("::1", 80, "bad <reason>\n", None);
+        let recent = store.recent();
+        assert_eq!(recent[0].line, "deny network-outbound example.com:443 (host is not on the allow list)");
+        assert_eq!(recent[0].command.as_deref(), Some("curl"));
+        assert_eq!(recent[2].line, "deny network-outbound [::1]:80 (bad ?reason??)");
+        assert_eq!(
+            store.summary(),
+            [
+                "srt: the sandbox blocked 3 network connections:",
+                "  example.com:443 (host is not on the allow list) x2",
+                "  [::1]:80 (bad ?reason??)"
+            ]
+        );
+    }
+
+    #[test]
+    fn keeps_the_last_hundred_and_counts_all() {
+        let store = Store::default();
+        for i in 0..150u16 {
+            store.network_denied("h.example", i, "r", None);
+        }
+        let recent = store.recent();
+        assert_eq!(recent.len(), KEPT);
+        assert!(recent[0].line.contains("h.example:50 "));
+        assert_eq!(store.tallies().1, 150);
+        assert!(store.summary().last().unwrap().contains("130 more"));
+    }
+}
