@@ -376,3 +376,95 @@ net.createServer((c) => { const p = net.connect(3128, '127.0.0.1'); c.pipe(p); p
     assert.match(r.stderr, /loop\.rebind\.example:80 \(resolved to a loopback address\)/)
   })
 })
+
+describe('other proxies on the way out', () => {
+  /** A parent proxy that records what it is asked and sends everything to `port` on loopback. */
+  async function parentProxy(port) {
+    const seen = []
+    const server = http.createServer((req, res) => {
+      seen.push({ line: `${req.method} ${req.url}`, auth: req.headers['proxy-authorization'] })
+      const up = http.request({ host: '127.0.0.1', port, path: new URL(req.url).pathname, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.headers)
+        r.pipe(res)
+      })
+      req.pipe(up)
+    })
+    server.on('connect', (req, sock, head) => {
+      seen.push({ line: `CONNECT ${req.url}`, auth: req.headers['proxy-authorization'] })
+      const up = net.connect(port, '127.0.0.1', () => {
+        sock.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+        up.write(head)
+        up.pipe(sock)
+        sock.pipe(up)
+      })
+      up.on('error', () => sock.destroy())
+      sock.on('error', () => up.destroy())
+    })
+    return { port: await listen(server), seen }
+  }
+
+  it('network.parentProxy carries tunnels and plain requests, with its credentials', async () => {
+    const s = await webServers('via parent')
+    const parent = await parentProxy(s.plain)
+    const r = await run(
+      `curl -sS http://upstream.example/plain; curl -sS -p http://upstream.example:8443/tunnel; curl -sS --socks5-hostname localhost:1080 http://upstream.example/socks; env | grep -c u%3Aser || true`,
+      {
+        allowedDomains: ['upstream.example'],
+        parentProxy: { http: `http://u%3Aser:pa55@127.0.0.1:${parent.port}`, noProxy: 'bypassed.example' },
+      },
+    )
+    assert.equal(r.stdout, 'via parent /plain\nvia parent /tunnel\nvia parent /socks\n0\n', r.stderr)
+    const basic = `Basic ${Buffer.from('u:ser:pa55').toString('base64')}`
+    assert.deepEqual(parent.seen, [
+      { line: 'GET http://upstream.example/plain', auth: basic },
+      { line: 'CONNECT upstream.example:8443', auth: basic },
+      { line: 'CONNECT upstream.example:80', auth: basic },
+    ])
+  })
+
+  it("the srt process's own HTTPS_PROXY and NO_PROXY are used, and never shown inside", async () => {
+    const s = await webServers('env parent')
+    const parent = await parentProxy(s.plain)
+    const wrap = (cmd, argv) => ['env', [`HTTPS_PROXY=http://127.0.0.1:${parent.port}`, 'NO_PROXY=skip.example', cmd, ...argv]]
+    const r = await run(`curl -sS -p http://upstream.example/env; curl -sS -p http://skip.example/x; echo " exit $?"; echo "inside: $HTTPS_PROXY"`, { allowedDomains: ['upstream.example', 'skip.example'] }, { wrap })
+    assert.match(r.stdout, /^env parent \/env\n/, r.stderr)
+    // NO_PROXY: skip.example goes direct, and there is no such name: 502 from srt, not the parent.
+    assert.match(r.stdout, /CONNECT tunnel failed|exit 56/)
+    assert.match(r.stdout, /inside: http:\/\/localhost:3128\n$/)
+    assert.deepEqual(parent.seen.map((x) => x.line), ['CONNECT upstream.example:80'])
+  })
+
+  it('httpProxyPort and socksProxyPort hand the sandbox to external proxies, unfiltered by srt', async () => {
+    const seen = []
+    const external = await listen(http.createServer((req, res) => (seen.push(`${req.method} ${req.url}`), res.end('external says hi\n'))))
+    const echo = await listen(net.createServer((s) => s.on('data', (d) => s.write(`echo:${d}`))))
+    const script = `const s = require('net').connect(1080, '127.0.0.1', () => s.write('ping')); s.on('data', (d) => { console.log(String(d)); s.destroy() })`
+    const r = await run(`curl -sS http://anything.example/x; node -e "${script}"`, { httpProxyPort: external, socksProxyPort: echo })
+    assert.equal(r.stdout, 'external says hi\necho:ping\n', r.stderr)
+    assert.deepEqual(seen, ['GET http://anything.example/x'])
+    assert.doesNotMatch(r.stderr, /blocked/)
+  })
+
+  // A remote host, from this machine's npm configuration; skipped where it cannot be reached.
+  const registry = (() => {
+    const out = spawnSync('npm', ['config', 'get', 'registry'], { encoding: 'utf8' }).stdout?.trim()
+    try {
+      const url = new URL(out)
+      const direct = spawnSync('curl', ['-sS', '-o', '/dev/null', '-m', '10', '-w', '%{http_code}', url.href], { encoding: 'utf8' })
+      return direct.status === 0 && direct.stdout !== '000' ? url : null
+    } catch {
+      return null
+    }
+  })()
+  it('reaches a real remote host by name through CONNECT and SOCKS, resolved and checked by srt', { skip: !registry && 'no reachable registry host' }, async () => {
+    const r = await run(
+      `curl -sS -o /dev/null -w '%{http_code}\\n' ${registry.href}; curl -sS -o /dev/null -w '%{http_code}\\n' --socks5-hostname localhost:1080 ${registry.href}; curl -sS -o /dev/null ${registry.protocol}//not-${registry.hostname}/; echo "exit $?"`,
+      { allowedDomains: [registry.host] },
+    )
+    const [https1, socks, denied] = r.stdout.trim().split('\n')
+    assert.match(https1, /^[1-5]\d\d$/, r.stderr)
+    assert.match(socks, /^[1-5]\d\d$/, r.stderr)
+    assert.notEqual(denied, 'exit 0')
+    assert.match(r.stderr, /not on the allow list/)
+  })
+})

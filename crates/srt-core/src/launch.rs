@@ -14,7 +14,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     use crate::runner::{self, RunOutcome};
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
 
-    let net_config = crate::proxy::NetConfig::from_settings(settings)?;
+    let net_config = crate::proxy::NetConfig::from_settings(settings, |k| std::env::var(k).ok())?;
     let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let helper = ctx.helper.clone()?;

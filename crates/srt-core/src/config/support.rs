@@ -31,10 +31,9 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
         refused.push(Issue { path: path.into(), message: format!("not supported yet ({why})") })
     };
     let n = &s.network;
-    let proxy_keys: [(&str, bool); 8] = [
+    let proxy_keys: [(&str, bool); 7] = [
         ("network.requireHostMatch", n.require_host_match == Some(true)),
         ("network.mitmProxy", n.mitm_proxy.is_some()),
-        ("network.parentProxy", n.parent_proxy.is_some()),
         ("network.tlsTerminate", n.tls_terminate.is_some()),
         ("network.filterRequest", n.filter_request.is_some()),
         ("network.stripResponseHeaders", n.strip_response_headers.is_some()),

@@ -304,7 +304,7 @@ fn unsupported_keys_are_refused_not_ignored() {
     .unwrap();
     let (refused, notes) = check_supported(&parsed.settings);
     let paths: Vec<&str> = refused.iter().map(|i| i.path.as_str()).collect();
-    assert_eq!(paths, ["network.requireHostMatch", "network.parentProxy"]);
+    assert_eq!(paths, ["network.requireHostMatch"]);
     assert!(refused.iter().all(|i| i.message.starts_with("not supported yet")));
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].path, "ripgrep");

@@ -72,7 +72,16 @@ fn own_addresses() -> Vec<IpAddr> {
     list
 }
 
-/// Connects to an allowed destination.
+/// Opens a tunnel to an allowed destination: through the parent proxy if
+/// one applies (it resolves the name), else directly through the guard.
+pub async fn dial_tunnel(host: &Host, port: u16, config: &NetConfig) -> Result<TcpStream, DialError> {
+    if let Some(parent) = config.parent.as_ref().and_then(|p| p.route(host, true)) {
+        return super::parent::connect_through(parent, host, port).await.map_err(DialError::Failed);
+    }
+    dial(host, port, config).await
+}
+
+/// Connects directly to an allowed destination.
 pub async fn dial(host: &Host, port: u16, config: &NetConfig) -> Result<TcpStream, DialError> {
     let candidates: Vec<SocketAddr> = match host {
         Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],

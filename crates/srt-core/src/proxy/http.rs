@@ -15,7 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::dial::{dial, DialError};
+use super::dial::{dial, dial_tunnel, DialError};
 use super::{status_text, tunnel, Client, Proxy, Refusal};
 use crate::policy::host::Host;
 
@@ -94,7 +94,7 @@ async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>)
         r.headers_mut().insert("x-proxy-error", HeaderValue::from_static("blocked-by-sandbox-runtime"));
         return r;
     }
-    let upstream = match dial(&target, port, &config).await {
+    let upstream = match dial_tunnel(&target, port, &config).await {
         Ok(s) => s,
         Err(DialError::Refused(r)) => {
             proxy.refused(&target.to_string(), port, &r, &client);
@@ -111,7 +111,7 @@ async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>)
                 if !parts.read_buf.is_empty() && upstream.write_all(&parts.read_buf).await.is_err() {
                     return;
                 }
-                tunnel::relay(parts.io.into_inner(), upstream).await;
+                tunnel::relay_tcp(parts.io.into_inner(), upstream).await;
             }
             Err(other) => tunnel::relay(TokioIo::new(other), upstream).await,
         }
@@ -167,7 +167,20 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         Ok(t) => t,
         Err(refusal) => return refusal_response(authority.host(), &refusal),
     };
-    let stream = match dial(&target, port, &config).await {
+    // Through the parent proxy (in absolute form, with its credentials), or direct.
+    let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).cloned();
+    let dialed = match &parent {
+        Some(p) => {
+            let connect = TcpStream::connect((p.host.as_str(), p.port));
+            match tokio::time::timeout(std::time::Duration::from_secs(30), connect).await {
+                Ok(Ok(s)) => Ok(s),
+                Ok(Err(e)) => Err(DialError::Failed(e)),
+                Err(_) => Err(DialError::Failed(std::io::ErrorKind::TimedOut.into())),
+            }
+        }
+        None => dial(&target, port, &config).await,
+    };
+    let stream = match dialed {
         Ok(s) => s,
         Err(DialError::Refused(r)) => {
             proxy.refused(&target.to_string(), port, &r, &client);
@@ -183,8 +196,20 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         _ => format!("{target}:{port}"),
     };
     let (mut parts, body) = req.into_parts();
-    parts.uri =
-        uri.path_and_query().map(|p| p.as_str()).unwrap_or("/").parse().unwrap_or_else(|_| "/".parse().unwrap());
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let target_uri = match &parent {
+        Some(_) => format!("http://{host_value}{path}"),
+        None => path.to_string(),
+    };
+    let Ok(target_uri) = target_uri.parse() else {
+        return text(StatusCode::BAD_REQUEST, "the URL cannot be forwarded\n");
+    };
+    parts.uri = target_uri;
+    if let Some(auth) = parent.as_ref().and_then(|p| p.authorization.as_deref()) {
+        if let Ok(v) = HeaderValue::from_str(auth) {
+            parts.headers.insert("proxy-authorization", v);
+        }
+    }
     parts.version = hyper::Version::HTTP_11;
     if let Ok(v) = HeaderValue::from_str(&host_value) {
         parts.headers.insert(HOST, v);

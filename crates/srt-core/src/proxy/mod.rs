@@ -13,6 +13,7 @@ pub mod connect_command;
 pub mod dial;
 pub mod env;
 pub mod http;
+pub mod parent;
 pub mod serve;
 pub mod session;
 pub mod socks;
@@ -59,10 +60,14 @@ pub struct NetConfig {
     pub external_http: Option<u16>,
     /// Forward the sandbox's SOCKS port to this host port, unfiltered.
     pub external_socks: Option<u16>,
+    /// Where srt's own outbound connections go, if not direct.
+    pub parent: Option<parent::Parent>,
 }
 
 impl NetConfig {
-    pub fn from_settings(s: &Settings) -> Result<NetConfig, String> {
+    /// From the settings; the parent proxy falls back to `env` (the srt
+    /// process's `HTTP_PROXY`, `HTTPS_PROXY`, `NO_PROXY`).
+    pub fn from_settings(s: &Settings, env: impl Fn(&str) -> Option<String>) -> Result<NetConfig, String> {
         let n = &s.network;
         let reasons: BTreeMap<String, String> = n.denied_domain_reasons.clone().unwrap_or_default();
         let rules = Rules::new(&n.allowed_domains, &n.denied_domains, reasons, n.strict_allowlist == Some(true))?;
@@ -82,6 +87,11 @@ impl NetConfig {
             refuse_opaque_tunnels: n.refuse_opaque_tunnels == Some(true),
             external_http: port(n.http_proxy_port),
             external_socks: port(n.socks_proxy_port),
+            parent: parent::Parent::configure(n.parent_proxy.as_ref(), env).map_err(|e| {
+                let whence =
+                    if n.parent_proxy.is_some() { "network.parentProxy" } else { "the proxy environment of srt" };
+                format!("{whence}: {e}")
+            })?,
         })
     }
 }

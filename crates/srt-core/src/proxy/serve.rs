@@ -75,7 +75,7 @@ async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<
     if let Role::External(port) = role {
         if let Ok(upstream) = TcpStream::connect(("127.0.0.1", port)).await {
             let _ = upstream.set_nodelay(true);
-            tunnel::relay(stream, upstream).await;
+            tunnel::relay_tcp(stream, upstream).await;
         }
         return;
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::dial::{dial, DialError};
+use super::dial::{dial_tunnel, DialError};
 use super::{tunnel, Client, Proxy, Refusal};
 
 /// Reply codes.
@@ -117,7 +117,7 @@ pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>
         let _ = reply(&mut stream, GENERAL_FAILURE).await;
         return;
     }
-    let upstream = match dial(&target, port, &config).await {
+    let upstream = match dial_tunnel(&target, port, &config).await {
         Ok(s) => s,
         Err(DialError::Refused(r)) => {
             proxy.refused(&target.to_string(), port, &r, &client);
@@ -131,6 +131,6 @@ pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>
         }
     };
     if reply(&mut stream, GRANTED).await.is_ok() {
-        tunnel::relay(stream, upstream).await;
+        tunnel::relay_tcp(stream, upstream).await;
     }
 }

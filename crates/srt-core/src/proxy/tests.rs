@@ -297,3 +297,49 @@ async fn refuse_opaque_tunnels_refuses_connect_and_socks() {
     assert_eq!(reply[1], 1, "general failure");
     assert!(proxy.violations.recent()[1].line.ends_with("(refuseOpaqueTunnels)"));
 }
+
+#[tokio::test]
+async fn tunnels_carry_large_streams_and_pass_on_half_closes() {
+    // Counts and checksums what it receives until end of stream, then answers.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut count, mut sum) = (0u64, 0u64);
+                let mut buf = vec![0u8; 65536];
+                loop {
+                    let n = s.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    count += n as u64;
+                    sum = buf[..n].iter().fold(sum, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(*b)));
+                }
+                s.write_all(format!("{count} {sum}").as_bytes()).await.unwrap();
+            });
+        }
+    });
+    let (_proxy, port) = start_proxy(config(&["127.0.0.1"], &[])).await;
+    let payload: Vec<u8> = (0..8_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let expected = payload.iter().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(u64::from(*b)));
+    for socks in [false, true] {
+        let mut s = if socks {
+            let p = upstream.to_be_bytes();
+            let (s, reply) = socks_connect(port, &[5, 1, 0, 1, 127, 0, 0, 1, p[0], p[1]]).await;
+            assert_eq!(reply[1], 0);
+            s
+        } else {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+            s.write_all(format!("CONNECT 127.0.0.1:{upstream} HTTP/1.1\r\n\r\n").as_bytes()).await.unwrap();
+            assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+            s
+        };
+        s.write_all(&payload).await.unwrap();
+        // Our half-close must reach the server, and its answer come back after it.
+        s.shutdown().await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        assert_eq!(answer, format!("{} {expected}", payload.len()), "socks: {socks}");
+    }
+}

@@ -1,0 +1,279 @@
+//! The parent proxy (reference §6.5): for users behind a corporate proxy,
+//! srt's own outbound connections go through it: tunnels as `CONNECT`,
+//! plain requests in absolute form. From `network.parentProxy`, else from
+//! the srt process's `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`. Loopback and
+//! `localhost` always go direct.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::config::ParentProxySettings;
+use crate::policy::address::Cidr;
+use crate::policy::host::Host;
+
+/// One parent proxy: where it is and how to authenticate to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParentUrl {
+    pub host: String,
+    pub port: u16,
+    /// The `Proxy-Authorization` value, from the URL's user information.
+    pub authorization: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Bypass {
+    All,
+    Range(Cidr),
+    /// The name and every name below it.
+    Domain(String),
+}
+
+/// The parent proxies and the destinations that bypass them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parent {
+    pub http: Option<ParentUrl>,
+    pub https: Option<ParentUrl>,
+    bypass: Vec<Bypass>,
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Parses `http://[user:password@]host[:port][/]`.
+pub fn parse_url(url: &str) -> Result<ParentUrl, String> {
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+        Some((scheme, _)) => {
+            return Err(format!("{url:?}: {scheme}:// parent proxies are not supported yet (use an http:// proxy URL)"))
+        }
+        None => url,
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        let (h, tail) = v6.split_once(']').ok_or_else(|| format!("{url:?}: an unclosed IPv6 bracket"))?;
+        (h.to_string(), tail.strip_prefix(':'))
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), Some(p)),
+            None => (hostport.to_string(), None),
+        }
+    };
+    if host.is_empty() {
+        return Err(format!("{url:?}: no host"));
+    }
+    let port = match port {
+        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("{url:?}: a bad port"))?,
+        None => 80,
+    };
+    let authorization = userinfo.map(|u| {
+        let (user, pass) = u.split_once(':').unwrap_or((u, ""));
+        let pair = [percent_decode(user), b":".to_vec(), percent_decode(pass)].concat();
+        format!("Basic {}", base64(&pair))
+    });
+    Ok(ParentUrl { host, port, authorization })
+}
+
+fn parse_bypass(list: &str) -> Vec<Bypass> {
+    list.split([',', ' ', '\t', '\n'])
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            if e == "*" {
+                return Bypass::All;
+            }
+            if let Some(c) = Cidr::parse(&e) {
+                return Bypass::Range(c);
+            }
+            let bare = e.trim_start_matches("*.").trim_start_matches('.');
+            // A port on an entry is ignored (as curl does).
+            let bare = match bare.rsplit_once(':') {
+                Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
+                _ => bare,
+            };
+            let bare = bare.trim_start_matches('[').trim_end_matches(']');
+            match Cidr::parse(bare) {
+                Some(c) => Bypass::Range(c),
+                None => Bypass::Domain(bare.trim_end_matches('.').to_string()),
+            }
+        })
+        .collect()
+}
+
+impl Parent {
+    /// From the settings, or else from the environment given.
+    pub fn configure(
+        settings: Option<&ParentProxySettings>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Parent>, String> {
+        let (http, https, no_proxy) = match settings {
+            Some(s) => (s.http.clone(), s.https.clone(), s.no_proxy.clone()),
+            None => {
+                let var = |upper: &str, lower: &str| env(lower).or_else(|| env(upper)).filter(|v| !v.trim().is_empty());
+                (var("HTTP_PROXY", "http_proxy"), var("HTTPS_PROXY", "https_proxy"), var("NO_PROXY", "no_proxy"))
+            }
+        };
+        let http = http.as_deref().map(parse_url).transpose()?;
+        let https = https.as_deref().map(parse_url).transpose()?;
+        if http.is_none() && https.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Parent { http, https, bypass: no_proxy.as_deref().map(parse_bypass).unwrap_or_default() }))
+    }
+
+    /// The parent to use for `host`: for a tunnel the https one (else the
+    /// http one), for a plain request the http one; `None` to go direct.
+    pub fn route(&self, host: &Host, tunnel: bool) -> Option<&ParentUrl> {
+        let bypass = match host {
+            Host::Ip(ip) => {
+                is_loopback(*ip)
+                    || self
+                        .bypass
+                        .iter()
+                        .any(|b| matches!(b, Bypass::All) || matches!(b, Bypass::Range(c) if c.contains(*ip)))
+            }
+            Host::Name(name) => {
+                name == "localhost"
+                    || name.ends_with(".localhost")
+                    || self.bypass.iter().any(|b| match b {
+                        Bypass::All => true,
+                        Bypass::Range(_) => false,
+                        Bypass::Domain(d) => {
+                            name == d || (name.ends_with(d.as_str()) && name[..name.len() - d.len()].ends_with('.'))
+                        }
+                    })
+            }
+        };
+        if bypass {
+            return None;
+        }
+        if tunnel {
+            self.https.as_ref().or(self.http.as_ref())
+        } else {
+            self.http.as_ref()
+        }
+    }
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => a.is_loopback(),
+        IpAddr::V6(a) => a.is_loopback(),
+    }
+}
+
+/// Opens a tunnel to `host:port` through the parent.
+pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<TcpStream> {
+    let dial = TcpStream::connect((parent.host.as_str(), parent.port));
+    let mut stream = tokio::time::timeout(Duration::from_secs(30), dial)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy did not answer"))??;
+    let _ = stream.set_nodelay(true);
+    let authority = format!("{host}:{port}");
+    let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = &parent.authorization {
+        request.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    // Byte by byte to the blank line: whatever follows belongs to the tunnel.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 16 * 1024 || stream.read(&mut byte).await? == 0 {
+            return Err(std::io::Error::other("the parent proxy closed the connection"));
+        }
+        head.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&head).split(' ').nth(1).unwrap_or_default().to_string();
+    if status != "200" {
+        return Err(std::io::Error::other(format!("the parent proxy answered {status} to CONNECT {authority}")));
+    }
+    Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_with_credentials_ports_and_ipv6() {
+        let p = parse_url("http://us%40er:p%3Ass@proxy.corp:3128/").unwrap();
+        assert_eq!((p.host.as_str(), p.port), ("proxy.corp", 3128));
+        // base64("us@er:p:ss")
+        assert_eq!(p.authorization.as_deref(), Some("Basic dXNAZXI6cDpzcw=="));
+        assert_eq!(parse_url("proxy.corp").unwrap().port, 80);
+        assert_eq!(parse_url("http://[::1]:8080").unwrap().host, "::1");
+        assert!(parse_url("https://proxy.corp").unwrap_err().contains("not supported yet"));
+        assert!(parse_url("http://proxy.corp:0").is_err());
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"abc"), "YWJj");
+    }
+
+    #[test]
+    fn routes_and_bypasses() {
+        let env = |k: &str| match k {
+            "HTTP_PROXY" => Some("http://p1:1".to_string()),
+            "no_proxy" => Some(".corp.example, 10.0.0.0/8,exact.example:443".to_string()),
+            _ => None,
+        };
+        let parent = Parent::configure(None, env).unwrap().unwrap();
+        let name = |n: &str| Host::Name(n.into());
+        assert_eq!(
+            parent.route(&name("a.example"), true).map(|p| p.host.as_str()),
+            Some("p1"),
+            "https falls back to http"
+        );
+        assert!(parent.route(&name("x.corp.example"), true).is_none());
+        assert!(parent.route(&name("corp.example"), true).is_none());
+        assert!(parent.route(&name("notcorp.example"), true).is_some());
+        assert!(parent.route(&name("exact.example"), false).is_none());
+        assert!(parent.route(&Host::Ip("10.1.1.1".parse().unwrap()), true).is_none());
+        assert!(parent.route(&Host::Ip("127.0.0.1".parse().unwrap()), true).is_none(), "loopback goes direct");
+        assert!(parent.route(&name("localhost"), true).is_none());
+        let only_https =
+            ParentProxySettings { http: None, https: Some("http://p2:2".into()), no_proxy: Some("*".into()) };
+        let p = Parent::configure(Some(&only_https), |_| None).unwrap().unwrap();
+        assert!(p.route(&name("a.example"), true).is_none(), "* bypasses everything");
+        assert!(Parent::configure(None, |_| None).unwrap().is_none());
+    }
+}
