@@ -350,7 +350,7 @@ net.createServer((c) => { const p = net.connect(3128, '127.0.0.1'); c.pipe(p); p
       ...(own ? [[own, 'own.rebind.example']] : []),
     ]
     fs.writeFileSync(hosts, entries.map(([a, n]) => `${a} ${n}`).join('\n') + '\n127.0.0.1 localhost\n::1 localhost\n')
-    const targets = entries.map(([, n]) => `${n}:80`)
+    const targets = [...entries.map(([, n]) => `${n}:80`), 'GET http://loop.rebind.example/']
     const script = path.join(work, `rebind.cjs`)
     fs.writeFileSync(
       script,
@@ -359,7 +359,7 @@ net.createServer((c) => { const p = net.connect(3128, '127.0.0.1'); c.pipe(p); p
   const s = net.connect(3128, '127.0.0.1'); let got = ''
   s.on('data', (d) => { got += d; if (got.includes('\\r\\n')) { resolve(got.split('\\r\\n')[0]); s.destroy() } })
   s.on('close', () => resolve(got || 'closed'))
-  s.write('CONNECT ' + t + ' HTTP/1.1\\r\\n\\r\\n') })])) })()
+  s.write((t.startsWith('GET ') ? t : 'CONNECT ' + t) + ' HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n') })])) })()
 `,
     )
     const r = await run(`node ${script}`, { allowedDomains: ['*.rebind.example'], deniedResolvedAddresses: ['10.9.8.0/24'] }, {
@@ -373,6 +373,8 @@ net.createServer((c) => { const p = net.connect(3128, '127.0.0.1'); c.pipe(p); p
     assert.equal(status['zero.rebind.example:80'], 'HTTP/1.1 403 resolved to an unspecified address')
     assert.equal(status['listed.rebind.example:80'], 'HTTP/1.1 403 resolved to a listed address')
     if (own) assert.equal(status['own.rebind.example:80'], 'HTTP/1.1 403 resolved to an address of this host')
+    // Plain HTTP goes through the same guard (a kept-alive upstream connection is dialed the same way).
+    assert.equal(status['GET http://loop.rebind.example/'], 'HTTP/1.1 403 resolved to a loopback address')
     assert.match(r.stderr, /loop\.rebind\.example:80 \(resolved to a loopback address\)/)
   })
 })
@@ -467,4 +469,10 @@ describe('other proxies on the way out', () => {
     assert.notEqual(denied, 'exit 0')
     assert.match(r.stderr, /not on the allow list/)
   })
+})
+
+it("the command keeps the descriptor limit srt was given (srt raises only its own, for its tunnels)", async () => {
+  const wrap = (cmd, argv) => ['sh', ['-c', 'ulimit -Sn 1000 && exec "$0" "$@"', cmd, ...argv]]
+  const r = await run('ulimit -Sn', { allowedDomains: ['localhost'] }, { wrap })
+  assert.equal(r.stdout, '1000\n', r.stderr)
 })

@@ -89,7 +89,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     tracing::debug!("bwrap argv: {full:?}");
     let expectations = mount_expectations(&plan)?;
     let proxy = crate::proxy::Proxy::new(net_config, None);
-    let client = crate::proxy::Client { key: Some(key) };
+    let client = crate::proxy::Client::new(Some(key));
     let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
         .map_err(|e| format!("cannot start the network proxies: {e}"))?;
     let outcome =

@@ -215,6 +215,7 @@ pub fn run(
     }
     // SAFETY: getpid cannot fail.
     let parent = unsafe { libc::getpid() };
+    let descriptor_limit = crate::proxy::serve::command_descriptor_limit();
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -238,6 +239,12 @@ pub fn run(
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            // The command's descriptor limit is the one srt was given, not the
+            // one srt raised for its tunnels.
+            if let Some((soft, hard)) = descriptor_limit {
+                let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            }
             // bubblewrap dies with us even if we die before it could arrange that itself.
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             if libc::getppid() != parent {

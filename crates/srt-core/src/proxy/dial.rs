@@ -81,13 +81,50 @@ pub async fn dial_tunnel(host: &Host, port: u16, config: &NetConfig) -> Result<T
     dial(host, port, config).await
 }
 
+/// How long an answer of the system resolver is reused. Every use is
+/// checked again, so a short-lived answer (rebinding) gains nothing from
+/// it; what it saves is a resolver thread hand-off per connection.
+const RESOLVED_FOR: Duration = Duration::from_secs(5);
+const RESOLVED_KEPT: usize = 1024;
+
+type Answers = std::collections::HashMap<String, (Instant, Vec<IpAddr>)>;
+
+/// The addresses of `name`, from the system resolver (getaddrinfo).
+async fn resolve(name: &str) -> std::io::Result<Vec<IpAddr>> {
+    static ANSWERS: Mutex<Option<Answers>> = Mutex::new(None);
+    if let Some((at, ips)) =
+        ANSWERS.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Default::default).get(name)
+    {
+        if at.elapsed() < RESOLVED_FOR {
+            return Ok(ips.clone());
+        }
+    }
+    let ips: Vec<IpAddr> = tokio::net::lookup_host((name, 0)).await?.map(|a| a.ip()).collect();
+    let mut answers = ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
+    let answers = answers.get_or_insert_with(Default::default);
+    if answers.len() >= RESOLVED_KEPT {
+        answers.retain(|_, (at, _)| at.elapsed() < RESOLVED_FOR);
+        if answers.len() >= RESOLVED_KEPT {
+            answers.clear();
+        }
+    }
+    if !ips.is_empty() {
+        answers.insert(name.to_string(), (Instant::now(), ips.clone()));
+    }
+    Ok(ips)
+}
+
 /// Connects directly to an allowed destination.
 pub async fn dial(host: &Host, port: u16, config: &NetConfig) -> Result<TcpStream, DialError> {
     let candidates: Vec<SocketAddr> = match host {
         Host::Ip(ip) => vec![SocketAddr::new(*ip, port)],
         Host::Name(name) => {
-            let resolved: Vec<SocketAddr> =
-                tokio::net::lookup_host((name.as_str(), port)).await.map_err(DialError::Failed)?.collect();
+            let resolved: Vec<SocketAddr> = resolve(name)
+                .await
+                .map_err(DialError::Failed)?
+                .into_iter()
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect();
             if resolved.is_empty() {
                 return Err(DialError::Failed(std::io::Error::new(std::io::ErrorKind::NotFound, "no address")));
             }

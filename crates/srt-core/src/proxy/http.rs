@@ -17,7 +17,6 @@ use tokio::net::TcpStream;
 
 use super::dial::{dial, dial_tunnel, DialError};
 use super::{status_text, tunnel, Client, Proxy, Refusal};
-use crate::policy::host::Host;
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -167,8 +166,54 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         Ok(t) => t,
         Err(refusal) => return refusal_response(authority.host(), &refusal),
     };
-    // Through the parent proxy (in absolute form, with its credentials), or direct.
     let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).cloned();
+    let upgrade = strip_hop_by_hop(req.headers_mut());
+    let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
+    // Host names the destination we judged, whatever the client wrote there.
+    let host_value = if port == 80 { target.to_string() } else { format!("{target}:{port}") };
+    let (mut parts, body) = req.into_parts();
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    // Absolute form for the pool and for a parent proxy; origin form on a connection of our own.
+    let absolute = parent.is_some() || upgrade.is_none();
+    let target_uri = if absolute { format!("http://{host_value}{path}") } else { path.to_string() };
+    let Ok(target_uri) = target_uri.parse() else {
+        return text(StatusCode::BAD_REQUEST, "the URL cannot be forwarded\n");
+    };
+    parts.uri = target_uri;
+    parts.version = hyper::Version::HTTP_11;
+    if let Ok(v) = HeaderValue::from_str(&host_value) {
+        parts.headers.insert(HOST, v);
+    }
+    if let Some(auth) = parent.as_ref().and_then(|p| p.authorization.as_deref()) {
+        if let Ok(v) = HeaderValue::from_str(auth) {
+            parts.headers.insert("proxy-authorization", v);
+        }
+    }
+    if let Some(u) = &upgrade {
+        parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        parts.headers.insert(UPGRADE, u.clone());
+    }
+    let request = Request::from_parts(parts, body);
+    if parent.is_none() && upgrade.is_none() {
+        // The common case: a kept-alive connection of this sandbox's pool.
+        return match client.pool(&proxy).request(request).await {
+            Ok(mut response) => {
+                strip_hop_by_hop(response.headers_mut());
+                response.map(|b| b.boxed())
+            }
+            Err(e) => match super::pool::guard_refusal(&e) {
+                Some(r) => {
+                    proxy.refused(&target.to_string(), port, &r, &client);
+                    refusal_response(&target.to_string(), &r)
+                }
+                None => {
+                    tracing::debug!("forwarding to {target} failed: {e}");
+                    text(StatusCode::BAD_GATEWAY, "Bad Gateway\n")
+                }
+            },
+        };
+    }
+    // Through the parent proxy (it resolves the name), or an upgrade on a connection of its own.
     let dialed = match &parent {
         Some(p) => {
             let connect = TcpStream::connect((p.host.as_str(), p.port));
@@ -188,36 +233,6 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         }
         Err(e) => return dial_failure(&target.to_string(), e),
     };
-    let upgrade = strip_hop_by_hop(req.headers_mut());
-    let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
-    // Host names the destination we judged, whatever the client wrote there.
-    let host_value = match (&target, port) {
-        (Host::Ip(_), 80) | (Host::Name(_), 80) => target.to_string(),
-        _ => format!("{target}:{port}"),
-    };
-    let (mut parts, body) = req.into_parts();
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let target_uri = match &parent {
-        Some(_) => format!("http://{host_value}{path}"),
-        None => path.to_string(),
-    };
-    let Ok(target_uri) = target_uri.parse() else {
-        return text(StatusCode::BAD_REQUEST, "the URL cannot be forwarded\n");
-    };
-    parts.uri = target_uri;
-    if let Some(auth) = parent.as_ref().and_then(|p| p.authorization.as_deref()) {
-        if let Ok(v) = HeaderValue::from_str(auth) {
-            parts.headers.insert("proxy-authorization", v);
-        }
-    }
-    parts.version = hyper::Version::HTTP_11;
-    if let Ok(v) = HeaderValue::from_str(&host_value) {
-        parts.headers.insert(HOST, v);
-    }
-    if let Some(u) = &upgrade {
-        parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
-        parts.headers.insert(UPGRADE, u.clone());
-    }
     let (mut sender, conn) = match hyper::client::conn::http1::Builder::new()
         .preserve_header_case(true)
         .handshake(TokioIo::new(stream))
@@ -229,7 +244,7 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
     tokio::spawn(async move {
         let _ = conn.with_upgrades().await;
     });
-    let mut response = match sender.send_request(Request::from_parts(parts, body)).await {
+    let mut response = match sender.send_request(request).await {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!("forwarding to {target} failed: {e}");

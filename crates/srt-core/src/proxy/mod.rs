@@ -14,6 +14,7 @@ pub mod dial;
 pub mod env;
 pub mod http;
 pub mod parent;
+pub mod pool;
 pub mod serve;
 pub mod session;
 pub mod socks;
@@ -97,10 +98,24 @@ impl NetConfig {
 }
 
 /// Who is connecting: the sandbox whose listener the connection came in on.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct Client {
     /// The attribution key (the command id, or the command).
     pub key: Option<String>,
+    /// Upstream connections of this sandbox's plain requests, kept alive.
+    pool: std::sync::OnceLock<pool::Pool>,
+}
+
+impl Client {
+    pub fn new(key: Option<String>) -> Client {
+        Client { key, pool: Default::default() }
+    }
+
+    /// This sandbox's pool; never shared with another sandbox (a server may
+    /// tie state to a connection).
+    pub fn pool(&self, proxy: &Arc<Proxy>) -> &pool::Pool {
+        self.pool.get_or_init(|| pool::new_pool(proxy.clone()))
+    }
 }
 
 /// Why a destination was refused.

@@ -21,7 +21,7 @@ async fn start_proxy(config: NetConfig) -> (Arc<Proxy>, u16) {
     let proxy = Proxy::new(config, None);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let client = Arc::new(Client { key: Some("test command".into()) });
+    let client = Arc::new(Client::new(Some("test command".into())));
     let handle = tokio::runtime::Handle::current();
     serve::spawn_listener(&handle, listener, serve::Role::Filter, proxy.clone(), client).unwrap();
     (proxy, port)
@@ -209,7 +209,7 @@ fn the_guard_refuses_forbidden_addresses_of_allowed_names() {
 async fn start_for(proxy: Arc<Proxy>, key: &str) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let client = Arc::new(Client { key: Some(key.into()) });
+    let client = Arc::new(Client::new(Some(key.into())));
     serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
     port
 }
