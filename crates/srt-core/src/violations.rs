@@ -41,10 +41,12 @@ pub struct Store {
     inner: Mutex<Inner>,
 }
 
-/// Makes text safe for one line of a report: control characters and the
-/// envelope's angle brackets become `?`, and it is cut to `max` characters.
+/// Makes text safe for one line of a report: control characters, invisible
+/// and direction-changing characters, line separators and the envelope's
+/// angle brackets become `?`, and it is cut to `max` characters.
 pub fn sanitize(text: &str, max: usize) -> String {
-    text.chars().take(max).map(|c| if c.is_control() || c == '<' || c == '>' { '?' } else { c }).collect()
+    let unsafe_char = |c: char| c.is_control() || crate::policy::host::is_invisible(c) || c == '<' || c == '>';
+    text.chars().take(max).map(|c| if unsafe_char(c) { '?' } else { c }).collect()
 }
 
 /// How a destination is shown: `host:port`, IPv6 in brackets.
@@ -119,17 +121,17 @@ mod tests {
         assert!(store.summary().is_empty());
         store.network_denied("example.com", 443, "host is not on the allow list", Some("curl"));
         store.network_denied("example.com", 443, "host is not on the allow list", Some("curl"));
-        store.network_denied("::1", 80, "bad <reason>\n", None);
+        store.network_denied("::1", 80, "bad <reason>\n\u{202e}\u{2028}", None);
         let recent = store.recent();
         assert_eq!(recent[0].line, "deny network-outbound example.com:443 (host is not on the allow list)");
         assert_eq!(recent[0].command.as_deref(), Some("curl"));
-        assert_eq!(recent[2].line, "deny network-outbound [::1]:80 (bad ?reason??)");
+        assert_eq!(recent[2].line, "deny network-outbound [::1]:80 (bad ?reason????)");
         assert_eq!(
             store.summary(),
             [
                 "srt: the sandbox blocked 3 network connections:",
                 "  example.com:443 (host is not on the allow list) x2",
-                "  [::1]:80 (bad ?reason??)"
+                "  [::1]:80 (bad ?reason????)"
             ]
         );
     }

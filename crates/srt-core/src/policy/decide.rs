@@ -109,7 +109,14 @@ pub fn decide(rules: &Rules, raw_host: &str, port: u16, per_command: Option<&[Pa
         Ok(h) => h,
         Err(_) => return (None, Verdict::Deny("malformed host".into())),
     };
-    if let Some(p) = rules.denied.iter().find(|p| p.matches(&host, port)) {
+    // A denied IPv4 address is denied in every IPv6 form that carries it
+    // (compatible, NAT64, 6to4): IP literals never meet the address guard.
+    let carried = match &host {
+        Host::Ip(std::net::IpAddr::V6(v6)) => super::address::embedded_ipv4(*v6).map(|v4| Host::Ip(v4.into())),
+        _ => None,
+    };
+    let denied = |p: &&Pattern| p.matches(&host, port) || carried.as_ref().is_some_and(|c| p.matches(c, port));
+    if let Some(p) = rules.denied.iter().find(denied) {
         let reason = rules.reasons.get(&p.text).cloned().unwrap_or_else(|| "host is on the deny list".into());
         return (Some(host), Verdict::Deny(reason));
     }

@@ -20,12 +20,19 @@ use super::{status_text, tunnel, Client, Proxy, Refusal};
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
+/// How long a client may take to send a request head (or stay idle between requests).
+/// (One second under test, to see it work.)
+const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(if cfg!(test) { 1 } else { 30 });
+
 /// Serves one client connection (already known not to be SOCKS).
 pub async fn serve(stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>) {
     let service = hyper::service::service_fn(move |req| handle(req, proxy.clone(), client.clone()));
     let _ = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
         .max_buf_size(64 * 1024)
+        // A request head must arrive in time, also on an idle kept-alive connection.
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades()
         .await;

@@ -98,17 +98,23 @@ impl NetConfig {
 }
 
 /// Who is connecting: the sandbox whose listener the connection came in on.
-#[derive(Default)]
 pub struct Client {
     /// The attribution key (the command id, or the command).
     pub key: Option<String>,
     /// Upstream connections of this sandbox's plain requests, kept alive.
     pool: std::sync::OnceLock<pool::Pool>,
+    /// Its connections open now, at most `serve::MAX_CONNECTIONS`.
+    pub connections: Arc<tokio::sync::Semaphore>,
 }
 
 impl Client {
     pub fn new(key: Option<String>) -> Client {
-        Client { key, pool: Default::default() }
+        Client::with_limit(key, serve::MAX_CONNECTIONS)
+    }
+
+    /// At most `limit` connections open at once.
+    pub fn with_limit(key: Option<String>, limit: usize) -> Client {
+        Client { key, pool: Default::default(), connections: Arc::new(tokio::sync::Semaphore::new(limit)) }
     }
 
     /// This sandbox's pool; never shared with another sandbox (a server may
@@ -198,13 +204,17 @@ impl Proxy {
         match (verdict, host) {
             (Verdict::Allow, Some(h)) => Ok((h, config)),
             (Verdict::Deny(reason), host) => {
-                let shown = host.map(|h| h.to_string()).unwrap_or_else(|| raw_host.to_string());
+                // A host that did not parse is whatever the command made up: shown escaped.
+                let shown = host
+                    .map(|h| h.to_string())
+                    .unwrap_or_else(|| raw_host.chars().take(200).flat_map(char::escape_default).collect());
                 self.refused(&shown, port, &Refusal::Policy(reason.clone()), client);
                 Err(Refusal::Policy(reason))
             }
             _ => {
                 let refusal = Refusal::Policy("malformed host".into());
-                self.refused(raw_host, port, &refusal, client);
+                let shown: String = raw_host.chars().take(200).flat_map(char::escape_default).collect();
+                self.refused(&shown, port, &refusal, client);
                 Err(refusal)
             }
         }

@@ -12,6 +12,10 @@ use tokio::task::JoinHandle;
 
 use super::{http, socks, tunnel, Client, Proxy};
 
+/// Connections one sandbox may have open at once (each costs srt two
+/// descriptors and some memory; the benchmark holds 2000).
+pub const MAX_CONNECTIONS: usize = 8192;
+
 /// A client that sends nothing for this long is dropped.
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -64,11 +68,22 @@ pub fn spawn_listener(
     listener.set_nonblocking(true)?;
     let _guard = rt.enter();
     let listener = tokio::net::TcpListener::from_std(listener)?;
+    let open = client.connections.clone();
     Ok(rt.spawn(async move {
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {
-                    tokio::spawn(dispatch(stream, role, proxy.clone(), client.clone()));
+                    // Beyond the cap the connection is closed at once: one sandbox
+                    // cannot spend all of srt's descriptors and memory.
+                    let Ok(permit) = open.clone().try_acquire_owned() else {
+                        tracing::debug!("{MAX_CONNECTIONS} connections open: refusing another");
+                        continue;
+                    };
+                    let (proxy, client) = (proxy.clone(), client.clone());
+                    tokio::spawn(async move {
+                        dispatch(stream, role, proxy, client).await;
+                        drop(permit);
+                    });
                 }
                 Err(e) => {
                     // Out of descriptors or memory: wait a little rather than spin.

@@ -343,3 +343,72 @@ async fn tunnels_carry_large_streams_and_pass_on_half_closes() {
         assert_eq!(answer, format!("{} {expected}", payload.len()), "socks: {socks}");
     }
 }
+
+#[tokio::test]
+async fn tcp_urgent_data_does_not_stall_or_cut_a_tunnel() {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        s.write_all(b"AAAA").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        // SAFETY: a one-byte urgent send on a socket we hold.
+        unsafe { libc::send(s.as_raw_fd(), b"B".as_ptr().cast(), 1, libc::MSG_OOB) };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        s.write_all(b"CDEF and more").await.unwrap();
+    });
+    let (_proxy, port) = start_proxy(config(&["127.0.0.1"], &[])).await;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(format!("CONNECT 127.0.0.1:{upstream} HTTP/1.1\r\n\r\n").as_bytes()).await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut got)).await;
+    assert!(read.is_ok(), "the tunnel stalled after {:?}", String::from_utf8_lossy(&got));
+    // The urgent byte itself is out of band (not part of the stream); the rest arrives.
+    assert_eq!(String::from_utf8_lossy(&got), "AAAACDEF and more");
+}
+
+#[tokio::test]
+async fn a_malformed_host_is_recorded_escaped() {
+    let (proxy, port) = start_proxy(config(&[], &[])).await;
+    let name = "a\u{202e}moc.x\u{2028}".as_bytes();
+    let mut req = vec![5, 1, 0, 3, name.len() as u8];
+    req.extend_from_slice(name);
+    req.extend_from_slice(&[0, 80]);
+    let (_, reply) = socks_connect(port, &req).await;
+    assert_eq!(reply[1], 2);
+    let line = &proxy.violations.recent()[0].line;
+    assert_eq!(line, "deny network-outbound a\\u{202e}moc.x\\u{2028}:80 (malformed host)");
+}
+
+#[tokio::test]
+async fn connections_are_capped_per_sandbox_and_slow_heads_are_dropped() {
+    let proxy = Proxy::new(config(&["127.0.0.1"], &[]), None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = Arc::new(Client::with_limit(Some("k".into()), 2));
+    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    // Two connections that started a request head and stalled.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(b"GET http://127.0.0.1/ HT").await.unwrap();
+        held.push(s);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // A third is closed at once.
+    let mut third = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(std::time::Duration::from_millis(500), third.read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "over the cap: closed ({n:?})");
+    // The stalled heads are cut off by the head timeout, which frees their places.
+    for s in &mut held {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf)).await;
+        assert!(n.is_ok(), "a stalled head is dropped");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut again = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    again.write_all(b"CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n").await.unwrap();
+    assert!(read_head(&mut again).await.starts_with("HTTP/1.1 "), "served again");
+}

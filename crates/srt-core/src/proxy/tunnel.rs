@@ -15,7 +15,7 @@ use tokio::io::{AsyncRead, AsyncWrite, Interest};
 use tokio::net::TcpStream;
 
 /// Per direction, for the copying relay.
-const BUFFER: usize = 256 * 1024;
+const BUFFER: usize = 64 * 1024;
 
 /// At most this much moves per splice call.
 const SPLICE_CHUNK: usize = 1 << 20;
@@ -103,6 +103,16 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<()> {
             },
         };
         let moved = from.try_io(Interest::READABLE, || splice(from.as_raw_fd(), pipe.1.as_raw_fd(), SPLICE_CHUNK));
+        let stalled = matches!(&moved, Ok(0)) || matches!(&moved, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
+        if stalled && at_urgent_mark(from) {
+            // splice stops at TCP urgent data (and then looks like the end):
+            // step over the mark with an ordinary read, then splice on.
+            give_back(pipe);
+            match copy_chunk(from, to).await? {
+                0 => return finish(to),
+                _ => continue,
+            }
+        }
         let mut queued = match moved {
             Ok(0) => {
                 give_back(pipe);
@@ -126,6 +136,14 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<()> {
         }
         give_back(pipe);
     }
+}
+
+/// Whether the next byte to read is the TCP urgent mark.
+fn at_urgent_mark(socket: &TcpStream) -> bool {
+    const SIOCATMARK: libc::c_ulong = 0x8905;
+    let mut at: libc::c_int = 0;
+    // SAFETY: SIOCATMARK writes one int.
+    unsafe { libc::ioctl(socket.as_raw_fd(), SIOCATMARK, &mut at) == 0 && at != 0 }
 }
 
 /// Passes the end of one direction on as a half-close.
