@@ -88,7 +88,8 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     }
     tracing::debug!("bwrap argv: {full:?}");
     let expectations = mount_expectations(&plan)?;
-    let proxy = crate::proxy::Proxy::new(net_config, None);
+    let store = crate::violations::Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
+    let proxy = crate::proxy::Proxy::with_store(net_config, None, std::sync::Arc::new(store));
     let client = crate::proxy::Client::new(Some(key));
     let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
         .map_err(|e| format!("cannot start the network proxies: {e}"))?;

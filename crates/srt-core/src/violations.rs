@@ -39,6 +39,8 @@ struct Inner {
 #[derive(Default)]
 pub struct Store {
     inner: Mutex<Inner>,
+    /// `ignoreViolations`: command substring (or `*`) to line substrings.
+    ignore: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Makes text safe for one line of a report: control characters, invisible
@@ -59,11 +61,28 @@ pub fn target(host: &str, port: u16) -> String {
 }
 
 impl Store {
+    /// A store that leaves out what `ignoreViolations` names.
+    pub fn with_ignore(ignore: std::collections::BTreeMap<String, Vec<String>>) -> Store {
+        Store { inner: Mutex::default(), ignore }
+    }
+
+    /// The original's rule: a `*` pattern found in the line, or a pattern of a
+    /// key found in the command, found in the line.
+    fn ignored(&self, line: &str, command: Option<&str>) -> bool {
+        self.ignore.iter().any(|(key, patterns)| {
+            let applies = key == "*" || command.is_some_and(|c| c.contains(key.as_str()));
+            applies && patterns.iter().any(|p| line.contains(p.as_str()))
+        })
+    }
+
     /// Records a refused outbound connection.
     pub fn network_denied(&self, host: &str, port: u16, reason: &str, command: Option<&str>) {
         let target = sanitize(&target(host, port), 300);
         let reason = sanitize(reason, 500);
         let line = format!("deny network-outbound {target} ({reason})");
+        if self.ignored(&line, command) {
+            return;
+        }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.total += 1;
         let known = inner.tallies.len();
@@ -133,6 +152,23 @@ mod tests {
                 "  example.com:443 (host is not on the allow list) x2",
                 "  [::1]:80 (bad ?reason????)"
             ]
+        );
+    }
+
+    #[test]
+    fn ignore_rules_by_line_and_by_command() {
+        let mut ignore = std::collections::BTreeMap::new();
+        ignore.insert("*".to_string(), vec!["telemetry.example".to_string()]);
+        ignore.insert("npm".to_string(), vec![":443".to_string()]);
+        let store = Store::with_ignore(ignore);
+        store.network_denied("telemetry.example", 80, "r", Some("curl"));
+        store.network_denied("registry.example", 443, "r", Some("npm install"));
+        store.network_denied("registry.example", 443, "r", Some("curl"));
+        store.network_denied("registry.example", 80, "r", Some("npm install"));
+        let lines: Vec<String> = store.recent().into_iter().map(|v| v.line).collect();
+        assert_eq!(
+            lines,
+            ["deny network-outbound registry.example:443 (r)", "deny network-outbound registry.example:80 (r)"]
         );
     }
 

@@ -152,11 +152,16 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn new(config: NetConfig, ask: Option<Arc<dyn Ask>>) -> Arc<Proxy> {
+        Proxy::with_store(config, ask, Arc::new(Store::default()))
+    }
+
+    /// With the session's violation store (which knows `ignoreViolations`).
+    pub fn with_store(config: NetConfig, ask: Option<Arc<dyn Ask>>, violations: Arc<Store>) -> Arc<Proxy> {
         Arc::new(Proxy {
             config: RwLock::new(Arc::new(config)),
             per_command: RwLock::new(HashMap::new()),
             ask,
-            violations: Arc::new(Store::default()),
+            violations,
         })
     }
 

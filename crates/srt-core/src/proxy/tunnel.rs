@@ -4,8 +4,8 @@
 //!
 //! Between two TCP sockets the bytes never enter srt's memory: `splice`
 //! moves them from one socket's receive queue into a pipe and from the pipe
-//! into the other socket's send queue, by page reference (about a seventh
-//! less CPU than copying through a buffer, measured on loopback).
+//! into the other socket's send queue, by page reference (less CPU than
+//! copying through a buffer, measured on loopback).
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -49,8 +49,24 @@ pub async fn relay_tcp(a: TcpStream, b: TcpStream) {
     }
 }
 
-/// A pipe: read end, write end.
-struct Pipe(OwnedFd, OwnedFd);
+/// A pipe: read end, write end, and whether it was enlarged.
+struct Pipe(OwnedFd, OwnedFd, bool);
+
+/// A few pipes are enlarged to 1 MiB (fewer, larger splices: faster bulk
+/// transfers). Only a few: the pages count against the user's pipe budget
+/// (`fs.pipe-user-pages-soft`), and past it every new pipe of the user's,
+/// in the sandbox too, would shrink to one page.
+const LARGE_PIPE: libc::c_int = 1 << 20;
+const LARGE_PIPES: usize = 8;
+static LARGE_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        if self.2 {
+            LARGE_LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
 
 /// Empty pipes, shared by all tunnels: a tunnel holds one only while bytes
 /// are in flight, so thousands of idle tunnels cost no pipes (a user's
@@ -67,8 +83,15 @@ fn take_pipe() -> io::Result<Pipe> {
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
         return Err(io::Error::last_os_error());
     }
+    use std::sync::atomic::Ordering;
+    let large = LARGE_LIVE.fetch_add(1, Ordering::Relaxed) < LARGE_PIPES
+        // SAFETY: fcntl on the pipe we just made.
+        && unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, LARGE_PIPE) } >= LARGE_PIPE;
+    if !large {
+        LARGE_LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
     // SAFETY: both descriptors are ours.
-    Ok(unsafe { Pipe(OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(unsafe { Pipe(OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]), large) })
 }
 
 /// Returns an empty pipe to the pool.
