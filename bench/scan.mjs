@@ -61,7 +61,31 @@ for (const [name, xs] of Object.entries(times)) console.log(`  ${name.padEnd(20)
 if (rg) console.log(`  ratio (ripgrep / srt): ${(median(times['original: ripgrep']) / median(times['srt native walk'])).toFixed(2)}`)
 else console.log('  (install ripgrep for the side-by-side)')
 
-// The whole start-up in that tree (the walk, then one mount per protected path).
-const t0 = process.hrtime.bigint()
-const full = spawnSync(path.join(root, 'srt'), ['--settings', settings, '--', 'true'], { cwd: tree, encoding: 'utf8' })
-console.log(`  srt --settings S -- true in the tree (writable): ${(Number(process.hrtime.bigint() - t0) / 1e6).toFixed(0)} ms, status ${full.status}`)
+// The whole start-up in that tree (the walk, then one mount per protected
+// path), beside the same run in an empty directory: what the tree costs.
+const original = path.join(root, 'node_modules', '@anthropic-ai', 'sandbox-runtime', 'dist', 'cli.js')
+const whole = { 'srt-rs': [path.join(root, 'srt'), ['--settings', settings, '--', 'true']] }
+if (fs.existsSync(original) && rg && which('socat')) whole.original = [process.execPath, [original, '--settings', settings, '--', 'true']]
+const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'srt-bench-empty-'))
+const wholeRuns = Math.max(3, Math.ceil(runs / 3))
+const wholeTimes = {}
+for (let i = 0; i < wholeRuns + 1; i++) {
+  for (const [name, [cmd, args]] of Object.entries(whole)) {
+    for (const [where, cwd] of [['tree', tree], ['empty', empty]]) {
+      const t0 = process.hrtime.bigint()
+      const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', env: { ...process.env, HOME: empty } })
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+      if (r.status !== 0) throw new Error(`${name} in ${where}: ${r.stderr}`)
+      if (i > 0) (wholeTimes[`${name} ${where}`] ??= []).push(ms)
+    }
+  }
+}
+console.log(`\n\`--settings S -- true\` with the tree as working directory (writable), ${wholeRuns} interleaved runs, medians (ms)`)
+const cost = {}
+for (const name of Object.keys(whole)) {
+  const [inTree, inEmpty] = [median(wholeTimes[`${name} tree`]), median(wholeTimes[`${name} empty`])]
+  cost[name] = inTree - inEmpty
+  console.log(`  ${name.padEnd(10)} in the tree ${inTree.toFixed(0).padStart(6)}   in an empty directory ${inEmpty.toFixed(0).padStart(5)}   the tree costs ${cost[name].toFixed(0).padStart(5)}`)
+}
+if (cost.original) console.log(`  the tree's cost, original / srt-rs: ${(cost.original / cost['srt-rs']).toFixed(2)}`)
+fs.rmSync(empty, { recursive: true, force: true })

@@ -412,3 +412,32 @@ async fn connections_are_capped_per_sandbox_and_slow_heads_are_dropped() {
     again.write_all(b"CONNECT 127.0.0.1:1 HTTP/1.1\r\n\r\n").await.unwrap();
     assert!(read_head(&mut again).await.starts_with("HTTP/1.1 "), "served again");
 }
+
+#[tokio::test]
+async fn bad_targets_and_unreachable_destinations_get_the_rfc_answers() {
+    // A port nothing listens on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (_proxy, port) = start_proxy(config(&["127.0.0.1", "localhost"], &[])).await;
+    assert_eq!(connect_status(port, "127.0.0.1", "").await, "HTTP/1.1 400 Bad Request", "no port");
+    assert_eq!(connect_status(port, "127.0.0.1:0", "").await, "HTTP/1.1 400 Bad Request", "port 0");
+    assert_eq!(connect_status(port, &format!("127.0.0.1:{closed}"), "").await, "HTTP/1.1 502 Bad Gateway");
+    // SOCKS: an unknown address type is 8, an unreachable destination 4.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(&[5, 1, 0]).await.unwrap();
+    let mut choice = [0u8; 2];
+    s.read_exact(&mut choice).await.unwrap();
+    s.write_all(&[5, 1, 0, 9, 0, 0]).await.unwrap();
+    let mut reply = [0u8; 10];
+    s.read_exact(&mut reply).await.unwrap();
+    assert_eq!(reply[1], 8);
+    let p = closed.to_be_bytes();
+    let (_, reply) = socks_connect(port, &[5, 1, 0, 1, 127, 0, 0, 1, p[0], p[1]]).await;
+    assert_eq!(reply[1], 4);
+    // An origin-form request is not a proxy request.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 400"));
+}
