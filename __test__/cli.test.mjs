@@ -1,11 +1,12 @@
 // The CLI contract (issue 2), through the npm shim and through the native
 // binary: output, exit status, arguments, streams, signals, settings.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { config, eventually, kinds, processesWith, runSync, sandboxEnv, settingsFile, start, tempDir } from './helpers.mjs'
+import { config, eventually, kinds, processesWith, root, runSync, sandboxEnv, settingsFile, start, tempDir } from './helpers.mjs'
 
 for (const kind of Object.keys(kinds)) {
   describe(`srt CLI through the ${kind}`, () => {
@@ -224,9 +225,37 @@ for (const kind of Object.keys(kinds)) {
   })
 }
 
-import { spawnSync } from 'node:child_process'
 function spawnSyncBuffer(cmd, argv, env, input) {
   const r = spawnSync(cmd, argv, { env, input, maxBuffer: 64 << 20, timeout: 20000 })
   if (r.error) throw r.error
   return r
 }
+
+describe('the npm bin (bin/srt)', () => {
+  const { home, env } = sandboxEnv()
+  const launcher = path.join(root, 'bin', 'srt')
+  // node_modules/.bin/srt is a symlink to it.
+  const binDir = tempDir('srt-bin-')
+  fs.symlinkSync(launcher, path.join(binDir, 'srt'))
+
+  it('runs the native binary beside the package, through a symlink, without Node', () => {
+    // No node on PATH: only the native binary can have run the command.
+    const r = spawnSync(path.join(binDir, 'srt'), ['sh', '-c', 'echo "$0 ran"'], { env: { ...env, PATH: '/usr/bin:/bin' }, cwd: home, encoding: 'utf8' })
+    assert.equal(r.stdout, 'sh ran\n', r.stderr)
+    assert.equal(r.status, 0)
+  })
+
+  it('falls back to the Node addon where the package has no native binary', () => {
+    const pkg = tempDir('srt-pkg-')
+    fs.mkdirSync(path.join(pkg, 'bin'))
+    for (const f of ['bin/srt', 'bin/srt.js', 'index.js', 'srt.linux-x64-gnu.node']) fs.copyFileSync(path.join(root, f), path.join(pkg, f))
+    fs.chmodSync(path.join(pkg, 'bin', 'srt'), 0o755)
+    // The addon finds its helper beside itself: the native binary under another name is not "srt" at the root.
+    fs.copyFileSync(path.join(root, 'srt'), path.join(pkg, 'srt-helper-elsewhere'))
+    const withoutNode = spawnSync(path.join(pkg, 'bin', 'srt'), ['--version'], { env: { ...env, PATH: '/nonexistent' }, encoding: 'utf8' })
+    assert.notEqual(withoutNode.status, 0, 'without the native binary it needs node')
+    const viaNode = spawnSync(path.join(pkg, 'bin', 'srt'), ['--version'], { env: { ...env, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` }, encoding: 'utf8' })
+    assert.equal(viaNode.status, 0, viaNode.stderr)
+    assert.equal(viaNode.stdout, runSync('native', ['--version']).stdout)
+  })
+})

@@ -23,6 +23,8 @@ const scenarios = {
   'bare bwrap': [bwrap, ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-all', '--unshare-user', '--new-session', '--die-with-parent', '--', 'true']],
   'srt (native)': [path.join(root, 'srt'), ['--settings', settings, '--', 'true']],
   'srt (node shim)': [process.execPath, [path.join(root, 'bin', 'srt.js'), '--settings', settings, '--', 'true']],
+  // What `npx srt` and package scripts run: the npm bin, a sh launcher of the native binary.
+  'srt (npm bin)': [path.join(root, 'bin', 'srt'), ['--settings', settings, '--', 'true']],
   'node -e 0': [process.execPath, ['-e', '0']],
 }
 // The original (a devDependency); it needs socat and ripgrep.
@@ -54,7 +56,7 @@ for (const [name, xs] of Object.entries(times)) {
 if (times.original) {
   const over = (k) => median(times[k]) - base
   console.log(
-    `  overhead ratios to the original: native ${(over('srt (native)') / over('original')).toFixed(3)}, node shim ${(over('srt (node shim)') / over('original')).toFixed(3)}`,
+    `  overhead ratios to the original: native ${(over('srt (native)') / over('original')).toFixed(3)}, node shim ${(over('srt (node shim)') / over('original')).toFixed(3)}, npm bin ${(over('srt (npm bin)') / over('original')).toFixed(3)}`,
   )
 }
 fs.rmSync(dir, { recursive: true, force: true })

@@ -42,7 +42,12 @@ function main() {
     console.error(`srt-rs: ${process.platform}-${process.arch} is not supported.`)
     process.exit(1)
   }
-  if (!force && hasPrebuilt(key)) return
+  if (!force && hasPrebuilt(key)) {
+    // The npm bin (bin/srt) runs the native binary from the package root.
+    const dir = path.dirname(require.resolve(`srt-rs-${key}/package.json`, { paths: [root] }))
+    link(path.join(dir, 'srt'), path.join(root, 'srt'))
+    return
+  }
   if (!fs.existsSync(path.join(root, 'Cargo.toml'))) {
     console.error(`srt-rs: no prebuilt package srt-rs-${key} was installed, and this copy has no sources to build from.`)
     process.exit(1)
@@ -63,6 +68,13 @@ function main() {
   const lib = process.platform === 'darwin' ? 'libsrt_node.dylib' : 'libsrt_node.so'
   install(path.join(out, lib), path.join(root, `srt.${key}.node`))
   install(path.join(out, 'srt'), path.join(root, 'srt'))
+}
+
+// A symlink made beside, then renamed over the old name.
+function link(target, to) {
+  const tmp = `${to}.tmp-${process.pid}`
+  fs.symlinkSync(target, tmp)
+  fs.renameSync(tmp, to)
 }
 
 // Copy beside, then rename: a running process keeps the old file intact.

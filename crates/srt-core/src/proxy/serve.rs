@@ -22,7 +22,6 @@ const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The runtime the proxies run on: two workers (the machines are small;
 /// the tunnels are I/O-bound).
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    raise_descriptor_limit();
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("srt-proxy").enable_all().build()
 }
 
@@ -36,8 +35,9 @@ pub fn command_descriptor_limit() -> Option<(u64, u64)> {
 }
 
 /// Each tunnel holds two descriptors: thousands of them need more than the
-/// usual soft limit of 1024. Raised to the hard limit, once.
-fn raise_descriptor_limit() {
+/// usual soft limit of 1024. Raised to the hard limit, once, before the
+/// sandbox is spawned (which gets the limit srt started with back).
+pub fn raise_descriptor_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
         let _ = STARTED_WITH.set((soft, hard));

@@ -10,10 +10,14 @@ use super::serve::{self, Role};
 use super::{bridge, Client, NetConfig, Proxy, SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT};
 
 pub struct SandboxNetwork {
-    runtime: Option<tokio::runtime::Runtime>,
     pub proxy: Arc<Proxy>,
-    waiter: Option<std::thread::JoinHandle<Vec<JoinHandle<()>>>>,
+    /// The thread that starts the runtime (while bubblewrap sets up the
+    /// sandbox, off the start-up path) and waits for the listeners.
+    waiter: Option<std::thread::JoinHandle<Served>>,
 }
+
+/// What the waiter started: the runtime and the accept loops on it.
+type Served = Option<(tokio::runtime::Runtime, Vec<JoinHandle<()>>)>;
 
 /// What a sandbox listener on `port` does under `config`.
 fn role(port: u16, config: &NetConfig) -> Role {
@@ -32,40 +36,45 @@ impl SandboxNetwork {
         use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
         let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
             .map_err(std::io::Error::from)?;
-        let runtime = serve::runtime()?;
-        let handle = runtime.handle().clone();
+        serve::raise_descriptor_limit();
         let client = Arc::new(client);
         let shared = proxy.clone();
         let waiter = std::thread::Builder::new().name("srt-bridge".into()).spawn(move || {
+            let runtime = match serve::runtime() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::warn!("cannot start the proxies: {e}");
+                    return None;
+                }
+            };
             let listeners = match bridge::receive(&ours) {
                 Ok(Some(l)) => l,
-                Ok(None) => return Vec::new(),
+                Ok(None) => return Some((runtime, Vec::new())),
                 Err(e) => {
                     tracing::warn!("{e}");
-                    return Vec::new();
+                    return Some((runtime, Vec::new()));
                 }
             };
             let config = shared.config();
-            listeners
+            let tasks = listeners
                 .into_iter()
                 .filter_map(|l| {
                     let r = role(l.port, &config);
-                    serve::spawn_listener(&handle, l.listener, r, shared.clone(), client.clone()).ok()
+                    serve::spawn_listener(runtime.handle(), l.listener, r, shared.clone(), client.clone()).ok()
                 })
-                .collect()
+                .collect();
+            Some((runtime, tasks))
         })?;
-        Ok((SandboxNetwork { runtime: Some(runtime), proxy, waiter: Some(waiter) }, theirs))
+        Ok((SandboxNetwork { proxy, waiter: Some(waiter) }, theirs))
     }
 
     /// Stops accepting and ends every connection (the sandbox is gone).
     pub fn stop(&mut self) {
-        if let Some(waiter) = self.waiter.take() {
-            for task in waiter.join().unwrap_or_default() {
+        if let Some((runtime, tasks)) = self.waiter.take().and_then(|w| w.join().ok()).flatten() {
+            for task in tasks {
                 task.abort();
             }
-        }
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
+            runtime.shutdown_background();
         }
     }
 }
