@@ -259,3 +259,24 @@ describe('the npm bin (bin/srt)', () => {
     assert.equal(viaNode.stdout, runSync('native', ['--version']).stdout)
   })
 })
+
+it("keeps srt's own package read-only inside the sandbox, even in a writable project", () => {
+  // A project with srt installed in its node_modules, the project writable.
+  const { home, env } = sandboxEnv()
+  const project = tempDir('srt-project-')
+  const pkg = path.join(project, 'node_modules', 'srt-rs')
+  fs.mkdirSync(path.join(pkg, 'bin'), { recursive: true })
+  for (const f of ['bin/srt', 'bin/srt.js', 'srt']) fs.copyFileSync(path.join(root, f), path.join(pkg, f))
+  for (const f of ['bin/srt', 'srt']) fs.chmodSync(path.join(pkg, f), 0o755)
+  const settings = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+  const attempts = ['echo x > node_modules/srt-rs/bin/srt', 'echo x > node_modules/srt-rs/bin/srt.js', 'echo x > node_modules/srt-rs/new', 'echo ok > elsewhere']
+  const r = spawnSync(path.join(pkg, 'bin', 'srt'), ['--settings', settings, 'sh', '-c', attempts.map((a) => `(${a}) 2>/dev/null && echo wrote; `).join('')], {
+    env,
+    cwd: project,
+    encoding: 'utf8',
+  })
+  assert.equal(r.stdout, 'wrote\n', r.stderr)
+  assert.equal(fs.readFileSync(path.join(project, 'elsewhere'), 'utf8'), 'ok\n')
+  assert.equal(fs.readFileSync(path.join(pkg, 'bin', 'srt'), 'utf8'), fs.readFileSync(path.join(root, 'bin', 'srt'), 'utf8'))
+  assert.ok(!fs.existsSync(path.join(pkg, 'new')))
+})

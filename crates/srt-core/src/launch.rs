@@ -33,7 +33,15 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     let lock = registry.lock().map_err(|e| format!("cannot lock {}: {e}", registry.dir().display()))?;
     registry.sweep();
     let empty_dir = registry.empty_dir().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
-    let protect = vec![registry.dir().to_path_buf()];
+    // srt itself: a command that could rewrite srt's files (a package inside
+    // a writable project's node_modules) would run code outside the sandbox
+    // the next time srt starts. The directory of the helper binary, and the
+    // package the npm bin launched from.
+    let mut protect = vec![registry.dir().to_path_buf()];
+    protect.extend(helper.parent().map(Path::to_path_buf));
+    if let Some(root) = std::env::var_os("SRT_PACKAGE_ROOT").map(PathBuf::from).filter(|p| p.is_absolute()) {
+        protect.push(std::fs::canonicalize(&root).unwrap_or(root));
+    }
     let input =
         plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
     let plan = plan::plan(&input, &HostFs);
