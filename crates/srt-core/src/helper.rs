@@ -11,6 +11,7 @@
 use std::ffi::{CString, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
 
 /// The hidden subcommand that runs the helper.
 pub const SUBCOMMAND: &str = "__sandbox-exec";
@@ -25,6 +26,11 @@ struct Options {
     allow_namespaces: bool,
     ready_fd: Option<libc::c_int>,
     bridge_fd: Option<libc::c_int>,
+    /// The library's sandboxes: srt's bridge socket, this wrap's token, and
+    /// the file of mount checks (no descriptors can be handed to a command
+    /// line that the caller runs later).
+    bridge_socket: Option<(PathBuf, String)>,
+    verify_file: Option<PathBuf>,
     block_unix_sockets: bool,
     argv: Vec<OsString>,
 }
@@ -36,6 +42,9 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut allow_namespaces = false;
     let mut verify_fd = None;
     let mut bridge_fd = None;
+    let mut bridge_path = None;
+    let mut bridge_token = None;
+    let mut verify_file = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.to_str() {
@@ -51,6 +60,16 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
                 let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
                 bridge_fd = Some(fd.ok_or("--bridge-fd needs a descriptor number")?);
             }
+            Some("--bridge-socket") => {
+                bridge_path = Some(PathBuf::from(iter.next().ok_or("--bridge-socket needs a path")?))
+            }
+            Some("--bridge-token") => {
+                bridge_token =
+                    Some(iter.next().and_then(|v| v.to_str()).ok_or("--bridge-token needs a token")?.to_string())
+            }
+            Some("--verify-file") => {
+                verify_file = Some(PathBuf::from(iter.next().ok_or("--verify-file needs a path")?))
+            }
             Some("--tty") => tty = true,
             Some("--block-unix-sockets") => block_unix_sockets = true,
             Some("--allow-namespaces") => allow_namespaces = true,
@@ -62,7 +81,22 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     if argv.is_empty() {
         return Err("no command".into());
     }
-    Ok(Options { tty, verify_fd, allow_namespaces, ready_fd, bridge_fd, block_unix_sockets, argv })
+    let bridge_socket = match (bridge_path, bridge_token) {
+        (Some(p), Some(t)) => Some((p, t)),
+        (None, None) => None,
+        _ => return Err("--bridge-socket and --bridge-token go together".into()),
+    };
+    Ok(Options {
+        tty,
+        verify_fd,
+        allow_namespaces,
+        ready_fd,
+        bridge_fd,
+        bridge_socket,
+        verify_file,
+        block_unix_sockets,
+        argv,
+    })
 }
 
 fn fail(message: &str) -> i32 {
@@ -91,17 +125,29 @@ pub fn main(args: &[OsString]) -> i32 {
     }
     // Each bind must show what srt planned: a path swapped for a symlink
     // between planning and mounting would have moved a mount elsewhere.
-    if let Some(fd) = opts.verify_fd {
-        if let Err(e) = verify_mounts(fd) {
+    let checks = match (opts.verify_fd, &opts.verify_file) {
+        (Some(fd), _) => Some(Ok(fd)),
+        (None, Some(path)) => Some(
+            std::fs::File::open(path)
+                .map(std::os::fd::IntoRawFd::into_raw_fd)
+                .map_err(|e| format!("cannot read the plan {}: {e}", path.display())),
+        ),
+        (None, None) => None,
+    };
+    if let Some(fd) = checks {
+        if let Err(e) = fd.and_then(verify_mounts) {
             return fail(&format!("the sandbox is not as planned ({e}); refusing to run the command"));
         }
     }
     // The proxies' listeners, in the sandbox's network namespace, listening
     // before the command exists: handed to srt, which serves them.
-    if let Some(fd) = opts.bridge_fd {
-        if let Err(e) = crate::proxy::bridge::open_and_send(fd) {
-            return fail(&format!("{e}; refusing to run the command without its proxies"));
-        }
+    let bridged = match (opts.bridge_fd, &opts.bridge_socket) {
+        (Some(fd), _) => Some(crate::proxy::bridge::open_and_send(fd)),
+        (None, Some((path, token))) => Some(crate::proxy::bridge::connect_and_send(path, token)),
+        (None, None) => None,
+    };
+    if let Some(Err(e)) = bridged {
+        return fail(&format!("{e}; refusing to run the command without its proxies"));
     }
     // Every mount is in place now: tell srt (it stops holding its registry lock).
     if let Some(fd) = opts.ready_fd {

@@ -8,16 +8,43 @@ use std::path::{Path, PathBuf};
 use crate::cli::CliContext;
 use crate::config::Settings;
 
-/// Runs `argv` in the sandbox described by `settings`; returns its status.
+/// How the helper gets what srt hands it.
+pub enum Handover {
+    /// The CLI: srt spawns bubblewrap and hands it descriptors (3 to 7).
+    Descriptors { tty: bool },
+    /// The library: a command line the caller runs later. The helper
+    /// connects to the session's bridge socket (bound into the sandbox) with
+    /// the wrap's token, and reads its mount checks from a file.
+    Paths { bridge: PathBuf, token: String, checks: PathBuf },
+}
+
+/// A sandbox ready to start: bubblewrap's argument vector and what goes with it.
 #[cfg(target_os = "linux")]
-pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) -> Result<i32, String> {
-    use crate::runner::{self, RunOutcome};
+pub struct Prepared {
+    pub argv: Vec<OsString>,
+    /// What the helper checks before the command starts.
+    pub expectations: Vec<u8>,
+    /// The placeholders this sandbox relies on (and, until taken, the registry lock).
+    pub claim: crate::sandbox::linux::placeholders::Claim,
+    /// The command as violations name it.
+    pub key: String,
+    pub warnings: Vec<String>,
+}
+
+/// Plans the sandbox for `command` and renders bubblewrap's argument vector.
+#[cfg(target_os = "linux")]
+pub fn prepare(
+    settings: &Settings,
+    command: Vec<OsString>,
+    helper: PathBuf,
+    handover: &Handover,
+    claim_tag: Option<&str>,
+) -> Result<Prepared, String> {
+    use crate::runner;
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
 
-    let net_config = crate::proxy::NetConfig::from_settings(settings, |k| std::env::var(k).ok())?;
     let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
-    let helper = ctx.helper.clone()?;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
@@ -44,19 +71,15 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     }
     let input =
         plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
-    let plan = plan::plan(&input, &HostFs);
+    let mut plan = plan::plan(&input, &HostFs);
     if !plan.errors.is_empty() {
         let mut lines = plan.errors.clone();
         lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
         return Err(lines.join("\n       "));
     }
-    for w in &plan.warnings {
-        crate::cli::say(&format!("srt: warning: {w}"));
-    }
-    let tty = runner::wants_tty(&ctx.stdio);
     let ssh_proxy = crate::proxy::env::ssh_proxy_command(&helper);
     let mut helper_argv: Vec<OsString> = vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
-    if tty {
+    if matches!(handover, Handover::Descriptors { tty: true }) {
         helper_argv.push("--tty".into());
     }
     if settings.network.allow_all_unix_sockets != Some(true) {
@@ -65,17 +88,29 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     if settings.allow_nested_user_namespaces == Some(true) {
         helper_argv.push("--allow-namespaces".into());
     }
-    helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
-    helper_argv.extend(["--verify-fd".into(), runner::EXPECT_FD.to_string().into()]);
-    helper_argv.extend(["--bridge-fd".into(), runner::BRIDGE_FD.to_string().into()]);
+    let info_fd = match handover {
+        Handover::Descriptors { .. } => {
+            helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
+            helper_argv.extend(["--verify-fd".into(), runner::EXPECT_FD.to_string().into()]);
+            helper_argv.extend(["--bridge-fd".into(), runner::BRIDGE_FD.to_string().into()]);
+            Some(runner::INFO_FD)
+        }
+        Handover::Paths { bridge, token, checks } => {
+            // The bridge socket stays reachable whatever the read denies hide.
+            plan.mounts.push(plan::Mount::RoBind(bridge.clone(), bridge.clone()));
+            helper_argv.extend(["--bridge-socket".into(), bridge.clone().into_os_string()]);
+            helper_argv.extend(["--bridge-token".into(), token.into()]);
+            helper_argv.extend(["--verify-file".into(), checks.clone().into_os_string()]);
+            None
+        }
+    };
     helper_argv.push("--".into());
-    helper_argv.extend(argv);
-    let mut plan = plan;
+    helper_argv.extend(command);
     plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy));
     let key = argv_key(&helper_argv);
-    let launch = bwrap::Launch { bwrap: bwrap_path, info_fd: runner::INFO_FD, cwd, disable_userns, helper_argv };
-    let full = bwrap::argv(&plan, &launch);
-    let options = full.iter().position(|a| a == "--").unwrap_or(full.len());
+    let launch = bwrap::Launch { bwrap: bwrap_path, info_fd, cwd, disable_userns, helper_argv };
+    let argv = bwrap::argv(&plan, &launch);
+    let options = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
     if options > bwrap::MAX_ARGS {
         return Err(format!(
             "the sandbox needs {options} bubblewrap arguments ({} mounts), more than the {} bubblewrap accepts: deny or allow whole directories rather than many files in them",
@@ -88,25 +123,43 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     let live = registry.live_claims();
     let mut claimed = plan.placeholders.clone();
     claimed.extend(live.into_iter().filter(|l| plan.mounts.iter().any(|m| plan::mount_dest(m).starts_with(l))));
-    let mut claim =
-        registry.claim(claimed, lock).map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
+    let claim = registry
+        .claim_tagged(claimed, lock, claim_tag)
+        .map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
     for (path, content) in &plan.prefilled {
         // Made before the sandbox starts; if something is there by now, it is protected as it is.
         let _ = placeholders::create_new_nofollow(path, content.as_bytes());
     }
-    tracing::debug!("bwrap argv: {full:?}");
+    tracing::debug!("bwrap argv: {argv:?}");
     let expectations = mount_expectations(&plan)?;
+    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings })
+}
+
+/// Runs `argv` in the sandbox described by `settings`; returns its status.
+#[cfg(target_os = "linux")]
+pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) -> Result<i32, String> {
+    use crate::runner::{self, RunOutcome};
+    use crate::sandbox::linux::bwrap;
+
+    let net_config = crate::proxy::NetConfig::from_settings(settings, |k| std::env::var(k).ok())?;
+    let helper = ctx.helper.clone()?;
+    let tty = runner::wants_tty(&ctx.stdio);
+    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, None)?;
+    for w in &prepared.warnings {
+        crate::cli::say(&format!("srt: warning: {w}"));
+    }
     let store = crate::violations::Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
     let proxy = crate::proxy::Proxy::with_store(net_config, None, std::sync::Arc::new(store));
-    let client = crate::proxy::Client::new(Some(key));
+    let client = crate::proxy::Client::new(Some(prepared.key.clone()));
     let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
         .map_err(|e| format!("cannot start the network proxies: {e}"))?;
-    let outcome =
-        runner::run(&full, ctx.stdio, tty, &ctx.control, Box::new(claim.take_lock()), &expectations, Some(bridge));
+    let lock = Box::new(prepared.claim.take_lock());
+    let outcome = runner::run(&prepared.argv, ctx.stdio, tty, &ctx.control, lock, &prepared.expectations, Some(bridge));
     network.stop();
     for line in proxy.violations.summary() {
         crate::cli::say(&line);
     }
+    drop(prepared);
     match outcome {
         Ok(RunOutcome::Exited(code)) => Ok(code),
         Ok(RunOutcome::SetupFailed(code)) => Err(format!(

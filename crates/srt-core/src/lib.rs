@@ -9,6 +9,8 @@ pub mod config;
 pub mod helper;
 pub mod launch;
 pub mod logging;
+#[cfg(target_os = "linux")]
+pub mod manager;
 pub mod policy;
 pub mod proxy;
 pub mod runner;

@@ -50,35 +50,75 @@ fn listen(port: u16) -> std::io::Result<TcpListener> {
     Ok(TcpListener::from(fd))
 }
 
-/// Helper side: opens the proxy listeners and sends them over `channel`.
-pub fn open_and_send(channel: RawFd) -> Result<(), String> {
+/// What the helper sends: its listeners, and for the library's sandboxes the
+/// wrap's token (which sandbox this is) and a pidfd of the helper (srt
+/// stops serving the listeners when it exits).
+pub struct Message {
+    pub token: Option<String>,
+    pub listeners: Vec<SandboxListener>,
+    pub pidfd: Option<OwnedFd>,
+}
+
+fn send(channel: RawFd, token: Option<&str>) -> Result<(), String> {
     let ports = [SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT];
     let listeners = ports
         .iter()
         .map(|&p| listen(p).map_err(|e| format!("cannot listen on port {p} inside the sandbox: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    let fds: Vec<RawFd> = listeners.iter().map(|l| l.as_raw_fd()).collect();
+    let mut fds: Vec<RawFd> = listeners.iter().map(|l| l.as_raw_fd()).collect();
     let mut text = MAGIC.to_vec();
     for p in ports {
-        text.extend_from_slice(format!(" {p}").as_bytes());
+        text.extend_from_slice(format!(" port:{p}").as_bytes());
+    }
+    if let Some(t) = token {
+        text.extend_from_slice(format!(" token:{t}").as_bytes());
+    }
+    // SAFETY: pidfd_open of ourselves; -1 where the kernel has no pidfds (before 5.3).
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) } as RawFd;
+    if token.is_some() && pidfd >= 0 {
+        text.extend_from_slice(b" pidfd");
+        fds.push(pidfd);
     }
     let rights = [ControlMessage::ScmRights(&fds)];
-    sendmsg::<()>(channel, &[IoSlice::new(&text)], &rights, MsgFlags::empty(), None)
-        .map_err(|e| format!("cannot hand the proxy listeners to srt: {e}"))?;
+    let sent = sendmsg::<()>(channel, &[IoSlice::new(&text)], &rights, MsgFlags::empty(), None);
+    if pidfd >= 0 {
+        // SAFETY: our own descriptor, sent already (or not at all).
+        unsafe { libc::close(pidfd) };
+    }
+    sent.map_err(|e| format!("cannot hand the proxy listeners to srt: {e}"))?;
     Ok(())
 }
 
-/// srt side: waits for the helper's listeners. `Ok(None)` when the sandbox
-/// ended (or failed to start) without sending any.
-pub fn receive(channel: &OwnedFd) -> Result<Option<Vec<SandboxListener>>, String> {
-    let mut buf = [0u8; 256];
+/// Helper side (the CLI): opens the proxy listeners and sends them over `channel`.
+pub fn open_and_send(channel: RawFd) -> Result<(), String> {
+    send(channel, None)
+}
+
+/// Helper side (the library): connects to the session's bridge socket and
+/// sends the listeners with the wrap's token.
+pub fn connect_and_send(socket: &std::path::Path, token: &str) -> Result<(), String> {
+    let stream = std::os::unix::net::UnixStream::connect(socket)
+        .map_err(|e| format!("cannot reach srt's bridge socket {}: {e}", socket.display()))?;
+    send(stream.as_raw_fd(), Some(token))?;
+    // Wait for srt's one-byte answer: the listeners are taken before the command starts.
+    let mut byte = [0u8; 1];
+    match std::io::Read::read(&mut &stream, &mut byte) {
+        Ok(1) if byte[0] == b'k' => Ok(()),
+        _ => Err("srt did not accept this sandbox's proxy listeners (the session was reset, or the command was wrapped by another session)".into()),
+    }
+}
+
+/// Reads one bridge message from `channel`. `Ok(None)` when the other side
+/// closed without sending any; `WouldBlock` from a non-blocking socket.
+pub fn receive_message(channel: RawFd) -> std::io::Result<Option<Message>> {
+    let mut buf = [0u8; 512];
     let mut space = nix::cmsg_space!([RawFd; 4]);
     let (bytes, fds) = loop {
         let mut iov = [IoSliceMut::new(&mut buf)];
-        match recvmsg::<()>(channel.as_raw_fd(), &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
+        match recvmsg::<()>(channel, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC) {
             Ok(msg) => {
                 let mut fds = Vec::new();
-                for cmsg in msg.cmsgs().map_err(|e| format!("bridge message: {e}"))? {
+                for cmsg in msg.cmsgs().map_err(|e| std::io::Error::other(format!("bridge message: {e}")))? {
                     if let ControlMessageOwned::ScmRights(list) = cmsg {
                         // SAFETY: the kernel just installed these descriptors for us.
                         fds.extend(list.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
@@ -87,26 +127,47 @@ pub fn receive(channel: &OwnedFd) -> Result<Option<Vec<SandboxListener>>, String
                 break (msg.bytes, fds);
             }
             Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(format!("bridge: {e}")),
+            Err(e) => return Err(std::io::Error::from(e)),
         }
     };
     if bytes == 0 {
         return Ok(None);
     }
-    let text = std::str::from_utf8(&buf[..bytes]).map_err(|_| "bridge: a malformed message".to_string())?;
+    parse(&buf[..bytes], fds).map(Some).map_err(std::io::Error::other)
+}
+
+fn parse(bytes: &[u8], fds: Vec<OwnedFd>) -> Result<Message, String> {
+    let bad = || "bridge: a malformed message".to_string();
+    let text = std::str::from_utf8(bytes).map_err(|_| bad())?;
     let mut words = text.split(' ');
     if words.next().map(str::as_bytes) != Some(MAGIC) {
-        return Err("bridge: a malformed message".into());
+        return Err(bad());
     }
-    let ports: Vec<u16> = words.map(|w| w.parse().map_err(|_| "bridge: a malformed port")).collect::<Result<_, _>>()?;
-    if ports.len() != fds.len() {
+    let (mut ports, mut token, mut has_pidfd) = (Vec::new(), None, false);
+    for word in words {
+        match word.split_once(':') {
+            Some(("port", p)) => ports.push(p.parse::<u16>().map_err(|_| bad())?),
+            Some(("token", t)) => token = Some(t.to_string()),
+            None if word == "pidfd" => has_pidfd = true,
+            _ => return Err(bad()),
+        }
+    }
+    let mut fds = fds;
+    let pidfd = if has_pidfd { fds.pop() } else { None };
+    if ports.len() != fds.len() || (has_pidfd && pidfd.is_none()) {
         return Err("bridge: ports and sockets do not match".into());
     }
-    Ok(Some(
-        ports
-            .into_iter()
-            .zip(fds)
-            .map(|(port, fd)| SandboxListener { port, listener: TcpListener::from(fd) })
-            .collect(),
-    ))
+    let listeners = ports
+        .into_iter()
+        .zip(fds)
+        .map(|(port, fd)| SandboxListener { port, listener: TcpListener::from(fd) })
+        .collect();
+    Ok(Message { token, listeners, pidfd })
+}
+
+/// srt side (the CLI): waits for the helper's listeners. `Ok(None)` when the
+/// sandbox ended (or failed to start) without sending any.
+pub fn receive(channel: &OwnedFd) -> Result<Option<Vec<SandboxListener>>, String> {
+    let message = receive_message(channel.as_raw_fd()).map_err(|e| format!("bridge: {e}"))?;
+    Ok(message.map(|m| m.listeners))
 }

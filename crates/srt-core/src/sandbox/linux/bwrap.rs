@@ -73,7 +73,7 @@ pub const MAX_ARGS: usize = 9000;
 pub struct Launch {
     pub bwrap: PathBuf,
     /// Descriptor (in bwrap) where it reports the sandbox's first process.
-    pub info_fd: i32,
+    pub info_fd: Option<i32>,
     pub cwd: PathBuf,
     /// Stop the command from creating user namespaces.
     pub disable_userns: bool,
@@ -100,8 +100,10 @@ pub fn argv(plan: &Plan, launch: &Launch) -> Vec<OsString> {
     }
     // The helper is pid 1: it reaps, forwards signals, and its exit ends every process inside.
     push(&["--as-pid-1"]);
-    a.push("--info-fd".into());
-    a.push(launch.info_fd.to_string().into());
+    if let Some(fd) = launch.info_fd {
+        a.push("--info-fd".into());
+        a.push(fd.to_string().into());
+    }
     for mount in &plan.mounts {
         let (op, src, dest): (&str, Option<&Path>, &Path) = match mount {
             Mount::Bind(s, d) => ("--bind", Some(s), d),
@@ -163,7 +165,7 @@ mod tests {
         };
         let launch = Launch {
             bwrap: "/usr/bin/bwrap".into(),
-            info_fd: 3,
+            info_fd: Some(3),
             cwd: "/w".into(),
             disable_userns: true,
             helper_argv: vec!["/h/srt".into(), "__sandbox-exec".into(), "--".into(), "echo".into(), "a b".into()],

@@ -49,7 +49,10 @@ fn run_id(pid: u32) -> Option<String> {
     Some(format!("{pid}-{start}"))
 }
 
+/// Whether the process of a record id (`<pid>-<start>`, with an optional
+/// `.<n>` for one of several wraps of that process) still runs.
 fn is_alive(id: &str) -> bool {
+    let id = id.split('.').next().unwrap_or(id);
     let Some(pid) = id.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
     run_id(pid).as_deref() == Some(id)
 }
@@ -145,8 +148,17 @@ impl Registry {
     /// Records the paths this run relies on, before the sandbox starts,
     /// under the lock the caller took (the claim keeps it until handed on).
     pub fn claim(&self, paths: Vec<PathBuf>, lock: RegistryLock) -> io::Result<Claim> {
+        self.claim_tagged(paths, lock, None)
+    }
+
+    /// A claim of one of several sandboxes this process starts (the library's
+    /// wraps), told apart by `tag`; it lives as long as this process at most.
+    pub fn claim_tagged(&self, paths: Vec<PathBuf>, lock: RegistryLock, tag: Option<&str>) -> io::Result<Claim> {
         let id = run_id(std::process::id()).ok_or_else(|| io::Error::other("cannot read /proc/self/stat"))?;
-        let record = self.dir.join(format!("run-{id}"));
+        let record = match tag {
+            Some(t) => self.dir.join(format!("run-{id}.{t}")),
+            None => self.dir.join(format!("run-{id}")),
+        };
         let mut bytes = Vec::new();
         for p in &paths {
             bytes.extend_from_slice(p.as_os_str().as_bytes());

@@ -1,0 +1,280 @@
+//! A library session (what `SandboxManager` wraps): the proxies, started
+//! once, and any number of wrapped commands. A wrap is a command line the
+//! caller runs later (`sh -c <string>`); its helper connects back to the
+//! session's bridge socket with the wrap's token and hands over the
+//! sandbox's proxy listeners, and srt serves them until the sandbox ends.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncWriteExt, Interest};
+use tokio::net::UnixListener;
+
+use crate::config::Settings;
+use crate::proxy::serve::{self, Role};
+use crate::proxy::{bridge, Ask, Client, NetConfig, Proxy, SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT};
+use crate::sandbox::linux::placeholders::Claim;
+use crate::violations::Store;
+
+/// A wrapped command: bubblewrap's argument vector, and the same as one
+/// string for `sh -c` (what `wrapWithSandbox` returns).
+pub struct Wrapped {
+    pub argv: Vec<OsString>,
+    pub command_line: String,
+    pub warnings: Vec<String>,
+}
+
+struct Pending {
+    key: Option<String>,
+}
+
+#[derive(Default)]
+struct Active {
+    /// Wraps not yet cleaned up (`cleanupAfterCommand`), and their claims.
+    count: usize,
+    claims: Vec<Claim>,
+}
+
+pub struct Session {
+    settings: Mutex<Arc<Settings>>,
+    pub proxy: Arc<Proxy>,
+    runtime: Option<tokio::runtime::Runtime>,
+    dir: PathBuf,
+    socket: PathBuf,
+    helper: PathBuf,
+    pending: Arc<Mutex<HashMap<String, Pending>>>,
+    active: Mutex<Active>,
+    serial: std::sync::atomic::AtomicU64,
+}
+
+/// Quotes a word for `sh`: bare when it is plainly safe, else in single quotes.
+pub fn shell_quote(word: &str) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b"_./:@+,=-".contains(&b);
+    if !word.is_empty() && word.bytes().all(plain) && !word.starts_with('=') {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\"'\"'"))
+}
+
+fn random_token() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    // SAFETY: getrandom fills the buffer we own.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        return Err("cannot read random bytes".into());
+    }
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+impl Session {
+    /// Starts the proxies and the bridge socket. `helper` is the native `srt`
+    /// binary (it runs inside every sandbox).
+    pub fn start(settings: Settings, ask: Option<Arc<dyn Ask>>, helper: PathBuf) -> Result<Session, String> {
+        let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
+        let store = Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
+        let proxy = Proxy::with_store(net, ask, Arc::new(store));
+        serve::raise_descriptor_limit();
+        let runtime = serve::runtime().map_err(|e| format!("cannot start the proxies: {e}"))?;
+        let registry = crate::sandbox::linux::placeholders::Registry::open()?;
+        let token = random_token()?;
+        let dir = registry.dir().join(format!("session-{}-{}", std::process::id(), &token[..8]));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        let socket = dir.join("bridge.sock");
+        let pending: Arc<Mutex<HashMap<String, Pending>>> = Arc::default();
+        let listener = {
+            let _guard = runtime.enter();
+            UnixListener::bind(&socket).map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?
+        };
+        runtime.spawn(accept_bridges(listener, pending.clone(), proxy.clone()));
+        Ok(Session {
+            settings: Mutex::new(Arc::new(settings)),
+            proxy,
+            runtime: Some(runtime),
+            dir,
+            socket,
+            helper,
+            pending,
+            active: Mutex::default(),
+            serial: Default::default(),
+        })
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// New settings: the proxies use them from the next connection, wraps
+    /// from the next wrap.
+    pub fn update_config(&self, settings: Settings) -> Result<(), String> {
+        let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
+        self.proxy.update_config(net);
+        *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
+        Ok(())
+    }
+
+    /// The bridge socket's path (the original's `getLinuxHttpSocketPath`).
+    pub fn bridge_socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Wraps `command` (run by `shell -c`) in a sandbox under the session's
+    /// settings (or `custom` for the filesystem part; the proxies always
+    /// filter with the session's). `key` attributes its violations.
+    pub fn wrap(
+        &self,
+        command: &str,
+        shell: Option<&str>,
+        custom: Option<&Settings>,
+        key: Option<&str>,
+    ) -> Result<Wrapped, String> {
+        let settings = self.settings();
+        let settings = custom.unwrap_or(&settings);
+        let shell = find_shell(shell.unwrap_or("bash"))?;
+        let token = random_token()?;
+        let n = self.serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let checks = self.dir.join(format!("wrap-{n}.checks"));
+        let handover = crate::launch::Handover::Paths {
+            bridge: self.socket.clone(),
+            token: token.clone(),
+            checks: checks.clone(),
+        };
+        let argv: Vec<OsString> = vec![shell.into(), "-c".into(), command.into()];
+        let mut prepared =
+            crate::launch::prepare(settings, argv, self.helper.clone(), &handover, Some(&format!("w{n}")))?;
+        drop(prepared.claim.take_lock());
+        write_private(&checks, &prepared.expectations)?;
+        let key = key.map(str::to_string).unwrap_or_else(|| command.to_string());
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(token, Pending { key: Some(key) });
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        active.count += 1;
+        active.claims.push(prepared.claim);
+        let command_line =
+            prepared.argv.iter().map(|w| shell_quote(&w.to_string_lossy())).collect::<Vec<_>>().join(" ");
+        Ok(Wrapped { argv: prepared.argv, command_line, warnings: prepared.warnings })
+    }
+
+    /// One wrapped command has ended; when none is left, the placeholders
+    /// they relied on are removed.
+    pub fn cleanup_after_command(&self) {
+        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
+        active.count = active.count.saturating_sub(1);
+        if active.count == 0 {
+            active.claims.clear();
+        }
+    }
+
+    /// Stops everything: proxies, listeners, bridge; removes placeholders.
+    pub fn reset(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+        self.active.lock().unwrap_or_else(|e| e.into_inner()).claims.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o400)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The shell's absolute path: as given if absolute, else looked up on PATH.
+fn find_shell(name: &str) -> Result<PathBuf, String> {
+    let not_found = || format!("Shell '{name}' not found in PATH");
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return p.is_absolute().then_some(p).ok_or_else(not_found);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(name))
+        .find(|p| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .ok_or_else(not_found)
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+/// Accepts helpers on the bridge socket: each hands over its sandbox's
+/// listeners with its wrap's token (once); srt serves them until the
+/// sandbox's helper (pid 1 inside) exits.
+async fn accept_bridges(listener: UnixListener, pending: Arc<Mutex<HashMap<String, Pending>>>, proxy: Arc<Proxy>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        let pending = pending.clone();
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            let message = loop {
+                if stream.readable().await.is_err() {
+                    return;
+                }
+                match stream.try_io(Interest::READABLE, || bridge::receive_message(stream.as_raw_fd())) {
+                    Ok(Some(m)) => break m,
+                    Ok(None) => return,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                    Err(_) => return,
+                }
+            };
+            // Each token once: a command that learnt its own token gains nothing by replaying it.
+            let Some(entry) =
+                message.token.as_ref().and_then(|t| pending.lock().unwrap_or_else(|e| e.into_inner()).remove(t))
+            else {
+                return;
+            };
+            let client = Arc::new(Client::new(entry.key));
+            let config = proxy.config();
+            let handle = tokio::runtime::Handle::current();
+            let mut tasks = Vec::new();
+            for l in message.listeners {
+                let external = match l.port {
+                    SANDBOX_HTTP_PORT => config.external_http,
+                    SANDBOX_SOCKS_PORT => config.external_socks,
+                    _ => None,
+                };
+                let role = external.map(Role::External).unwrap_or(Role::Filter);
+                if let Ok(t) = serve::spawn_listener(&handle, l.listener, role, proxy.clone(), client.clone()) {
+                    tasks.push(t);
+                }
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(b"k").await;
+            // Serve until the sandbox ends (its pid 1 exits), then let go of its sockets.
+            if let Some(pidfd) = message.pidfd {
+                // SAFETY: the pidfd is ours alone and outlives its registration.
+                if let Ok(fd) = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) } {
+                    let _ = fd.readable().await;
+                }
+                for t in tasks {
+                    t.abort();
+                }
+            }
+        });
+    }
+}
