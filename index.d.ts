@@ -9,6 +9,72 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** One library session: the proxies and the wraps of one `SandboxManager`. */
+export declare class NativeSession {
+  constructor()
+  /** Starts the proxies for `config` (JSON text). Resolves to the config's warnings. */
+  initialize(config: string, ask?: NativeAskCallback | undefined | null): Promise<Array<string>>
+  /**
+   * Wraps `command`; resolves to the command line to run with a shell.
+   * The planning (a walk of the working directory) runs off the JS thread.
+   */
+  wrap(command: string, binShell?: string | undefined | null, customConfig?: string | undefined | null, commandId?: string | undefined | null): Promise<string>
+  /** One wrapped command ended. */
+  cleanupAfterCommand(): void
+  /** New config (JSON text) for the next connections and wraps. */
+  updateConfig(config: string): Array<string>
+  /** Stops the proxies and removes what the wraps left on the host. */
+  reset(): Promise<void>
+  isInitialized(): boolean
+  /** The last violations recorded (at most 100), oldest first. */
+  violations(): Array<NativeViolation>
+  /** How many violations were ever recorded (the list keeps the last 100). */
+  violationTotal(): number
+  registerCommandNetworkLists(commandId: string, allowedDomains: Array<string>): void
+  unregisterCommandNetworkLists(commandId: string): void
+  /** The session's bridge socket (where sandboxes hand over their proxy listeners). */
+  bridgeSocketPath(): string | null
+}
+
+/** What the ask callback is given. */
+export interface AskRequest {
+  host: string
+  port: number
+}
+
+/** Whether this machine can sandbox: bubblewrap present, user namespaces on. */
+export declare function checkDependencies(): DependencyCheck
+
+/** The result of `validateConfig`. */
+export interface ConfigCheck {
+  ok: boolean
+  /** What makes the config unusable (the CLI's messages). */
+  errors: Array<string>
+  /** Unknown keys. */
+  warnings: Array<string>
+}
+
+/** What `checkDependencies` finds. */
+export interface DependencyCheck {
+  errors: Array<string>
+  warnings: Array<string>
+}
+
+/**
+ * The ask callback as the binding sees it: the JavaScript layer wraps the
+ * user's callback so that it always resolves to `"allow"`, `"deny"`,
+ * `"deny:<reason>"` or `"fail"`.
+ */
+export type NativeAskCallback = ((arg: AskRequest) => Promise<string>)
+
+/** One recorded violation. */
+export interface NativeViolation {
+  line: string
+  command?: string
+  /** Milliseconds since the epoch. */
+  timestamp: number
+}
+
 /**
  * Runs the `srt` command line (arguments without the program name) and
  * resolves to its exit status. The command inherits this process's standard
@@ -22,6 +88,9 @@ export declare function runCli(args: Array<string>): Promise<number>
  * `runCli` that is still running. SIGWINCH (28) resizes their terminal.
  */
 export declare function signalCli(signo: number): void
+
+/** Validates a config (JSON text) exactly as `srt` and `initialize` do. */
+export declare function validateConfig(json: string): ConfigCheck
 
 /** The version of srt-rs. */
 export declare function version(): string

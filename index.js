@@ -835,6 +835,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeSession = nativeBinding.NativeSession
+module.exports.checkDependencies = nativeBinding.checkDependencies
 module.exports.runCli = nativeBinding.runCli
 module.exports.signalCli = nativeBinding.signalCli
+module.exports.validateConfig = nativeBinding.validateConfig
 module.exports.version = nativeBinding.version

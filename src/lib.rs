@@ -85,3 +85,268 @@ pub fn signal_cli(signo: i32) {
 pub fn version() -> String {
     cli::VERSION.to_string()
 }
+
+// ---- The library session (what the JavaScript `SandboxManager` wraps) ----
+
+use srt_core::config::{check_supported, parse_settings, ParseError, Settings};
+use srt_core::manager::Session;
+use srt_core::proxy::{Ask, AskAnswer};
+
+/// What the ask callback is given.
+#[napi(object)]
+pub struct AskRequest {
+    pub host: String,
+    pub port: u32,
+}
+
+/// The ask callback as the binding sees it: the JavaScript layer wraps the
+/// user's callback so that it always resolves to `"allow"`, `"deny"`,
+/// `"deny:<reason>"` or `"fail"`.
+#[napi]
+pub type NativeAskCallback = napi::threadsafe_function::ThreadsafeFunction<
+    AskRequest,      // argument
+    Promise<String>, // return value: the decision
+    AskRequest,      // what is queued to the JS thread
+    Status,          // error status
+    false,           // CalleeHandled: JS gets (req), not (err, req)
+    true,            // weak: a registered callback does not keep Node alive
+>;
+
+struct JsAsk(Arc<NativeAskCallback>);
+
+impl Ask for JsAsk {
+    fn ask(&self, host: String, port: u16) -> std::pin::Pin<Box<dyn std::future::Future<Output = AskAnswer> + Send>> {
+        let callback = self.0.clone();
+        Box::pin(async move {
+            let answer = match callback.call_async_catch(AskRequest { host, port: u32::from(port) }).await {
+                Ok(promise) => promise.await.unwrap_or_else(|_| "fail".into()),
+                Err(_) => "fail".into(),
+            };
+            match answer.as_str() {
+                "allow" => AskAnswer::Allow,
+                "deny" => AskAnswer::Deny(None),
+                other => match other.strip_prefix("deny:") {
+                    Some(reason) => AskAnswer::Deny(Some(reason.to_string())),
+                    None => AskAnswer::Failed,
+                },
+            }
+        })
+    }
+}
+
+/// A settings document (JSON) parsed, validated and checked for what this
+/// build enforces, with the CLI's messages. Unknown keys are warnings.
+fn settings_from_json(text: &str) -> std::result::Result<(Settings, Vec<String>), String> {
+    let parsed = parse_settings(text).map_err(|e| match e {
+        ParseError::Json(m) => format!("the config is not valid JSON: {m}"),
+        ParseError::Invalid(issues) => {
+            let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
+            format!("invalid sandbox config:\n  {}", lines.join("\n  "))
+        }
+    })?;
+    let (refused, _) = check_supported(&parsed.settings);
+    if !refused.is_empty() {
+        let lines: Vec<String> = refused.iter().map(ToString::to_string).collect();
+        return Err(format!(
+            "this srt cannot enforce part of the config:\n  {}\nRefusing to sandbox with weaker rules than the config asks for.",
+            lines.join("\n  ")
+        ));
+    }
+    let warnings = parsed.unknown_keys.iter().map(|k| format!("unknown key \"{k}\" ignored")).collect();
+    Ok((parsed.settings, warnings))
+}
+
+/// The result of `validateConfig`.
+#[napi(object)]
+pub struct ConfigCheck {
+    pub ok: bool,
+    /// What makes the config unusable (the CLI's messages).
+    pub errors: Vec<String>,
+    /// Unknown keys.
+    pub warnings: Vec<String>,
+}
+
+/// Validates a config (JSON text) exactly as `srt` and `initialize` do.
+#[napi]
+pub fn validate_config(json: String) -> ConfigCheck {
+    match settings_from_json(&json) {
+        Ok((_, warnings)) => ConfigCheck { ok: true, errors: Vec::new(), warnings },
+        Err(e) => ConfigCheck { ok: false, errors: vec![e], warnings: Vec::new() },
+    }
+}
+
+/// What `checkDependencies` finds.
+#[napi(object)]
+pub struct DependencyCheck {
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Whether this machine can sandbox: bubblewrap present, user namespaces on.
+#[napi]
+pub fn check_dependencies() -> DependencyCheck {
+    use srt_core::sandbox::linux::bwrap;
+    let mut errors = Vec::new();
+    if !cfg!(target_os = "linux") {
+        errors.push(format!("Unsupported platform: {}", std::env::consts::OS));
+    } else {
+        if let Err(e) = bwrap::find_bwrap(&Settings::default(), std::env::var_os("PATH").as_deref()) {
+            errors.push(e.0);
+        }
+        if let Err(e) = bwrap::check_user_namespaces() {
+            errors.push(e.0);
+        }
+        if let Err(e) = helper_path() {
+            errors.push(e);
+        }
+    }
+    DependencyCheck { errors, warnings: Vec::new() }
+}
+
+/// One recorded violation.
+#[napi(object)]
+pub struct NativeViolation {
+    pub line: String,
+    pub command: Option<String>,
+    /// Milliseconds since the epoch.
+    pub timestamp: f64,
+}
+
+/// One library session: the proxies and the wraps of one `SandboxManager`.
+#[napi]
+pub struct NativeSession {
+    session: Arc<Mutex<Option<Arc<Session>>>>,
+}
+
+fn no_session() -> Error {
+    Error::from_reason("the sandbox is not initialized: call initialize() first")
+}
+
+#[napi]
+impl NativeSession {
+    #[napi(constructor)]
+    pub fn new() -> Self {
+        NativeSession { session: Arc::default() }
+    }
+
+    fn current(&self) -> Result<Arc<Session>> {
+        self.session.lock().map_err(|_| no_session())?.clone().ok_or_else(no_session)
+    }
+
+    /// Starts the proxies for `config` (JSON text). Resolves to the config's warnings.
+    #[napi]
+    pub async fn initialize(&self, config: String, ask: Option<NativeAskCallback>) -> Result<Vec<String>> {
+        let (settings, warnings) = settings_from_json(&config).map_err(Error::from_reason)?;
+        let helper = helper_path().map_err(Error::from_reason)?;
+        let ask: Option<Arc<dyn Ask>> = ask.map(|a| Arc::new(JsAsk(Arc::new(a))) as Arc<dyn Ask>);
+        let started = tokio::task::spawn_blocking(move || Session::start(settings, ask, helper))
+            .await
+            .map_err(|e| Error::from_reason(e.to_string()))?
+            .map_err(Error::from_reason)?;
+        let old = self.session.lock().map_err(|_| no_session())?.replace(Arc::new(started));
+        if let Some(old) = old {
+            tokio::task::spawn_blocking(move || drop(old));
+        }
+        Ok(warnings)
+    }
+
+    /// Wraps `command`; resolves to the command line to run with a shell.
+    /// The planning (a walk of the working directory) runs off the JS thread.
+    #[napi]
+    pub async fn wrap(
+        &self,
+        command: String,
+        bin_shell: Option<String>,
+        custom_config: Option<String>,
+        command_id: Option<String>,
+    ) -> Result<String> {
+        let session = self.current()?;
+        let custom = match custom_config {
+            Some(json) => Some(settings_from_json(&json).map_err(Error::from_reason)?.0),
+            None => None,
+        };
+        tokio::task::spawn_blocking(move || {
+            session.wrap(&command, bin_shell.as_deref(), custom.as_ref(), command_id.as_deref()).map(|w| w.command_line)
+        })
+        .await
+        .map_err(|e| Error::from_reason(e.to_string()))?
+        .map_err(Error::from_reason)
+    }
+
+    /// One wrapped command ended.
+    #[napi]
+    pub fn cleanup_after_command(&self) {
+        if let Ok(s) = self.current() {
+            s.cleanup_after_command();
+        }
+    }
+
+    /// New config (JSON text) for the next connections and wraps.
+    #[napi]
+    pub fn update_config(&self, config: String) -> Result<Vec<String>> {
+        let (settings, warnings) = settings_from_json(&config).map_err(Error::from_reason)?;
+        self.current()?.update_config(settings).map_err(Error::from_reason)?;
+        Ok(warnings)
+    }
+
+    /// Stops the proxies and removes what the wraps left on the host.
+    #[napi]
+    pub async fn reset(&self) -> Result<()> {
+        let old = self.session.lock().map_err(|_| no_session())?.take();
+        if let Some(old) = old {
+            tokio::task::spawn_blocking(move || drop(old)).await.map_err(|e| Error::from_reason(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    #[napi]
+    pub fn is_initialized(&self) -> bool {
+        self.current().is_ok()
+    }
+
+    /// The last violations recorded (at most 100), oldest first.
+    #[napi]
+    pub fn violations(&self) -> Vec<NativeViolation> {
+        let Ok(s) = self.current() else { return Vec::new() };
+        s.proxy
+            .violations
+            .recent()
+            .into_iter()
+            .map(|v| NativeViolation {
+                line: v.line,
+                command: v.command,
+                timestamp: v.at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0),
+            })
+            .collect()
+    }
+
+    /// How many violations were ever recorded (the list keeps the last 100).
+    #[napi]
+    pub fn violation_total(&self) -> f64 {
+        self.current().map(|s| s.proxy.violations.tallies().1 as f64).unwrap_or(0.0)
+    }
+
+    #[napi]
+    pub fn register_command_network_lists(&self, command_id: String, allowed_domains: Vec<String>) -> Result<()> {
+        self.current()?.proxy.register_command(&command_id, &allowed_domains).map_err(Error::from_reason)
+    }
+
+    #[napi]
+    pub fn unregister_command_network_lists(&self, command_id: String) {
+        if let Ok(s) = self.current() {
+            s.proxy.unregister_command(&command_id);
+        }
+    }
+
+    /// The session's bridge socket (where sandboxes hand over their proxy listeners).
+    #[napi]
+    pub fn bridge_socket_path(&self) -> Option<String> {
+        self.current().ok().map(|s| s.bridge_socket().display().to_string())
+    }
+}
+
+impl Default for NativeSession {
+    fn default() -> Self {
+        Self::new()
+    }
+}

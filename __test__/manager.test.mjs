@@ -1,0 +1,228 @@
+// The library API of issue 5 (first part): SandboxManager's session cycle
+// with real sandboxes and real connections, the ask callback, updateConfig,
+// violations and their annotation, per-command lists, independent instances,
+// ESM and CommonJS, and that nothing keeps Node alive after reset().
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import os from 'node:os'
+import path from 'node:path'
+import { after, describe, it } from 'node:test'
+
+import { root, tempDir } from './helpers.mjs'
+import { SandboxManager, SandboxViolationStore, validateConfig } from '../lib/index.mjs'
+
+const work = tempDir('srt-lib-')
+const config = (network = {}, filesystem = {}) => ({
+  network: { allowedDomains: [], deniedDomains: [], ...network },
+  filesystem: { denyRead: [], allowWrite: [], denyWrite: [], ...filesystem },
+})
+
+/** A loopback server answering `hello <path>`; closed after the file. */
+async function server() {
+  const s = http.createServer((req, res) => res.end(`hello ${req.url}\n`))
+  await new Promise((r) => s.listen(0, '127.0.0.1', r))
+  after(() => (s.closeAllConnections(), s.close()))
+  return s.address().port
+}
+
+/** Runs a wrapped command line as a library caller does: spawn(line, {shell: true}). */
+function spawnLine(line) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(line, { shell: true, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
+const curl = (url) => `unset NO_PROXY no_proxy; curl -sS -o /dev/null -w '%{http_code}\\n' ${url}`
+
+describe('SandboxManager (static style, as the original)', () => {
+  it('initialize, wrap, spawn, violation, annotate, reset', async () => {
+    const port = await server()
+    await SandboxManager.initialize(config({ allowedDomains: [`localhost:${port}`] }))
+    assert.equal(SandboxManager.isSandboxingEnabled(), true)
+    assert.equal(await SandboxManager.waitForNetworkInitialization(), true)
+    const command = `${curl(`http://localhost:${port}/ok`)}; ${curl('http://denied.example/')}; touch /etc/srt-lib 2>/dev/null || echo read-only`
+    const line = await SandboxManager.wrapWithSandbox(command)
+    assert.equal(typeof line, 'string')
+    const r = await spawnLine(line)
+    assert.equal(r.stdout, '200\n403\nread-only\n', r.stderr)
+    SandboxManager.cleanupAfterCommand()
+    const store = SandboxManager.getSandboxViolationStore()
+    assert.ok(store instanceof SandboxViolationStore)
+    const mine = store.getViolationsForCommand(command)
+    assert.equal(mine.length, 1)
+    assert.equal(mine[0].line, 'deny network-outbound denied.example:80 (host is not on the allow list)')
+    assert.ok(mine[0].timestamp instanceof Date)
+    assert.equal(
+      SandboxManager.annotateStderrWithSandboxFailures(command, 'curl failed'),
+      ['curl failed', '<sandbox_violations>', mine[0].line, '</sandbox_violations>'].join(os.EOL),
+    )
+    assert.equal(SandboxManager.annotateStderrWithSandboxFailures('another command', 'x'), 'x')
+    await SandboxManager.reset()
+    assert.equal(SandboxManager.isSandboxingEnabled(), false)
+    assert.equal(SandboxManager.annotateStderrWithSandboxFailures(command, 'x'), 'x')
+  })
+})
+
+describe('SandboxManager instances', () => {
+  it('two instances hold different policies at once', async () => {
+    const port = await server()
+    const a = new SandboxManager()
+    const b = new SandboxManager()
+    await a.initialize(config({ allowedDomains: [`localhost:${port}`] }))
+    await b.initialize(config({ allowedDomains: [] }))
+    const [la, lb] = await Promise.all([a.wrapWithSandbox(curl(`http://localhost:${port}/a`)), b.wrapWithSandbox(curl(`http://localhost:${port}/b`))])
+    const [ra, rb] = await Promise.all([spawnLine(la), spawnLine(lb)])
+    assert.equal(ra.stdout, '200\n', ra.stderr)
+    assert.equal(rb.stdout, '403\n', rb.stderr)
+    assert.equal(a.getSandboxViolationStore().getCount(), 0)
+    assert.equal(b.getSandboxViolationStore().getCount(), 1)
+    await Promise.all([a.reset(), b.reset()])
+  })
+
+  it('the ask callback decides unlisted hosts: only true allows; a reason reaches the client; a throw denies', async () => {
+    const port = await server()
+    const asked = []
+    const m = new SandboxManager()
+    await m.initialize(config({ allowedDomains: [], deniedDomains: ['never.example'] }), async ({ host, port: p }) => {
+      asked.push(`${host}:${p}`)
+      if (p === port) return true
+      if (host === 'reason.example') return { allow: false, reason: 'not during tests' }
+      if (host === 'throws.example') throw new Error('boom')
+      return 'yes' // anything but true denies
+    })
+    const line = await m.wrapWithSandbox(
+      [curl(`http://localhost:${port}/asked`), 'unset NO_PROXY no_proxy; curl -sS http://reason.example/; echo', curl('http://throws.example/'), curl('http://truthy.example/'), curl('http://never.example/')].join('; '),
+    )
+    const r = await spawnLine(line)
+    assert.equal(r.stdout, '200\nConnection blocked by network allowlist: not during tests\n\n403\n403\n403\n', r.stderr)
+    assert.deepEqual(asked, [`localhost:${port}`, 'reason.example:80', 'throws.example:80', 'truthy.example:80'], 'the deny list is never put to the callback')
+    const lines = m.getSandboxViolationStore().getViolations().map((v) => v.line)
+    assert.deepEqual(lines, [
+      'deny network-outbound reason.example:80 (not during tests)',
+      'deny network-outbound throws.example:80 (permission prompt failed)',
+      'deny network-outbound truthy.example:80 (user denied)',
+      'deny network-outbound never.example:80 (host is on the deny list)',
+    ])
+    await m.reset()
+  })
+
+  it('updateConfig changes the allowed domains between two connections', async () => {
+    const port = await server()
+    const m = new SandboxManager()
+    await m.initialize(config({ allowedDomains: [] }))
+    // One sandbox: a request, then a pause in which the config changes, then another.
+    const line = await m.wrapWithSandbox(`${curl(`http://localhost:${port}/1`)}; sleep 1; ${curl(`http://localhost:${port}/2`)}`)
+    const run = spawnLine(line)
+    await new Promise((r) => setTimeout(r, 500))
+    m.updateConfig(config({ allowedDomains: ['localhost'] }))
+    const r = await run
+    assert.equal(r.stdout, '403\n200\n', r.stderr)
+    assert.deepEqual(m.getConfig().network.allowedDomains, ['localhost'])
+    await m.reset()
+  })
+
+  it('per-command lists apply to the command wrapped with that id only', async () => {
+    const port = await server()
+    const m = new SandboxManager()
+    await m.initialize(config({ allowedDomains: [] }))
+    const id = 'c0ffee00c0ffee00c0ffee00c0ffee00'
+    m.registerCommandNetworkLists(id, { allowedDomains: [`localhost:${port}`] })
+    assert.throws(() => m.registerCommandNetworkLists('short', { allowedDomains: [] }), /at least 22/)
+    assert.throws(() => m.registerCommandNetworkLists('x'.repeat(22), { allowedDomains: ['*.com'] }), /not a valid domain pattern/)
+    const withId = await m.wrapWithSandbox(curl(`http://localhost:${port}/`), undefined, undefined, undefined, { commandId: id })
+    const without = await m.wrapWithSandbox(curl(`http://localhost:${port}/`))
+    assert.equal((await spawnLine(withId)).stdout, '200\n')
+    assert.equal((await spawnLine(without)).stdout, '403\n')
+    m.unregisterCommandNetworkLists(id)
+    const again = await m.wrapWithSandbox(curl(`http://localhost:${port}/`), undefined, undefined, undefined, { commandId: id })
+    assert.equal((await spawnLine(again)).stdout, '403\n')
+    await m.reset()
+  })
+
+  it('refuses bad configs with the CLI messages, and a wrap before initialize', async () => {
+    const m = new SandboxManager()
+    await assert.rejects(m.wrapWithSandbox('true'), /not initialized/)
+    await assert.rejects(m.initialize(config({ allowedDomains: ['*.com'] })), /network\.allowedDomains\[0\]: "\*\.com" is not a valid domain pattern/)
+    await assert.rejects(m.initialize(config({ requireHostMatch: true })), /network\.requireHostMatch: not supported yet/)
+    assert.equal(validateConfig(config()).ok, true)
+    assert.match(validateConfig({ network: {} }).errors[0], /network\.allowedDomains: is required/)
+    assert.deepEqual(m.checkDependencies().errors, [])
+  })
+})
+
+describe('packaging', () => {
+  it('CommonJS require and ESM import give the same API', () => {
+    const require = createRequire(import.meta.url)
+    const cjs = require(path.join(root, 'lib', 'index.js'))
+    assert.equal(cjs.SandboxManager, SandboxManager)
+    assert.equal(typeof cjs.SandboxManager.initialize, 'function')
+  })
+
+  it('after reset() a script exits by itself, with the ask callback registered', async () => {
+    const script = path.join(work, 'exits.mjs')
+    fs.writeFileSync(
+      script,
+      `import { SandboxManager } from ${JSON.stringify(path.join(root, 'lib', 'index.mjs'))}
+import { spawnSync } from 'node:child_process'
+await SandboxManager.initialize({ network: { allowedDomains: [], deniedDomains: [] }, filesystem: { denyRead: [], allowWrite: [], denyWrite: [] } }, async () => false)
+const line = await SandboxManager.wrapWithSandbox('echo inside')
+console.log(spawnSync(line, { shell: true, encoding: 'utf8' }).stdout.trim())
+SandboxManager.cleanupAfterCommand()
+await SandboxManager.reset()
+console.log('reset')
+`,
+    )
+    const t0 = Date.now()
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10000)
+    const code = await new Promise((r) => child.on('close', (c, s) => r(c ?? s)))
+    clearTimeout(killer)
+    assert.equal(out, 'inside\nreset\n', err)
+    assert.equal(code, 0, `exited by itself (${Date.now() - t0} ms): ${err}`)
+  })
+
+  it('a timer keeps firing while a wrap walks a large tree (the walk is off the JS thread)', async () => {
+    const tree = tempDir('srt-lib-tree-')
+    for (let r = 0; r < 60; r++) {
+      for (const d of ['.git/hooks', 'src/a/b', 'docs']) fs.mkdirSync(path.join(tree, `repo-${r}`, d), { recursive: true })
+      for (let f = 0; f < 150; f++) fs.writeFileSync(path.join(tree, `repo-${r}`, 'src', 'a', `f${f}`), '')
+    }
+    const script = path.join(work, 'ticks.mjs')
+    fs.writeFileSync(
+      script,
+      `import { SandboxManager } from ${JSON.stringify(path.join(root, 'lib', 'index.mjs'))}
+await SandboxManager.initialize({ network: { allowedDomains: [], deniedDomains: [] }, filesystem: { denyRead: [], allowWrite: ['.'], denyWrite: [] } })
+let ticks = 0
+const timer = setInterval(() => ticks++, 1)
+const t0 = performance.now()
+await SandboxManager.wrapWithSandbox('true')
+const ms = performance.now() - t0
+clearInterval(timer)
+console.log(JSON.stringify({ ticks, ms }))
+await SandboxManager.reset()
+`,
+    )
+    const child = spawn(process.execPath, [script], { cwd: tree, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    await new Promise((r) => child.on('close', r))
+    const { ticks, ms } = JSON.parse(out)
+    // Not a timing threshold: the loop turned at all while the walk ran.
+    assert.ok(ticks >= 1, `no timer tick in ${ms} ms of wrapping: ${err}`)
+  })
+})

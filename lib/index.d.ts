@@ -1,0 +1,113 @@
+// Types of the library API, shaped like the original's
+// (`@anthropic-ai/sandbox-runtime`) for the members srt-rs provides.
+
+export type NetworkHostPattern = { host: string; port: number | undefined }
+export type SandboxAskCallback = (p: NetworkHostPattern) => Promise<boolean | { allow: false; reason: string }> | boolean | { allow: false; reason: string }
+
+export type FilesystemPathEntry = string | { path: string; literal: true }
+
+export interface NetworkConfig {
+  allowedDomains: string[]
+  deniedDomains: string[]
+  deniedDomainReasons?: Record<string, string>
+  strictAllowlist?: boolean
+  deniedResolvedAddresses?: string[]
+  allowUnixSockets?: string[]
+  allowAllUnixSockets?: boolean
+  allowLocalBinding?: boolean
+  allowMachLookup?: string[]
+  httpProxyPort?: number
+  socksProxyPort?: number
+  parentProxy?: { http?: string; https?: string; noProxy?: string }
+  refuseOpaqueTunnels?: boolean
+  [key: string]: unknown
+}
+
+export interface FilesystemConfig {
+  denyRead: FilesystemPathEntry[]
+  allowRead?: FilesystemPathEntry[]
+  allowWrite: FilesystemPathEntry[]
+  denyWrite: FilesystemPathEntry[]
+  allowGitConfig?: boolean
+  disabled?: boolean
+}
+
+export type IgnoreViolationsConfig = Record<string, string[]>
+
+export interface SandboxRuntimeConfig {
+  network: NetworkConfig
+  filesystem: FilesystemConfig
+  ignoreViolations?: IgnoreViolationsConfig
+  enableWeakerNestedSandbox?: boolean
+  allowNestedUserNamespaces?: boolean
+  mandatoryDenySearchDepth?: number
+  bwrapPath?: string
+  [key: string]: unknown
+}
+
+export type FsReadRestrictionConfig = { denyOnly: FilesystemPathEntry[]; allowWithinDeny?: FilesystemPathEntry[] }
+export type FsWriteRestrictionConfig = { allowOnly: FilesystemPathEntry[]; denyWithinAllow: FilesystemPathEntry[] }
+export type NetworkRestrictionConfig = { allowedHosts?: string[]; deniedHosts?: string[] }
+export type SandboxViolationEvent = { line: string; command?: string; encodedCommand?: string; timestamp: Date }
+export type SandboxDependencyCheck = { warnings: string[]; errors: string[] }
+export type WrapWithSandboxOptions = { commandId?: string; commandText?: string }
+
+export declare class SandboxViolationStore {
+  addViolation(violation: SandboxViolationEvent): void
+  getViolations(limit?: number): SandboxViolationEvent[]
+  getCount(): number
+  getTotalCount(): number
+  getViolationsForCommand(command: string): SandboxViolationEvent[]
+  clear(): void
+  subscribe(listener: (violations: SandboxViolationEvent[]) => void): () => void
+}
+
+interface SandboxManagerApi {
+  initialize(config: SandboxRuntimeConfig, askCallback?: SandboxAskCallback, enableLogMonitor?: boolean): Promise<void>
+  isSupportedPlatform(): boolean
+  isSandboxingEnabled(): boolean
+  checkDependencies(): SandboxDependencyCheck
+  waitForNetworkInitialization(): Promise<boolean>
+  wrapWithSandbox(
+    command: string,
+    binShell?: string,
+    customConfig?: Partial<SandboxRuntimeConfig>,
+    abortSignal?: AbortSignal,
+    options?: WrapWithSandboxOptions,
+  ): Promise<string>
+  wrapWithSandboxArgv(
+    command: string,
+    binShell?: string,
+    customConfig?: Partial<SandboxRuntimeConfig>,
+    abortSignal?: AbortSignal,
+    cwd?: string,
+    options?: WrapWithSandboxOptions,
+  ): Promise<{ argv: string[]; env: NodeJS.ProcessEnv }>
+  cleanupAfterCommand(): void
+  reset(): Promise<void>
+  getConfig(): SandboxRuntimeConfig | undefined
+  updateConfig(newConfig: SandboxRuntimeConfig): void
+  getNetworkRestrictionConfig(): NetworkRestrictionConfig
+  getFsReadConfig(): FsReadRestrictionConfig
+  getFsWriteConfig(): FsWriteRestrictionConfig
+  getAllowUnixSockets(): string[] | undefined
+  getAllowLocalBinding(): boolean | undefined
+  getIgnoreViolations(): IgnoreViolationsConfig | undefined
+  getEnableWeakerNestedSandbox(): boolean | undefined
+  getProxyPort(): number | undefined
+  getSocksProxyPort(): number | undefined
+  getLinuxHttpSocketPath(): string | undefined
+  getLinuxSocksSocketPath(): string | undefined
+  registerCommandNetworkLists(commandId: string, lists: { allowedDomains?: string[] }): void
+  unregisterCommandNetworkLists(commandId: string): void
+  getLinuxGlobPatternWarnings(): string[]
+  getSandboxViolationStore(): SandboxViolationStore
+  annotateStderrWithSandboxFailures(command: string, stderr: string): string
+}
+
+/** The session API. Static calls use one default instance; `new SandboxManager()` makes an independent one. */
+export interface SandboxManager extends SandboxManagerApi {}
+export declare const SandboxManager: SandboxManagerApi & { new (): SandboxManager }
+
+export declare function validateConfig(config: SandboxRuntimeConfig | string): { ok: boolean; errors: string[]; warnings: string[] }
+export declare function getDefaultWritePaths(): string[]

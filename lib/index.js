@@ -1,0 +1,294 @@
+// The library API: `SandboxManager`, shaped like the original's
+// (`@anthropic-ai/sandbox-runtime`), over the native session in the addon.
+// Static calls (`SandboxManager.initialize(...)`) use one default instance;
+// `new SandboxManager()` gives independent sessions with their own policies.
+'use strict'
+
+const os = require('node:os')
+
+function loadAddon() {
+  const libc = process.platform === 'linux' ? '-gnu' : ''
+  try {
+    return require(`../srt.${process.platform}-${process.arch}${libc}.node`)
+  } catch {
+    return require('../index.js')
+  }
+}
+const native = loadAddon()
+
+const MAX_VIOLATIONS = 100
+
+/** The key a violation is filed under: base64 of the first 100 characters (as the original). */
+function encodeKey(key) {
+  return Buffer.from(String(key).slice(0, 100), 'utf8').toString('base64')
+}
+
+/** An in-memory ring of the last 100 violations, with listeners. */
+class SandboxViolationStore {
+  #violations = []
+  #total = 0
+  #listeners = new Set()
+
+  addViolation(violation) {
+    this.#violations.push(violation)
+    if (this.#violations.length > MAX_VIOLATIONS) this.#violations.shift()
+    this.#total++
+    this.#notify()
+  }
+
+  getViolations(limit) {
+    return limit === undefined ? [...this.#violations] : this.#violations.slice(-limit)
+  }
+
+  getCount() {
+    return this.#violations.length
+  }
+
+  getTotalCount() {
+    return this.#total
+  }
+
+  getViolationsForCommand(key) {
+    const encoded = encodeKey(key)
+    return this.#violations.filter((v) => v.encodedCommand === encoded)
+  }
+
+  clear() {
+    this.#violations = []
+    this.#notify()
+  }
+
+  subscribe(listener) {
+    this.#listeners.add(listener)
+    listener(this.getViolations())
+    return () => this.#listeners.delete(listener)
+  }
+
+  #notify() {
+    const all = this.getViolations()
+    for (const l of this.#listeners) l(all)
+  }
+}
+
+/** The user's ask callback, as the addon calls it: always a Promise of a decision word. */
+function nativeAsk(askCallback) {
+  return async ({ host, port }) => {
+    try {
+      const answer = await askCallback({ host, port })
+      if (answer === true) return 'allow'
+      if (answer && typeof answer === 'object' && answer.allow === false && typeof answer.reason === 'string') return `deny:${answer.reason}`
+      return 'deny'
+    } catch {
+      return 'fail'
+    }
+  }
+}
+
+/** The config a wrap uses: the session's, with `customConfig`'s filesystem fields taking precedence one by one. */
+function mergeCustom(config, custom) {
+  if (!custom) return undefined
+  const fsBase = config.filesystem || {}
+  const fsCustom = custom.filesystem || {}
+  const filesystem = { ...fsBase }
+  for (const key of ['denyRead', 'allowRead', 'allowWrite', 'denyWrite', 'disabled', 'allowGitConfig']) {
+    if (fsCustom[key] !== undefined) filesystem[key] = fsCustom[key]
+  }
+  const merged = { ...config, filesystem }
+  for (const key of ['allowPty', 'allowNestedUserNamespaces']) if (custom[key] !== undefined) merged[key] = custom[key]
+  return merged
+}
+
+const defaultWritePaths = () => [process.env.CLAUDE_CODE_TMPDIR || process.env.CLAUDE_TMPDIR || '/tmp/claude', '~/.npm/_logs', '~/.claude/debug']
+
+class SandboxManager {
+  #native = new native.NativeSession()
+  #config = undefined
+  #init = undefined
+  #store = new SandboxViolationStore()
+  #seen = 0
+
+  /** Starts the proxies with `config`. `askCallback({host, port})` decides hosts no list did (only `true` allows). */
+  async initialize(config, askCallback, _enableLogMonitor = false) {
+    if (this.#init) return this.#init
+    this.#config = structuredClone(config)
+    this.#init = (async () => {
+      const warnings = await this.#native.initialize(JSON.stringify(config), askCallback ? nativeAsk(askCallback) : undefined)
+      for (const w of warnings) process.emitWarning(`srt: ${w}`)
+    })()
+    try {
+      await this.#init
+    } catch (e) {
+      this.#init = undefined
+      throw e
+    }
+  }
+
+  isSupportedPlatform() {
+    return process.platform === 'linux'
+  }
+
+  isSandboxingEnabled() {
+    return this.#config !== undefined
+  }
+
+  /** What is missing on this machine: `{errors, warnings}`. */
+  checkDependencies() {
+    return native.checkDependencies()
+  }
+
+  async waitForNetworkInitialization() {
+    if (!this.#config) return false
+    try {
+      await this.#init
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** A shell command line that runs `command` in the sandbox: run it with `spawn(line, {shell: true})`. */
+  async wrapWithSandbox(command, binShell, customConfig, abortSignal, options = {}) {
+    if (!this.#init) throw new Error('the sandbox is not initialized: call initialize() first')
+    await this.#init
+    abortSignal?.throwIfAborted()
+    const custom = mergeCustom(this.#config, customConfig)
+    const key = options.commandId || command
+    return this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, key)
+  }
+
+  async wrapWithSandboxArgv(command, binShell, customConfig, abortSignal, _cwd, options) {
+    if (binShell !== undefined && typeof binShell !== 'string') throw new TypeError('binShell must be a string')
+    const line = await this.wrapWithSandbox(command, binShell, customConfig, abortSignal, options)
+    return { argv: [binShell && binShell.startsWith('/') ? binShell : '/bin/bash', '-c', line], env: process.env }
+  }
+
+  cleanupAfterCommand() {
+    this.#native.cleanupAfterCommand()
+  }
+
+  /** Stops the proxies; afterwards nothing of the session keeps Node alive. */
+  async reset() {
+    this.#config = undefined
+    this.#init = undefined
+    await this.#native.reset()
+  }
+
+  getConfig() {
+    return this.#config
+  }
+
+  updateConfig(newConfig) {
+    this.#native.updateConfig(JSON.stringify(newConfig))
+    this.#config = structuredClone(newConfig)
+  }
+
+  getNetworkRestrictionConfig() {
+    const n = this.#config?.network
+    if (!n) return {}
+    return n.deniedDomains?.length ? { allowedHosts: n.allowedDomains, deniedHosts: n.deniedDomains } : { allowedHosts: n.allowedDomains }
+  }
+
+  getFsReadConfig() {
+    const f = this.#config?.filesystem
+    return { denyOnly: f?.denyRead ?? [], allowWithinDeny: f?.allowRead ?? [] }
+  }
+
+  getFsWriteConfig() {
+    const f = this.#config?.filesystem
+    if (f?.disabled) return { allowOnly: ['/'], denyWithinAllow: [] }
+    return { allowOnly: [...defaultWritePaths(), ...(f?.allowWrite ?? [])], denyWithinAllow: f?.denyWrite ?? [] }
+  }
+
+  getAllowUnixSockets() {
+    return this.#config?.network?.allowUnixSockets
+  }
+
+  getAllowLocalBinding() {
+    return this.#config?.network?.allowLocalBinding
+  }
+
+  getIgnoreViolations() {
+    return this.#config?.ignoreViolations
+  }
+
+  getEnableWeakerNestedSandbox() {
+    return this.#config?.enableWeakerNestedSandbox
+  }
+
+  /** Host ports: only external proxies have one (srt's own proxies listen inside each sandbox). */
+  getProxyPort() {
+    return this.#config?.network?.httpProxyPort
+  }
+
+  getSocksProxyPort() {
+    return this.#config?.network?.socksProxyPort
+  }
+
+  /** The session's bridge socket (both protocols). */
+  getLinuxHttpSocketPath() {
+    return this.#native.bridgeSocketPath() ?? undefined
+  }
+
+  getLinuxSocksSocketPath() {
+    return this.#native.bridgeSocketPath() ?? undefined
+  }
+
+  registerCommandNetworkLists(commandId, lists = {}) {
+    if (typeof commandId !== 'string' || commandId.replaceAll('\uFFFD', '').length < 22) {
+      throw new Error('registerCommandNetworkLists: commandId must be at least 22 characters (use 128 random bits)')
+    }
+    this.#native.registerCommandNetworkLists(commandId, lists.allowedDomains ?? [])
+  }
+
+  unregisterCommandNetworkLists(commandId) {
+    this.#native.unregisterCommandNetworkLists(commandId)
+  }
+
+  getLinuxGlobPatternWarnings() {
+    return []
+  }
+
+  /** The violations so far (the proxies' refusals, attributed to their commands). */
+  getSandboxViolationStore() {
+    const all = this.#native.violations()
+    // The native ring keeps the last 100; add what this store has not seen.
+    const fresh = all.slice(Math.max(0, all.length - Math.max(0, this.#nativeTotal() - this.#seen)))
+    this.#seen = this.#nativeTotal()
+    for (const v of fresh) {
+      this.#store.addViolation({ line: v.line, command: v.command ?? undefined, encodedCommand: v.command ? encodeKey(v.command) : undefined, timestamp: new Date(v.timestamp) })
+    }
+    return this.#store
+  }
+
+  #nativeTotal() {
+    return this.#native.violationTotal()
+  }
+
+  /** `stderr` with the command's violations appended in a `<sandbox_violations>` block, or unchanged. */
+  annotateStderrWithSandboxFailures(key, stderr) {
+    if (!this.#config) return stderr
+    const lines = this.getSandboxViolationStore()
+      .getViolationsForCommand(key)
+      .map((v) => v.line)
+    if (!lines.length) return stderr
+    return [stderr, '<sandbox_violations>', ...lines, '</sandbox_violations>'].join(os.EOL)
+  }
+}
+
+// The original's static style: every method on the class, bound to one default instance.
+let defaultInstance
+for (const name of Object.getOwnPropertyNames(SandboxManager.prototype)) {
+  if (name === 'constructor') continue
+  SandboxManager[name] = (...args) => (defaultInstance ??= new SandboxManager())[name](...args)
+}
+
+/** Validates a config exactly as `srt` and `initialize` do: `{ok, errors, warnings}`. */
+function validateConfig(config) {
+  return native.validateConfig(typeof config === 'string' ? config : JSON.stringify(config))
+}
+
+function getDefaultWritePaths() {
+  return defaultWritePaths()
+}
+
+module.exports = { SandboxManager, SandboxViolationStore, validateConfig, getDefaultWritePaths }
