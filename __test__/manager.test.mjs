@@ -12,7 +12,7 @@ import path from 'node:path'
 import { after, describe, it } from 'node:test'
 
 import { root, tempDir } from './helpers.mjs'
-import { SandboxManager, SandboxViolationStore, validateConfig } from '../lib/index.mjs'
+import { SandboxInitializeConflictError, SandboxManager, SandboxViolationStore, validateConfig } from '../lib/index.mjs'
 
 const work = tempDir('srt-lib-')
 const config = (network = {}, filesystem = {}) => ({
@@ -145,6 +145,30 @@ describe('SandboxManager instances', () => {
     m.unregisterCommandNetworkLists(id)
     const again = await m.wrapWithSandbox(curl(`http://localhost:${port}/`), undefined, undefined, undefined, { commandId: id })
     assert.equal((await spawnLine(again)).stdout, '403\n')
+    await m.reset()
+  })
+
+  it('subscribers hear of violations as they happen', async () => {
+    const m = new SandboxManager()
+    await m.initialize(config())
+    const heard = []
+    const unsubscribe = m.getSandboxViolationStore().subscribe((all) => heard.push(all.map((v) => v.line)))
+    assert.deepEqual(heard, [[]], 'called at once with what there is')
+    const r = await spawnLine(await m.wrapWithSandbox(curl('http://one.example/')))
+    assert.equal(r.stdout, '403\n')
+    const t0 = Date.now()
+    while (heard.length < 2 && Date.now() - t0 < 5000) await new Promise((res) => setTimeout(res, 20))
+    assert.deepEqual(heard.at(-1), ['deny network-outbound one.example:80 (host is not on the allow list)'])
+    unsubscribe()
+    await m.reset()
+  })
+
+  it('a second initialize while one runs with another config is a conflict', async () => {
+    const m = new SandboxManager()
+    const first = m.initialize(config())
+    await assert.rejects(m.initialize(config({ allowedDomains: ['example.com'] })), (e) => e instanceof SandboxInitializeConflictError && e.code === 'initialize_conflict')
+    await first
+    await m.initialize(config()) // the same again: shares the first
     await m.reset()
   })
 

@@ -111,3 +111,11 @@ export declare const SandboxManager: SandboxManagerApi & { new (): SandboxManage
 
 export declare function validateConfig(config: SandboxRuntimeConfig | string): { ok: boolean; errors: string[]; warnings: string[] }
 export declare function getDefaultWritePaths(): string[]
+
+export declare class SandboxInitializeConflictError extends Error {
+  readonly code: 'initialize_conflict'
+}
+export type LinuxSandboxProfileErrorCode = 'too_many_arguments' | 'nul_in_path' | 'args_file_unavailable' | 'command_too_long'
+export declare class LinuxSandboxProfileError extends Error {
+  readonly code: LinuxSandboxProfileErrorCode
+}

@@ -23,11 +23,42 @@ function encodeKey(key) {
   return Buffer.from(String(key).slice(0, 100), 'utf8').toString('base64')
 }
 
+/** A second initialize() while one is running, with another config or callback. */
+class SandboxInitializeConflictError extends Error {
+  constructor() {
+    super('initialize() is already running with a different configuration or different callbacks: wait for it, or reset() first')
+    this.name = 'SandboxInitializeConflictError'
+    this.code = 'initialize_conflict'
+  }
+}
+
+/** A wrap refused on Linux; `.code` says why (`too_many_arguments`, `nul_in_path`, `command_too_long`). */
+class LinuxSandboxProfileError extends Error {
+  constructor(message, code) {
+    super(message)
+    this.name = 'LinuxSandboxProfileError'
+    this.code = code
+  }
+}
+
+/** The addon's refusal as the original's error class, where it has one. */
+function wrapError(e) {
+  const message = e && e.message ? e.message : String(e)
+  if (/bubblewrap arguments/.test(message)) return new LinuxSandboxProfileError(message, 'too_many_arguments')
+  if (/NUL/.test(message)) return new LinuxSandboxProfileError(message, 'nul_in_path')
+  return e
+}
+
+const pull = Symbol('pull')
+
 /** An in-memory ring of the last 100 violations, with listeners. */
 class SandboxViolationStore {
   #violations = []
   #total = 0
   #listeners = new Set()
+  #poll = undefined;
+  /** Set by a SandboxManager: brings in what its proxies recorded since. */
+  [pull] = () => {}
 
   addViolation(violation) {
     this.#violations.push(violation)
@@ -37,31 +68,46 @@ class SandboxViolationStore {
   }
 
   getViolations(limit) {
+    this[pull]()
     return limit === undefined ? [...this.#violations] : this.#violations.slice(-limit)
   }
 
   getCount() {
+    this[pull]()
     return this.#violations.length
   }
 
   getTotalCount() {
+    this[pull]()
     return this.#total
   }
 
   getViolationsForCommand(key) {
+    this[pull]()
     const encoded = encodeKey(key)
     return this.#violations.filter((v) => v.encodedCommand === encoded)
   }
 
   clear() {
+    this[pull]()
     this.#violations = []
     this.#notify()
   }
 
+  /** Calls `listener` with every violation now and on each new one; returns the unsubscribe function. */
   subscribe(listener) {
     this.#listeners.add(listener)
     listener(this.getViolations())
-    return () => this.#listeners.delete(listener)
+    // Refusals happen in native threads: look for new ones while someone listens
+    // (an unref'd timer: it never keeps Node alive).
+    this.#poll ??= setInterval(() => this[pull](), 50).unref()
+    return () => {
+      this.#listeners.delete(listener)
+      if (this.#listeners.size === 0 && this.#poll) {
+        clearInterval(this.#poll)
+        this.#poll = undefined
+      }
+    }
   }
 
   #notify() {
@@ -106,10 +152,23 @@ class SandboxManager {
   #init = undefined
   #store = new SandboxViolationStore()
   #seen = 0
+  #ask = undefined
+  #starting = false
+
+  constructor() {
+    this.#store[pull] = () => this.#pullViolations()
+  }
 
   /** Starts the proxies with `config`. `askCallback({host, port})` decides hosts no list did (only `true` allows). */
   async initialize(config, askCallback, _enableLogMonitor = false) {
-    if (this.#init) return this.#init
+    if (this.#init) {
+      // Running with other arguments: a conflict. Done already: the original ignores the new config.
+      const same = JSON.stringify(config) === JSON.stringify(this.#config) && askCallback === this.#ask
+      if (this.#starting && !same) throw new SandboxInitializeConflictError()
+      return this.#init
+    }
+    this.#ask = askCallback
+    this.#starting = true
     this.#config = structuredClone(config)
     this.#init = (async () => {
       const warnings = await this.#native.initialize(JSON.stringify(config), askCallback ? nativeAsk(askCallback) : undefined)
@@ -120,6 +179,8 @@ class SandboxManager {
     } catch (e) {
       this.#init = undefined
       throw e
+    } finally {
+      this.#starting = false
     }
   }
 
@@ -153,7 +214,11 @@ class SandboxManager {
     abortSignal?.throwIfAborted()
     const custom = mergeCustom(this.#config, customConfig)
     const key = options.commandId || command
-    return this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, key)
+    try {
+      return await this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, key)
+    } catch (e) {
+      throw wrapError(e)
+    }
   }
 
   async wrapWithSandboxArgv(command, binShell, customConfig, abortSignal, _cwd, options) {
@@ -168,8 +233,11 @@ class SandboxManager {
 
   /** Stops the proxies; afterwards nothing of the session keeps Node alive. */
   async reset() {
+    this.#pullViolations()
     this.#config = undefined
     this.#init = undefined
+    this.#ask = undefined
+    this.#seen = 0
     await this.#native.reset()
   }
 
@@ -250,18 +318,20 @@ class SandboxManager {
 
   /** The violations so far (the proxies' refusals, attributed to their commands). */
   getSandboxViolationStore() {
-    const all = this.#native.violations()
-    // The native ring keeps the last 100; add what this store has not seen.
-    const fresh = all.slice(Math.max(0, all.length - Math.max(0, this.#nativeTotal() - this.#seen)))
-    this.#seen = this.#nativeTotal()
-    for (const v of fresh) {
-      this.#store.addViolation({ line: v.line, command: v.command ?? undefined, encodedCommand: v.command ? encodeKey(v.command) : undefined, timestamp: new Date(v.timestamp) })
-    }
     return this.#store
   }
 
-  #nativeTotal() {
-    return this.#native.violationTotal()
+  /** Moves what the proxies recorded since the last look into the store. */
+  #pullViolations() {
+    const total = this.#native.violationTotal()
+    if (total <= this.#seen) return
+    const all = this.#native.violations()
+    // The native ring keeps the last 100: take the ones this store has not seen.
+    const fresh = all.slice(Math.max(0, all.length - (total - this.#seen)))
+    this.#seen = total
+    for (const v of fresh) {
+      this.#store.addViolation({ line: v.line, command: v.command ?? undefined, encodedCommand: v.command ? encodeKey(v.command) : undefined, timestamp: new Date(v.timestamp) })
+    }
   }
 
   /** `stderr` with the command's violations appended in a `<sandbox_violations>` block, or unchanged. */
@@ -291,4 +361,4 @@ function getDefaultWritePaths() {
   return defaultWritePaths()
 }
 
-module.exports = { SandboxManager, SandboxViolationStore, validateConfig, getDefaultWritePaths }
+module.exports = { SandboxManager, SandboxViolationStore, SandboxInitializeConflictError, LinuxSandboxProfileError, validateConfig, getDefaultWritePaths }
