@@ -183,6 +183,78 @@ describe('SandboxManager instances', () => {
   })
 })
 
+describe('SandboxManager members', () => {
+  it('getters reflect the config; wrapWithSandboxArgv; customConfig overrides the filesystem per field; abortSignal', async () => {
+    const m = new SandboxManager()
+    assert.equal(m.isSupportedPlatform(), process.platform === 'linux')
+    assert.equal(m.isSandboxingEnabled(), false)
+    assert.deepEqual(m.getNetworkRestrictionConfig(), {})
+    const writable = tempDir('srt-lib-w-')
+    const other = tempDir('srt-lib-o-')
+    const cfg = {
+      ...config({ allowedDomains: ['a.example'], deniedDomains: ['b.example'], allowUnixSockets: ['/run/x.sock'], allowLocalBinding: true }, { denyRead: ['~/.ssh'], allowRead: ['~/.ssh/known_hosts'], allowWrite: [writable], denyWrite: [`${writable}/locked`] }),
+      ignoreViolations: { '*': ['/usr/bin'] },
+      enableWeakerNestedSandbox: false,
+    }
+    await m.initialize(cfg)
+    assert.deepEqual(m.getNetworkRestrictionConfig(), { allowedHosts: ['a.example'], deniedHosts: ['b.example'] })
+    assert.deepEqual(m.getFsReadConfig(), { denyOnly: ['~/.ssh'], allowWithinDeny: ['~/.ssh/known_hosts'] })
+    const write = m.getFsWriteConfig()
+    assert.ok(write.allowOnly.includes(writable))
+    assert.deepEqual(write.denyWithinAllow, [`${writable}/locked`])
+    assert.deepEqual(m.getAllowUnixSockets(), ['/run/x.sock'])
+    assert.equal(m.getAllowLocalBinding(), true)
+    assert.deepEqual(m.getIgnoreViolations(), { '*': ['/usr/bin'] })
+    assert.equal(m.getEnableWeakerNestedSandbox(), false)
+    assert.equal(m.getProxyPort(), undefined, 'srt-rs has no host port of its own')
+    assert.equal(m.getSocksProxyPort(), undefined)
+    assert.ok(fs.statSync(m.getLinuxHttpSocketPath()).isSocket())
+    assert.equal(m.getLinuxSocksSocketPath(), m.getLinuxHttpSocketPath())
+    assert.deepEqual(m.getLinuxGlobPatternWarnings(), [])
+
+    const { argv, env } = await m.wrapWithSandboxArgv(`echo x > ${writable}/f && echo wrote`, '/bin/sh')
+    assert.equal(argv[0], '/bin/sh')
+    assert.equal(argv[1], '-c')
+    const r = await new Promise((resolve) => {
+      const child = spawn(argv[0], argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.on('close', (status) => resolve({ status, out }))
+    })
+    assert.equal(r.out, 'wrote\n')
+    // customConfig: its allowWrite replaces the session's for this wrap only.
+    const custom = await m.wrapWithSandbox(`(echo y > ${writable}/g) 2>/dev/null || echo refused; echo z > ${other}/h && echo other`, undefined, { filesystem: { allowWrite: [other] } })
+    assert.equal((await spawnLine(custom)).stdout, 'refused\nother\n')
+    const controller = new AbortController()
+    controller.abort()
+    await assert.rejects(m.wrapWithSandbox('true', undefined, undefined, controller.signal), { name: 'AbortError' })
+    m.cleanupAfterCommand()
+    m.cleanupAfterCommand()
+    await m.reset()
+    assert.equal(m.getConfig(), undefined)
+  })
+
+  it('cleanupAfterCommand removes the placeholders once the last wrapped command is done', async () => {
+    const project = tempDir('srt-lib-p-')
+    const cwd = process.cwd()
+    process.chdir(project)
+    try {
+      const m = new SandboxManager()
+      await m.initialize(config({}, { allowWrite: ['.'] }))
+      // A missing .bashrc in a writable directory gets a placeholder (bubblewrap's mount point).
+      for (let i = 0; i < 2; i++) assert.equal((await spawnLine(await m.wrapWithSandbox('touch .bashrc 2>/dev/null || echo protected'))).stdout, 'protected\n')
+      assert.ok(fs.existsSync(path.join(project, '.bashrc')), 'the placeholder is there after the runs')
+      m.cleanupAfterCommand()
+      assert.ok(fs.existsSync(path.join(project, '.bashrc')), 'one wrapped command is still out there')
+      m.cleanupAfterCommand()
+      assert.ok(!fs.existsSync(path.join(project, '.bashrc')), 'removed after the last')
+      await m.reset()
+    } finally {
+      process.chdir(cwd)
+    }
+  })
+})
+
 describe('packaging', () => {
   it('CommonJS require and ESM import give the same API', () => {
     const require = createRequire(import.meta.url)
