@@ -248,7 +248,8 @@ describe('the npm bin (bin/srt)', () => {
   it('falls back to the Node addon where the package has no native binary', () => {
     const pkg = tempDir('srt-pkg-')
     fs.mkdirSync(path.join(pkg, 'bin'))
-    for (const f of ['bin/srt', 'bin/srt.js', 'index.js', 'srt.linux-x64-gnu.node']) fs.copyFileSync(path.join(root, f), path.join(pkg, f))
+    fs.mkdirSync(path.join(pkg, 'lib'))
+    for (const f of ['bin/srt', 'bin/srt.js', 'lib/addon.js', 'index.js', 'srt.linux-x64-gnu.node']) fs.copyFileSync(path.join(root, f), path.join(pkg, f))
     fs.chmodSync(path.join(pkg, 'bin', 'srt'), 0o755)
     // The addon finds its helper beside itself: the native binary under another name is not "srt" at the root.
     fs.copyFileSync(path.join(root, 'srt'), path.join(pkg, 'srt-helper-elsewhere'))

@@ -3,19 +3,7 @@
 // passes on the signals Node receives, so the sandboxed command gets them.
 'use strict'
 
-// The addon built or installed beside the package is loaded directly when it
-// is there: the generated index.js first probes for musl (reading files,
-// maybe a process report), a few milliseconds on every start. Anything else
-// (a platform package, a musl system) goes through index.js.
-function loadAddon() {
-  const libc = process.platform === 'linux' ? '-gnu' : ''
-  try {
-    return require(`../srt.${process.platform}-${process.arch}${libc}.node`)
-  } catch {
-    return require('../index.js')
-  }
-}
-const { runCli, signalCli } = loadAddon()
+const { runCli, signalCli } = require('../lib/addon.js')
 const { constants } = require('node:os')
 
 // SIGUSR1 is left to Node (its debugger). SIGWINCH resizes the sandbox's terminal.

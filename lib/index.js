@@ -6,15 +6,7 @@
 
 const os = require('node:os')
 
-function loadAddon() {
-  const libc = process.platform === 'linux' ? '-gnu' : ''
-  try {
-    return require(`../srt.${process.platform}-${process.arch}${libc}.node`)
-  } catch {
-    return require('../index.js')
-  }
-}
-const native = loadAddon()
+const native = require('./addon.js')
 
 const MAX_VIOLATIONS = 100
 

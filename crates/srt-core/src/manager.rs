@@ -15,8 +15,8 @@ use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::UnixListener;
 
 use crate::config::Settings;
-use crate::proxy::serve::{self, Role};
-use crate::proxy::{bridge, Ask, Client, NetConfig, Proxy, SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT};
+use crate::proxy::serve;
+use crate::proxy::{bridge, Ask, Client, NetConfig, Proxy};
 use crate::sandbox::linux::placeholders::Claim;
 use crate::violations::Store;
 
@@ -253,12 +253,7 @@ async fn accept_bridges(listener: UnixListener, pending: Arc<Mutex<HashMap<Strin
             let handle = tokio::runtime::Handle::current();
             let mut tasks = Vec::new();
             for l in message.listeners {
-                let external = match l.port {
-                    SANDBOX_HTTP_PORT => config.external_http,
-                    SANDBOX_SOCKS_PORT => config.external_socks,
-                    _ => None,
-                };
-                let role = external.map(Role::External).unwrap_or(Role::Filter);
+                let role = crate::proxy::session::role(l.port, &config);
                 if let Ok(t) = serve::spawn_listener(&handle, l.listener, role, proxy.clone(), client.clone()) {
                     tasks.push(t);
                 }

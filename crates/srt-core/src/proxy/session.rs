@@ -20,7 +20,7 @@ pub struct SandboxNetwork {
 type Served = Option<(tokio::runtime::Runtime, Vec<JoinHandle<()>>)>;
 
 /// What a sandbox listener on `port` does under `config`.
-fn role(port: u16, config: &NetConfig) -> Role {
+pub fn role(port: u16, config: &NetConfig) -> Role {
     let external = match port {
         SANDBOX_HTTP_PORT => config.external_http,
         SANDBOX_SOCKS_PORT => config.external_socks,
