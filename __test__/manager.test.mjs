@@ -3,7 +3,7 @@
 // violations and their annotation, per-command lists, independent instances,
 // ESM and CommonJS, and that nothing keeps Node alive after reset().
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import http from 'node:http'
 import { createRequire } from 'node:module'
@@ -256,11 +256,14 @@ describe('SandboxManager members', () => {
 })
 
 describe('packaging', () => {
-  it('CommonJS require and ESM import give the same API', () => {
+  it('CommonJS require and ESM import give the same API, by the package name too', async () => {
     const require = createRequire(import.meta.url)
     const cjs = require(path.join(root, 'lib', 'index.js'))
     assert.equal(cjs.SandboxManager, SandboxManager)
     assert.equal(typeof cjs.SandboxManager.initialize, 'function')
+    // The package's exports map, as a dependent resolves it (self-reference by name).
+    const byName = spawnSync(process.execPath, ['--input-type=module', '-e', "import { SandboxManager } from 'srt-rs'; import { createRequire } from 'node:module'; const r = createRequire(process.cwd() + '/x'); console.log(typeof SandboxManager.wrapWithSandbox, r('srt-rs').SandboxManager === SandboxManager)"], { cwd: root, encoding: 'utf8' })
+    assert.equal(byName.stdout, 'function true\n', byName.stderr)
   })
 
   it('after reset() a script exits by itself, with the ask callback registered', async () => {
