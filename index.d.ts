@@ -76,6 +76,12 @@ export interface NativeViolation {
 }
 
 /**
+ * Registers the JavaScript package's root (the addon loader does, on
+ * load): it is read-only in every sandbox this process starts.
+ */
+export declare function protectPackage(root: string): void
+
+/**
  * Runs the `srt` command line (arguments without the program name) and
  * resolves to its exit status. The command inherits this process's standard
  * streams. Signals are not caught here: the caller passes them on with

@@ -281,3 +281,62 @@ it("keeps srt's own package read-only inside the sandbox, even in a writable pro
   assert.equal(fs.readFileSync(path.join(pkg, 'bin', 'srt'), 'utf8'), fs.readFileSync(path.join(root, 'bin', 'srt'), 'utf8'))
   assert.ok(!fs.existsSync(path.join(pkg, 'new')))
 })
+
+describe("srt's own files in a project's node_modules stay read-only (prebuilt layout)", () => {
+  // node_modules/srt-rs (JavaScript, no native binary), the platform package
+  // beside it (addon and native binary), and node_modules/.bin/srt.
+  const { home, env } = sandboxEnv()
+  const project = tempDir('srt-prebuilt-')
+  const nm = path.join(project, 'node_modules')
+  const pkg = path.join(nm, 'srt-rs')
+  const plat = path.join(nm, 'srt-rs-linux-x64-gnu')
+  for (const d of [path.join(pkg, 'bin'), path.join(pkg, 'lib'), plat, path.join(nm, '.bin')]) fs.mkdirSync(d, { recursive: true })
+  for (const f of ['bin/srt', 'bin/srt.js', 'lib/addon.js', 'lib/index.js', 'index.js', 'package.json']) fs.copyFileSync(path.join(root, f), path.join(pkg, f))
+  fs.copyFileSync(path.join(root, 'npm', 'linux-x64-gnu', 'package.json'), path.join(plat, 'package.json'))
+  fs.copyFileSync(path.join(root, 'srt.linux-x64-gnu.node'), path.join(plat, 'srt.linux-x64-gnu.node'))
+  fs.copyFileSync(path.join(root, 'srt'), path.join(plat, 'srt'))
+  for (const f of [path.join(pkg, 'bin', 'srt'), path.join(plat, 'srt')]) fs.chmodSync(f, 0o755)
+  fs.symlinkSync('../srt-rs/bin/srt', path.join(nm, '.bin', 'srt'))
+  const settings = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+  const attempts = [
+    'rm -f node_modules/.bin/srt',
+    'echo x > node_modules/.bin/node',
+    'echo x > node_modules/srt-rs/lib/index.js',
+    'echo x > node_modules/srt-rs/index.js',
+    'echo x > node_modules/srt-rs/bin/srt',
+    'echo ok > elsewhere',
+  ]
+  const script = attempts.map((a) => `(${a}) 2>/dev/null && echo "did: ${a}"; `).join('')
+  const check = (r) => {
+    assert.equal(r.stdout, 'did: echo ok > elsewhere\n', r.stderr)
+    assert.ok(fs.lstatSync(path.join(nm, '.bin', 'srt')).isSymbolicLink())
+    assert.ok(!fs.existsSync(path.join(nm, '.bin', 'node')))
+    assert.equal(fs.readFileSync(path.join(pkg, 'lib', 'index.js'), 'utf8'), fs.readFileSync(path.join(root, 'lib', 'index.js'), 'utf8'))
+    fs.rmSync(path.join(project, 'elsewhere'))
+  }
+
+  it('through node_modules/.bin/srt, where the package has no native binary (the Node path)', () => {
+    const r = spawnSync(path.join(nm, '.bin', 'srt'), ['--settings', settings, 'sh', '-c', script], {
+      env: { ...env, PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin` },
+      cwd: project,
+      encoding: 'utf8',
+    })
+    check(r)
+  })
+
+  it('through the library loaded from the project', () => {
+    const lib = path.join(pkg, 'lib', 'index.js')
+    const code = `const { SandboxManager } = require(${JSON.stringify(lib)})
+const { spawnSync } = require('node:child_process')
+;(async () => {
+  await SandboxManager.initialize(${JSON.stringify(config({ filesystem: { allowWrite: ['.'] } }))})
+  const line = await SandboxManager.wrapWithSandbox(${JSON.stringify(script)}, '/bin/sh')
+  const r = spawnSync(line, { shell: true, encoding: 'utf8' })
+  process.stdout.write(r.stdout)
+  process.stderr.write(r.stderr)
+  await SandboxManager.reset()
+})()`
+    const r = spawnSync(process.execPath, ['-e', code], { env, cwd: project, encoding: 'utf8' })
+    check(r)
+  })
+})

@@ -13,4 +13,12 @@ function loadAddon() {
   }
 }
 
-module.exports = loadAddon()
+const addon = loadAddon()
+// srt's own files (bin/, lib/, index.js) run outside the sandbox: a sandboxed
+// command must not be able to rewrite them, nor the `srt` link npm made in
+// node_modules/.bin (the next `npx srt` would run what was put there).
+const path = require('node:path')
+const packageRoot = path.resolve(__dirname, '..')
+addon.protectPackage?.(packageRoot)
+if (path.basename(path.dirname(packageRoot)) === 'node_modules') addon.protectPackage?.(path.join(path.dirname(packageRoot), '.bin'))
+module.exports = addon

@@ -80,6 +80,13 @@ pub fn signal_cli(signo: i32) {
     }
 }
 
+/// Registers the JavaScript package's root (the addon loader does, on
+/// load): it is read-only in every sandbox this process starts.
+#[napi]
+pub fn protect_package(root: String) {
+    srt_core::launch::protect_own_path(PathBuf::from(root));
+}
+
 /// The version of srt-rs.
 #[napi]
 pub fn version() -> String {

@@ -31,6 +31,33 @@ pub struct Prepared {
     pub warnings: Vec<String>,
 }
 
+/// srt's own files, set by the Node addon when it loads (the JavaScript
+/// package root: its `bin/`, `lib/`, `index.js` run outside the sandbox).
+static OWN_PATHS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+/// Marks a directory of srt's own, to be read-only in every sandbox.
+pub fn protect_own_path(path: PathBuf) {
+    if path.is_absolute() {
+        OWN_PATHS.lock().unwrap_or_else(|e| e.into_inner()).push(path);
+    }
+}
+
+/// What a sandboxed command must not rewrite, lest srt run it outside the
+/// sandbox next time: the helper's directory, the package and launcher
+/// directory the npm bin names (`SRT_PACKAGE_ROOT`, `SRT_LAUNCHER_DIR`: they
+/// can only add protection), and what the addon registered.
+fn own_paths(helper: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = helper.parent().map(Path::to_path_buf).into_iter().collect();
+    for var in ["SRT_PACKAGE_ROOT", "SRT_LAUNCHER_DIR"] {
+        paths.extend(std::env::var_os(var).map(PathBuf::from).filter(|p| p.is_absolute()));
+    }
+    paths.extend(OWN_PATHS.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+    let mut own: Vec<PathBuf> = paths.into_iter().map(|p| std::fs::canonicalize(&p).unwrap_or(p)).collect();
+    own.sort();
+    own.dedup();
+    own
+}
+
 /// Plans the sandbox for `command` and renders bubblewrap's argument vector.
 #[cfg(target_os = "linux")]
 pub fn prepare(
@@ -65,10 +92,7 @@ pub fn prepare(
     // the next time srt starts. The directory of the helper binary, and the
     // package the npm bin launched from.
     let mut protect = vec![registry.dir().to_path_buf()];
-    protect.extend(helper.parent().map(Path::to_path_buf));
-    if let Some(root) = std::env::var_os("SRT_PACKAGE_ROOT").map(PathBuf::from).filter(|p| p.is_absolute()) {
-        protect.push(std::fs::canonicalize(&root).unwrap_or(root));
-    }
+    protect.extend(own_paths(&helper));
     let input =
         plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
     let mut plan = plan::plan(&input, &HostFs);

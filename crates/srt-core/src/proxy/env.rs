@@ -28,10 +28,18 @@ pub fn proxy_env(ssh_proxy_command: &str) -> Vec<(String, String)> {
         ("grpc_proxy", http.clone()),
         ("RSYNC_PROXY", format!("localhost:{SANDBOX_SOCKS_PORT}")),
         ("DOCKER_HTTP_PROXY", http.clone()),
-        ("DOCKER_HTTPS_PROXY", http),
+        ("DOCKER_HTTPS_PROXY", http.clone()),
         ("CLOUDSDK_PROXY_TYPE", "http".into()),
         ("CLOUDSDK_PROXY_ADDRESS", "localhost".into()),
         ("CLOUDSDK_PROXY_PORT", SANDBOX_HTTP_PORT.to_string()),
+        // Tools with proxy settings of their own, which the caller's environment
+        // may point at a proxy (with its credentials) that is unreachable from inside.
+        ("npm_config_proxy", http.clone()),
+        ("npm_config_https_proxy", http.clone()),
+        ("npm_config_noproxy", NO_PROXY.into()),
+        ("YARN_HTTP_PROXY", http.clone()),
+        ("YARN_HTTPS_PROXY", http.clone()),
+        ("PIP_PROXY", http.clone()),
     ];
     v.push((
         "GIT_SSH_COMMAND",

@@ -120,7 +120,7 @@ impl Client {
     /// This sandbox's pool; never shared with another sandbox (a server may
     /// tie state to a connection).
     pub fn pool(&self, proxy: &Arc<Proxy>) -> &pool::Pool {
-        self.pool.get_or_init(|| pool::new_pool(proxy.clone()))
+        self.pool.get_or_init(|| pool::new_pool(proxy.clone(), self.connections.clone()))
     }
 }
 

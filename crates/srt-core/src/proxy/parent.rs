@@ -74,12 +74,30 @@ fn percent_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// A proxy URL as it may be shown: its user information (a password) hidden.
+pub fn redacted(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").map(|(s, r)| (format!("{s}://"), r)).unwrap_or((String::new(), url));
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}***@{host}{}", &rest[authority_end..]),
+        None => url.to_string(),
+    }
+}
+
 /// Parses `http://[user:password@]host[:port][/]`.
 pub fn parse_url(url: &str) -> Result<ParentUrl, String> {
+    let shown = redacted(url);
+    parse_url_shown(url, &shown)
+}
+
+fn parse_url_shown(url: &str, shown: &str) -> Result<ParentUrl, String> {
+    let url_shown = shown;
     let rest = match url.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
         Some((scheme, _)) => {
-            return Err(format!("{url:?}: {scheme}:// parent proxies are not supported yet (use an http:// proxy URL)"))
+            return Err(format!(
+                "{url_shown:?}: {scheme}:// parent proxies are not supported yet (use an http:// proxy URL)"
+            ))
         }
         None => url,
     };
@@ -89,7 +107,7 @@ pub fn parse_url(url: &str) -> Result<ParentUrl, String> {
         None => (None, authority),
     };
     let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
-        let (h, tail) = v6.split_once(']').ok_or_else(|| format!("{url:?}: an unclosed IPv6 bracket"))?;
+        let (h, tail) = v6.split_once(']').ok_or_else(|| format!("{url_shown:?}: an unclosed IPv6 bracket"))?;
         (h.to_string(), tail.strip_prefix(':'))
     } else {
         match hostport.rsplit_once(':') {
@@ -98,10 +116,10 @@ pub fn parse_url(url: &str) -> Result<ParentUrl, String> {
         }
     };
     if host.is_empty() {
-        return Err(format!("{url:?}: no host"));
+        return Err(format!("{url_shown:?}: no host"));
     }
     let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("{url:?}: a bad port"))?,
+        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("{url_shown:?}: a bad port"))?,
         None => 80,
     };
     let authorization = userinfo.map(|u| {
@@ -151,8 +169,22 @@ impl Parent {
                 (var("HTTP_PROXY", "http_proxy"), var("HTTPS_PROXY", "https_proxy"), var("NO_PROXY", "no_proxy"))
             }
         };
-        let http = http.as_deref().map(parse_url).transpose()?;
-        let https = https.as_deref().map(parse_url).transpose()?;
+        // A proxy of the srt process's environment that srt cannot use is
+        // left aside with a warning (the run goes on, direct); one the
+        // settings name is an error.
+        let from_env = settings.is_none();
+        let usable = |url: Option<String>| -> Result<Option<ParentUrl>, String> {
+            match url.as_deref().map(parse_url).transpose() {
+                Err(e) if from_env => {
+                    tracing::warn!("ignoring the proxy of srt's environment: {e}");
+                    crate::cli::say(&format!("srt: warning: ignoring the proxy of srt's environment: {e}"));
+                    Ok(None)
+                }
+                other => other,
+            }
+        };
+        let http = usable(http)?;
+        let https = usable(https)?;
         if http.is_none() && https.is_none() {
             return Ok(None);
         }
@@ -243,6 +275,14 @@ mod tests {
         assert_eq!(parse_url("proxy.corp").unwrap().port, 80);
         assert_eq!(parse_url("http://[::1]:8080").unwrap().host, "::1");
         assert!(parse_url("https://proxy.corp").unwrap_err().contains("not supported yet"));
+        let e = parse_url("socks5://alice:s3cret@proxy.corp:1080").unwrap_err();
+        assert!(!e.contains("s3cret") && e.contains("***@proxy.corp:1080"), "{e}");
+        assert!(!parse_url("http://alice:s3cret@proxy.corp:99999").unwrap_err().contains("s3cret"));
+        // Unusable in the environment: left aside; in the settings: an error.
+        let env = |k: &str| (k == "HTTPS_PROXY").then(|| "socks5://a:b@p:1".to_string());
+        assert_eq!(Parent::configure(None, env).unwrap(), None);
+        let bad = ParentProxySettings { http: Some("socks5://p:1".into()), https: None, no_proxy: None };
+        assert!(Parent::configure(Some(&bad), |_| None).is_err());
         assert!(parse_url("http://proxy.corp:0").is_err());
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");

@@ -55,10 +55,47 @@ pub fn guard_refusal(err: &(dyn std::error::Error + 'static)) -> Option<Refusal>
 #[derive(Clone)]
 pub struct GuardedConnector {
     proxy: Arc<Proxy>,
+    /// The sandbox's connection budget: an upstream connection, idle in the
+    /// pool or busy, holds a place like a client connection does.
+    places: Arc<tokio::sync::Semaphore>,
+}
+
+/// An upstream connection and its place in the sandbox's budget.
+pub struct Counted {
+    stream: TcpStream,
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+impl hyper_util::client::legacy::connect::Connection for Counted {
+    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+        hyper_util::client::legacy::connect::Connected::new()
+    }
 }
 
 impl tower_service::Service<Uri> for GuardedConnector {
-    type Response = TokioIo<TcpStream>;
+    type Response = TokioIo<Counted>;
     type Error = std::io::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
 
@@ -68,12 +105,14 @@ impl tower_service::Service<Uri> for GuardedConnector {
 
     fn call(&mut self, uri: Uri) -> Self::Future {
         let proxy = self.proxy.clone();
+        let places = self.places.clone();
         Box::pin(async move {
+            let place = places.try_acquire_owned().map_err(|_| std::io::Error::other("too many connections"))?;
             let raw = uri.host().ok_or_else(|| std::io::Error::other("no host"))?;
             let host = parse_host(raw).map_err(|_| std::io::Error::other("malformed host"))?;
             let port = uri.port_u16().unwrap_or(80);
             match dial(&host, port, &proxy.config()).await {
-                Ok(s) => Ok(TokioIo::new(s)),
+                Ok(stream) => Ok(TokioIo::new(Counted { stream, _place: place })),
                 Err(DialError::Refused(r)) => Err(std::io::Error::other(GuardRefusal(r))),
                 Err(DialError::Failed(e)) => Err(e),
             }
@@ -83,12 +122,13 @@ impl tower_service::Service<Uri> for GuardedConnector {
 
 pub type Pool = Client<GuardedConnector, Incoming>;
 
-/// A pool for one sandbox's plain requests.
-pub fn new_pool(proxy: Arc<Proxy>) -> Pool {
+/// A pool for one sandbox's plain requests; its connections count against
+/// the sandbox's connection budget `places`.
+pub fn new_pool(proxy: Arc<Proxy>, places: Arc<tokio::sync::Semaphore>) -> Pool {
     Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(16)
+        .pool_idle_timeout(Duration::from_secs(15))
+        .pool_max_idle_per_host(8)
         .set_host(false)
         .http1_preserve_header_case(true)
-        .build(GuardedConnector { proxy })
+        .build(GuardedConnector { proxy, places })
 }

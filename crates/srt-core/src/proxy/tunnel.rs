@@ -60,8 +60,15 @@ const LARGE_PIPE: libc::c_int = 1 << 20;
 const LARGE_PIPES: usize = 8;
 static LARGE_LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// All pipes at once, idle or holding a stalled tunnel's bytes: beyond this,
+/// tunnels copy instead (a command holding thousands of stalled tunnels
+/// must not spend the user's pipe budget, shrinking every pipe of theirs).
+const MAX_PIPES: usize = 128;
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 impl Drop for Pipe {
     fn drop(&mut self) {
+        LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         if self.2 {
             LARGE_LIVE.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
@@ -78,12 +85,17 @@ fn take_pipe() -> io::Result<Pipe> {
     if let Some(p) = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop() {
         return Ok(p);
     }
+    use std::sync::atomic::Ordering;
+    if LIVE.fetch_add(1, Ordering::Relaxed) >= MAX_PIPES {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+        return Err(io::Error::other("all pipes in use"));
+    }
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills the array with two new descriptors on success.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
         return Err(io::Error::last_os_error());
     }
-    use std::sync::atomic::Ordering;
     let large = LARGE_LIVE.fetch_add(1, Ordering::Relaxed) < LARGE_PIPES
         // SAFETY: fcntl on the pipe we just made.
         && unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, LARGE_PIPE) } >= LARGE_PIPE;
