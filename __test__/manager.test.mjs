@@ -211,6 +211,12 @@ describe('SandboxManager members', () => {
     assert.ok(fs.statSync(m.getLinuxHttpSocketPath()).isSocket())
     assert.equal(m.getLinuxSocksSocketPath(), m.getLinuxHttpSocketPath())
     assert.deepEqual(m.getLinuxGlobPatternWarnings(), [])
+    assert.deepEqual(await m.checkDependenciesAsync(), m.checkDependencies())
+    assert.equal(m.getAllowMachLookup(), undefined)
+    assert.equal(m.getProxyAuthToken(), undefined)
+    assert.equal(m.getMitmCA(), undefined)
+    assert.equal(m.askCallbackDenyReason, true)
+    assert.equal(SandboxManager.askCallbackDenyReason, true)
 
     const { argv, env } = await m.wrapWithSandboxArgv(`echo x > ${writable}/f && echo wrote`, '/bin/sh')
     assert.equal(argv[0], '/bin/sh')

@@ -67,6 +67,16 @@ interface SandboxManagerApi {
   isSupportedPlatform(): boolean
   isSandboxingEnabled(): boolean
   checkDependencies(): SandboxDependencyCheck
+  checkDependenciesAsync(): Promise<SandboxDependencyCheck>
+  getAllowMachLookup(): string[] | undefined
+  /** Always undefined: srt-rs issues no proxy token. */
+  getProxyAuthToken(): string | undefined
+  /** Always undefined: tlsTerminate and credentials are refused as not supported yet. */
+  getMitmCA(): undefined
+  getSentinelRegistry(): undefined
+  getAwsPairRegistry(): undefined
+  getMaskedFileStore(): undefined
+  readonly askCallbackDenyReason: true
   waitForNetworkInitialization(): Promise<boolean>
   wrapWithSandbox(
     command: string,

@@ -189,6 +189,10 @@ class SandboxManager {
     return native.checkDependencies()
   }
 
+  async checkDependenciesAsync() {
+    return this.checkDependencies()
+  }
+
   async waitForNetworkInitialization() {
     if (!this.#config) return false
     try {
@@ -267,6 +271,32 @@ class SandboxManager {
     return this.#config?.network?.allowLocalBinding
   }
 
+  getAllowMachLookup() {
+    return this.#config?.network?.allowMachLookup
+  }
+
+  /** srt-rs issues no proxy token (its proxies are reachable only from inside each sandbox). */
+  getProxyAuthToken() {
+    return undefined
+  }
+
+  /** TLS termination and credential masking are not supported yet (initialize refuses those settings). */
+  getMitmCA() {
+    return undefined
+  }
+
+  getSentinelRegistry() {
+    return undefined
+  }
+
+  getAwsPairRegistry() {
+    return undefined
+  }
+
+  getMaskedFileStore() {
+    return undefined
+  }
+
   getIgnoreViolations() {
     return this.#config?.ignoreViolations
   }
@@ -337,10 +367,17 @@ class SandboxManager {
   }
 }
 
+/** The ask callback may answer `{ allow: false, reason }` (as the original's flag says). */
+SandboxManager.prototype.askCallbackDenyReason = true
+
 // The original's static style: every method on the class, bound to one default instance.
 let defaultInstance
 for (const name of Object.getOwnPropertyNames(SandboxManager.prototype)) {
   if (name === 'constructor') continue
+  if (typeof SandboxManager.prototype[name] !== 'function') {
+    SandboxManager[name] = SandboxManager.prototype[name]
+    continue
+  }
   SandboxManager[name] = (...args) => (defaultInstance ??= new SandboxManager())[name](...args)
 }
 

@@ -26,7 +26,11 @@ const ask: SandboxAskCallback = async ({ host, port }: NetworkHostPattern) => {
 
 export async function run(): Promise<string> {
   if (!SandboxManager.isSupportedPlatform()) return 'unsupported'
-  const deps = SandboxManager.checkDependencies()
+  const deps = await SandboxManager.checkDependenciesAsync()
+  const flag: boolean = SandboxManager.askCallbackDenyReason
+  const mach: string[] | undefined = SandboxManager.getAllowMachLookup()
+  const token: string | undefined = SandboxManager.getProxyAuthToken()
+  if (!flag || mach || token) return 'unexpected' 
   if (deps.errors.length > 0) return deps.errors.join(', ')
   await SandboxManager.initialize(config, ask)
   const ready: boolean = await SandboxManager.waitForNetworkInitialization()
