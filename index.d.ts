@@ -18,7 +18,7 @@ export declare class NativeSession {
    * Wraps `command`; resolves to the command line to run with a shell.
    * The planning (a walk of the working directory) runs off the JS thread.
    */
-  wrap(command: string, binShell?: string | undefined | null, customConfig?: string | undefined | null, commandId?: string | undefined | null): Promise<string>
+  wrap(command: string, binShell?: string | undefined | null, customConfig?: string | undefined | null, commandId?: string | undefined | null, cwd?: string | undefined | null): Promise<string>
   /** One wrapped command ended. */
   cleanupAfterCommand(): void
   /** New config (JSON text) for the next connections and wraps. */

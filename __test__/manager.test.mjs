@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 
-import { root, tempDir } from './helpers.mjs'
+import { eventually, root, tempDir, which } from './helpers.mjs'
 import { SandboxInitializeConflictError, SandboxManager, SandboxViolationStore, validateConfig } from '../lib/index.mjs'
 
 const work = tempDir('srt-lib-')
@@ -240,24 +240,98 @@ describe('SandboxManager members', () => {
     assert.equal(m.getConfig(), undefined)
   })
 
-  it('cleanupAfterCommand removes the placeholders once the last wrapped command is done', async () => {
+  it("placeholders live as long as their sandbox; a wrap given up by cleanupAfterCommand cannot run", async () => {
     const project = tempDir('srt-lib-p-')
-    const cwd = process.cwd()
-    process.chdir(project)
-    try {
-      const m = new SandboxManager()
-      await m.initialize(config({}, { allowWrite: ['.'] }))
-      // A missing .bashrc in a writable directory gets a placeholder (bubblewrap's mount point).
-      for (let i = 0; i < 2; i++) assert.equal((await spawnLine(await m.wrapWithSandbox('touch .bashrc 2>/dev/null || echo protected'))).stdout, 'protected\n')
-      assert.ok(fs.existsSync(path.join(project, '.bashrc')), 'the placeholder is there after the runs')
-      m.cleanupAfterCommand()
-      assert.ok(fs.existsSync(path.join(project, '.bashrc')), 'one wrapped command is still out there')
-      m.cleanupAfterCommand()
-      assert.ok(!fs.existsSync(path.join(project, '.bashrc')), 'removed after the last')
-      await m.reset()
-    } finally {
-      process.chdir(cwd)
-    }
+    const m = new SandboxManager()
+    await m.initialize(config({}, { allowWrite: ['.'] }))
+    const bashrc = path.join(project, '.bashrc')
+    // A missing .bashrc in a writable directory gets a placeholder (bubblewrap's mount point) while the command runs.
+    // Planned for `project` (the cwd argument), wherever this process is.
+    const { argv } = await m.wrapWithSandboxArgv('touch .bashrc 2>/dev/null || echo protected; sleep 1', '/bin/sh', undefined, undefined, project)
+    const running = spawnLine(argv.map((a) => `'${a.replaceAll("'", `'"'"'`)}'`).join(' '))
+    assert.ok(await eventually(() => fs.existsSync(bashrc), 5000), 'the placeholder is there while the command runs')
+    const r = await running
+    assert.equal(r.stdout, 'protected\n', r.stderr)
+    assert.ok(await eventually(() => !fs.existsSync(bashrc)), 'removed once its sandbox ended')
+    m.cleanupAfterCommand()
+    // Wrapped, then given up before it ran: refused, and nothing left behind.
+    const never = await m.wrapWithSandbox('echo ran')
+    m.cleanupAfterCommand()
+    const late = await spawnLine(never)
+    assert.doesNotMatch(late.stdout, /ran/)
+    assert.notEqual(late.status, 0, 'refused (its checks and token are gone)')
+    await m.reset()
+  })
+})
+
+describe('library sessions under attack', () => {
+  /** Runs argv (from wrapWithSandboxArgv) through a shell, as spawnLine does. */
+  const spawnArgv = (argv) => spawnLine(argv.map((a) => `'${a.replaceAll("'", `'"'"'`)}'`).join(' '))
+
+  it("one session's cleanup never removes another session's placeholders from under its running sandbox", async () => {
+    const project = tempDir('srt-lib-two-')
+    const a = new SandboxManager()
+    const b = new SandboxManager()
+    await a.initialize(config({}, { allowWrite: ['.'] }))
+    await b.initialize(config({}, { allowWrite: ['.'] }))
+    const { argv } = await b.wrapWithSandboxArgv('sleep 1.5; (echo PLANTED > .bashrc) 2>/dev/null || echo protected', '/bin/sh', undefined, undefined, project)
+    const running = spawnArgv(argv)
+    await eventually(() => fs.existsSync(path.join(project, '.bashrc')), 5000)
+    // Meanwhile, session A wraps (its own claim) and gives it up.
+    await a.wrapWithSandboxArgv('true', '/bin/sh', undefined, undefined, project)
+    a.cleanupAfterCommand()
+    const r = await running
+    assert.equal(r.stdout, 'protected\n', r.stderr)
+    assert.ok(!fs.existsSync(path.join(project, '.bashrc')) || fs.readFileSync(path.join(project, '.bashrc'), 'utf8') === '')
+    await Promise.all([a.reset(), b.reset()])
+  })
+
+  it("srt's registry (its lock, other sessions' sockets) is hidden from every sandbox", async () => {
+    const m = new SandboxManager()
+    await m.initialize(config())
+    const uid = process.getuid()
+    const r = await spawnLine(await m.wrapWithSandbox(`ls /tmp/srt-${uid}; (exec 9</tmp/srt-${uid}/lock) 2>/dev/null && echo LOCK-VISIBLE; echo end`))
+    assert.equal(r.stdout, `${path.basename(path.dirname(m.getLinuxHttpSocketPath()))}\nend\n`, r.stderr)
+    await m.reset()
+  })
+
+  it("a sandbox that may use unix sockets cannot redeem another wrap's token", { skip: !which('python3') && 'no python3' }, async () => {
+    const port = await server()
+    const m = new SandboxManager()
+    await m.initialize(config({ allowedDomains: [], allowAllUnixSockets: true }))
+    const id = 'victim-command-id-000000000000'
+    m.registerCommandNetworkLists(id, { allowedDomains: [`localhost:${port}`] })
+    const victim = await m.wrapWithSandbox(curl(`http://localhost:${port}/v`), undefined, undefined, undefined, { commandId: id })
+    const token = /--bridge-token (\w+)/.exec(victim)[1]
+    const thief = path.join(work, 'thief.py')
+    fs.writeFileSync(
+      thief,
+      `import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+l = socket.socket(socket.AF_INET); l.bind(("127.0.0.1", 4128)); l.listen()
+pidfd = os.pidfd_open(os.getpid())
+socket.send_fds(s, [b"srt-bridge-1 port:3128 token:" + sys.argv[2].encode() + b" pidfd"], [l.fileno(), pidfd])
+s.settimeout(3)
+try:
+    print("answer", s.recv(1))
+except Exception as e:
+    print("no answer")
+`,
+    )
+    const r = await spawnLine(await m.wrapWithSandbox(`python3 ${thief} ${m.getLinuxHttpSocketPath()} ${token}`))
+    assert.match(r.stdout, /answer b''|no answer/, r.stderr)
+    // The victim's token still works, for the victim, with its own list.
+    assert.equal((await spawnLine(victim)).stdout, '200\n')
+    await m.reset()
+  })
+
+  it('a filesystem block in customConfig is enforced even when the session has disabled the filesystem rules', async () => {
+    const m = new SandboxManager()
+    await m.initialize(config({}, { disabled: true }))
+    const outside = path.join(tempDir('srt-lib-out-'), 'f')
+    const r = await spawnLine(await m.wrapWithSandbox(`(echo x > ${outside}) 2>/dev/null && echo wrote || echo refused`, undefined, { filesystem: { denyRead: [], allowWrite: [], denyWrite: [] } }))
+    assert.equal(r.stdout, 'refused\n', r.stderr)
+    await m.reset()
   })
 })
 

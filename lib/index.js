@@ -131,6 +131,8 @@ function mergeCustom(config, custom) {
   for (const key of ['denyRead', 'allowRead', 'allowWrite', 'denyWrite', 'disabled', 'allowGitConfig']) {
     if (fsCustom[key] !== undefined) filesystem[key] = fsCustom[key]
   }
+  // A filesystem block given for this wrap is enforced unless it says otherwise (as the original).
+  if (custom.filesystem) filesystem.disabled = fsCustom.disabled ?? false
   const merged = { ...config, filesystem }
   for (const key of ['allowPty', 'allowNestedUserNamespaces']) if (custom[key] !== undefined) merged[key] = custom[key]
   return merged
@@ -205,21 +207,26 @@ class SandboxManager {
 
   /** A shell command line that runs `command` in the sandbox: run it with `spawn(line, {shell: true})`. */
   async wrapWithSandbox(command, binShell, customConfig, abortSignal, options = {}) {
+    return this.#wrap(command, binShell, customConfig, abortSignal, undefined, options)
+  }
+
+  async #wrap(command, binShell, customConfig, abortSignal, cwd, options = {}) {
     if (!this.#init) throw new Error('the sandbox is not initialized: call initialize() first')
+    // The working directory of this call, whatever the process does while the walk runs.
+    const dir = cwd ?? process.cwd()
     await this.#init
     abortSignal?.throwIfAborted()
     const custom = mergeCustom(this.#config, customConfig)
-    const key = options.commandId || command
     try {
-      return await this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, key)
+      return await this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, options?.commandId || undefined, dir)
     } catch (e) {
       throw wrapError(e)
     }
   }
 
-  async wrapWithSandboxArgv(command, binShell, customConfig, abortSignal, _cwd, options) {
+  async wrapWithSandboxArgv(command, binShell, customConfig, abortSignal, cwd, options) {
     if (binShell !== undefined && typeof binShell !== 'string') throw new TypeError('binShell must be a string')
-    const line = await this.wrapWithSandbox(command, binShell, customConfig, abortSignal, options)
+    const line = await this.#wrap(command, binShell, customConfig, abortSignal, cwd, options)
     return { argv: [binShell && binShell.startsWith('/') ? binShell : '/bin/bash', '-c', line], env: process.env }
   }
 

@@ -266,6 +266,7 @@ impl NativeSession {
         bin_shell: Option<String>,
         custom_config: Option<String>,
         command_id: Option<String>,
+        cwd: Option<String>,
     ) -> Result<String> {
         let session = self.current()?;
         let custom = match custom_config {
@@ -273,7 +274,10 @@ impl NativeSession {
             None => None,
         };
         tokio::task::spawn_blocking(move || {
-            session.wrap(&command, bin_shell.as_deref(), custom.as_ref(), command_id.as_deref()).map(|w| w.command_line)
+            let cwd = cwd.map(PathBuf::from);
+            session
+                .wrap(&command, bin_shell.as_deref(), custom.as_ref(), command_id.as_deref(), cwd)
+                .map(|w| w.command_line)
         })
         .await
         .map_err(|e| Error::from_reason(e.to_string()))?

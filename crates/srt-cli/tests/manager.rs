@@ -56,7 +56,7 @@ fn a_wrapped_command_line_runs_sandboxed_with_the_sessions_proxies() {
     let script = format!(
         "unset NO_PROXY no_proxy; curl -sS http://localhost:{port}/a; curl -sS -w '%{{http_code}}\\n' -o /dev/null http://denied.example/; touch /etc/x 2>/dev/null || echo read-only"
     );
-    let wrapped = session.wrap(&script, Some("sh"), None, Some("my-command-id")).unwrap();
+    let wrapped = session.wrap(&script, Some("sh"), None, Some("my-command-id"), None).unwrap();
     assert!(wrapped.command_line.contains("bwrap"), "{}", wrapped.command_line);
     let (stdout, stderr, code) = run(&wrapped.command_line);
     assert_eq!(stdout, format!("hello /a\n403\nread-only\n"), "{stderr}");
@@ -77,6 +77,7 @@ fn a_wrapped_command_line_runs_sandboxed_with_the_sessions_proxies() {
             Some("sh"),
             None,
             None,
+            None,
         )
         .unwrap();
     let (stdout, stderr, _) = run(&wrapped.command_line);
@@ -90,7 +91,7 @@ fn a_wrapped_command_line_cannot_run_once_the_session_is_gone() {
         return;
     }
     let session = Session::start(settings(&[]), None, helper()).unwrap();
-    let wrapped = session.wrap("echo SHOULD-NOT-RUN", Some("sh"), None, None).unwrap();
+    let wrapped = session.wrap("echo SHOULD-NOT-RUN", Some("sh"), None, None, None).unwrap();
     session.reset();
     let (stdout, stderr, code) = run(&wrapped.command_line);
     assert!(!stdout.contains("SHOULD-NOT-RUN"), "{stdout}");

@@ -66,13 +66,18 @@ pub fn prepare(
     helper: PathBuf,
     handover: &Handover,
     claim_tag: Option<&str>,
+    cwd: Option<PathBuf>,
 ) -> Result<Prepared, String> {
     use crate::runner;
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
 
     let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
-    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let cwd = match cwd {
+        Some(dir) => std::fs::canonicalize(&dir)
+            .map_err(|e| format!("cannot use the working directory {}: {e}", dir.display()))?,
+        None => std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?,
+    };
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
     let tmpdir = sandbox_tmpdir();
@@ -112,16 +117,24 @@ pub fn prepare(
     if settings.allow_nested_user_namespaces == Some(true) {
         helper_argv.push("--allow-namespaces".into());
     }
+    // srt's registry is none of the command's business: hidden, so that it can
+    // neither hold its lock (and stall every srt of this user) nor see other
+    // sessions' sockets.
     let info_fd = match handover {
         Handover::Descriptors { .. } => {
+            plan.mounts.push(plan::Mount::Tmpfs(registry.dir().to_path_buf()));
+            plan.mounts.push(plan::Mount::RemountRo(registry.dir().to_path_buf()));
             helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
             helper_argv.extend(["--verify-fd".into(), runner::EXPECT_FD.to_string().into()]);
             helper_argv.extend(["--bridge-fd".into(), runner::BRIDGE_FD.to_string().into()]);
             Some(runner::INFO_FD)
         }
         Handover::Paths { bridge, token, checks } => {
-            // The bridge socket stays reachable whatever the read denies hide.
+            // This wrap's socket and checks, back in the hidden registry (below).
+            plan.mounts.push(plan::Mount::Tmpfs(registry.dir().to_path_buf()));
             plan.mounts.push(plan::Mount::RoBind(bridge.clone(), bridge.clone()));
+            plan.mounts.push(plan::Mount::RoBind(checks.clone(), checks.clone()));
+            plan.mounts.push(plan::Mount::RemountRo(registry.dir().to_path_buf()));
             helper_argv.extend(["--bridge-socket".into(), bridge.clone().into_os_string()]);
             helper_argv.extend(["--bridge-token".into(), token.into()]);
             helper_argv.extend(["--verify-file".into(), checks.clone().into_os_string()]);
@@ -168,7 +181,7 @@ pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) 
     let net_config = crate::proxy::NetConfig::from_settings(settings, |k| std::env::var(k).ok())?;
     let helper = ctx.helper.clone()?;
     let tty = runner::wants_tty(&ctx.stdio);
-    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, None)?;
+    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, None, None)?;
     for w in &prepared.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
     }

@@ -28,16 +28,17 @@ pub struct Wrapped {
     pub warnings: Vec<String>,
 }
 
+/// A wrap whose sandbox has not started yet.
 struct Pending {
     key: Option<String>,
+    list_id: Option<String>,
+    /// The placeholders it relies on: held until its sandbox ends (or the
+    /// wrap is given up), then released.
+    claim: Claim,
+    checks: PathBuf,
 }
 
-#[derive(Default)]
-struct Active {
-    /// Wraps not yet cleaned up (`cleanupAfterCommand`), and their claims.
-    count: usize,
-    claims: Vec<Claim>,
-}
+type PendingMap = Arc<Mutex<HashMap<String, Pending>>>;
 
 pub struct Session {
     settings: Mutex<Arc<Settings>>,
@@ -46,9 +47,9 @@ pub struct Session {
     dir: PathBuf,
     socket: PathBuf,
     helper: PathBuf,
-    pending: Arc<Mutex<HashMap<String, Pending>>>,
-    active: Mutex<Active>,
-    serial: std::sync::atomic::AtomicU64,
+    pending: PendingMap,
+    /// Wraps not yet cleaned up (`cleanupAfterCommand`).
+    active: Mutex<usize>,
 }
 
 /// Quotes a word for `sh`: bare when it is plainly safe, else in single quotes.
@@ -86,8 +87,9 @@ impl Session {
             .mode(0o700)
             .create(&dir)
             .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+        sweep_sessions(registry.dir());
         let socket = dir.join("bridge.sock");
-        let pending: Arc<Mutex<HashMap<String, Pending>>> = Arc::default();
+        let pending: PendingMap = Arc::default();
         let listener = {
             let _guard = runtime.enter();
             UnixListener::bind(&socket).map_err(|e| format!("cannot listen on {}: {e}", socket.display()))?
@@ -101,8 +103,7 @@ impl Session {
             socket,
             helper,
             pending,
-            active: Mutex::default(),
-            serial: Default::default(),
+            active: Mutex::new(0),
         })
     }
 
@@ -125,48 +126,69 @@ impl Session {
     }
 
     /// Wraps `command` (run by `shell -c`) in a sandbox under the session's
-    /// settings (or `custom` for the filesystem part; the proxies always
-    /// filter with the session's). `key` attributes its violations.
+    /// settings (or `custom`; the proxies always filter with the session's),
+    /// planned for the working directory `cwd` (else the process's).
+    /// `command_id` attributes its violations and names its per-command list.
     pub fn wrap(
         &self,
         command: &str,
         shell: Option<&str>,
         custom: Option<&Settings>,
-        key: Option<&str>,
+        command_id: Option<&str>,
+        cwd: Option<PathBuf>,
     ) -> Result<Wrapped, String> {
         let settings = self.settings();
         let settings = custom.unwrap_or(&settings);
         let shell = find_shell(shell.unwrap_or("bash"))?;
         let token = random_token()?;
-        let n = self.serial.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // Unique in the process (several sessions share its claim records).
+        static WRAPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRAPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let checks = self.dir.join(format!("wrap-{n}.checks"));
+        // The checks file exists before the plan binds it into the sandbox.
+        write_private(&checks, b"")?;
         let handover = crate::launch::Handover::Paths {
             bridge: self.socket.clone(),
             token: token.clone(),
             checks: checks.clone(),
         };
         let argv: Vec<OsString> = vec![shell.into(), "-c".into(), command.into()];
-        let mut prepared =
-            crate::launch::prepare(settings, argv, self.helper.clone(), &handover, Some(&format!("w{n}")))?;
+        let prepared =
+            crate::launch::prepare(settings, argv, self.helper.clone(), &handover, Some(&format!("w{n}")), cwd);
+        let mut prepared = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = std::fs::remove_file(&checks);
+                return Err(e);
+            }
+        };
         drop(prepared.claim.take_lock());
-        write_private(&checks, &prepared.expectations)?;
-        let key = key.map(str::to_string).unwrap_or_else(|| command.to_string());
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(token, Pending { key: Some(key) });
-        let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        active.count += 1;
-        active.claims.push(prepared.claim);
+        std::fs::write(&checks, &prepared.expectations)
+            .map_err(|e| format!("cannot write {}: {e}", checks.display()))?;
+        let key = command_id.unwrap_or(command).to_string();
+        let entry = Pending { key: Some(key), list_id: command_id.map(str::to_string), claim: prepared.claim, checks };
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(token, entry);
+        *self.active.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let command_line =
             prepared.argv.iter().map(|w| shell_quote(&w.to_string_lossy())).collect::<Vec<_>>().join(" ");
         Ok(Wrapped { argv: prepared.argv, command_line, warnings: prepared.warnings })
     }
 
-    /// One wrapped command has ended; when none is left, the placeholders
-    /// they relied on are removed.
+    /// One wrapped command has ended. When none is left, wraps that never
+    /// ran are given up: their command lines will be refused, and their
+    /// placeholders removed. (A sandbox that ran releases its own when it ends.)
     pub fn cleanup_after_command(&self) {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
-        active.count = active.count.saturating_sub(1);
-        if active.count == 0 {
-            active.claims.clear();
+        *active = active.saturating_sub(1);
+        if *active == 0 {
+            let given_up: Vec<Pending> =
+                self.pending.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, p)| p).collect();
+            // Off the caller's thread: releasing takes the registry lock.
+            std::thread::spawn(move || {
+                for p in given_up {
+                    let _ = std::fs::remove_file(&p.checks);
+                }
+            });
         }
     }
 
@@ -179,7 +201,7 @@ impl Session {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
-        self.active.lock().unwrap_or_else(|e| e.into_inner()).claims.clear();
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -222,33 +244,86 @@ fn find_shell(name: &str) -> Result<PathBuf, String> {
 
 use std::os::unix::fs::DirBuilderExt;
 
+/// Connections on the bridge socket not yet identified, at most.
+const UNIDENTIFIED: usize = 16;
+/// How long a connection on the bridge socket has to identify itself.
+const IDENTIFY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Removes the directories of sessions whose process is gone.
+fn sweep_sessions(registry: &Path) {
+    let Ok(entries) = std::fs::read_dir(registry) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("session-")).and_then(|r| r.split('-').next()) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Whether the peer is what the token was given to: pid 1 of its own pid
+/// namespace (the helper, before the command exists), and the very process
+/// whose pidfd came with the message.
+fn sent_by_a_helper(peer: Option<i32>, pidfd: Option<&std::os::fd::OwnedFd>) -> bool {
+    let Some(pid) = peer.filter(|p| *p > 0) else { return false };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"));
+    let is_init = nspid.and_then(|l| l.split_whitespace().last()) == Some("1");
+    let same = pidfd.is_some_and(|fd| {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap_or_default();
+        info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim) == Some(pid.to_string().as_str())
+    });
+    is_init && same
+}
+
 /// Accepts helpers on the bridge socket: each hands over its sandbox's
 /// listeners with its wrap's token (once); srt serves them until the
-/// sandbox's helper (pid 1 inside) exits.
-async fn accept_bridges(listener: UnixListener, pending: Arc<Mutex<HashMap<String, Pending>>>, proxy: Arc<Proxy>) {
+/// sandbox's helper (pid 1 inside) exits, then releases the wrap's
+/// placeholders.
+async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<Proxy>) {
+    let unidentified = Arc::new(tokio::sync::Semaphore::new(UNIDENTIFIED));
     loop {
-        let Ok((stream, _)) = listener.accept().await else { continue };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors: wait rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(slot) = unidentified.clone().try_acquire_owned() else { continue };
         let pending = pending.clone();
         let proxy = proxy.clone();
         tokio::spawn(async move {
-            let message = loop {
-                if stream.readable().await.is_err() {
-                    return;
-                }
-                match stream.try_io(Interest::READABLE, || bridge::receive_message(stream.as_raw_fd())) {
-                    Ok(Some(m)) => break m,
-                    Ok(None) => return,
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                    Err(_) => return,
+            let read = async {
+                loop {
+                    stream.readable().await.ok()?;
+                    match stream.try_io(Interest::READABLE, || bridge::receive_message(stream.as_raw_fd())) {
+                        Ok(m) => return m,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                        Err(_) => return None,
+                    }
                 }
             };
-            // Each token once: a command that learnt its own token gains nothing by replaying it.
-            let Some(entry) =
+            let Ok(Some(message)) = tokio::time::timeout(IDENTIFY_TIMEOUT, read).await else { return };
+            drop(slot);
+            let peer = stream.peer_cred().ok().and_then(|c| c.pid());
+            let entry = if sent_by_a_helper(peer, message.pidfd.as_ref()) {
+                // Each token once: a command that learnt a token gains nothing by replaying it.
                 message.token.as_ref().and_then(|t| pending.lock().unwrap_or_else(|e| e.into_inner()).remove(t))
-            else {
+            } else {
+                None
+            };
+            let Some(entry) = entry else {
+                // What was sent is closed off the runtime's threads (a socket
+                // can be made to block in close).
+                tokio::task::spawn_blocking(move || drop(message));
                 return;
             };
-            let client = Arc::new(Client::new(entry.key));
+            let _ = std::fs::remove_file(&entry.checks);
+            let client = Arc::new(Client::with_list(entry.key, entry.list_id));
             let config = proxy.config();
             let handle = tokio::runtime::Handle::current();
             let mut tasks = Vec::new();
@@ -260,16 +335,20 @@ async fn accept_bridges(listener: UnixListener, pending: Arc<Mutex<HashMap<Strin
             }
             let mut stream = stream;
             let _ = stream.write_all(b"k").await;
-            // Serve until the sandbox ends (its pid 1 exits), then let go of its sockets.
+            // Serve until the sandbox ends (its pid 1 exits), then let go of its
+            // sockets and placeholders. (The helper always sends a pidfd: see
+            // `sent_by_a_helper`.)
             if let Some(pidfd) = message.pidfd {
                 // SAFETY: the pidfd is ours alone and outlives its registration.
                 if let Ok(fd) = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) } {
                     let _ = fd.readable().await;
                 }
-                for t in tasks {
-                    t.abort();
-                }
             }
+            for t in tasks {
+                t.abort();
+            }
+            let claim = entry.claim;
+            tokio::task::spawn_blocking(move || drop(claim));
         });
     }
 }

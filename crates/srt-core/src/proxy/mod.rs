@@ -101,6 +101,8 @@ impl NetConfig {
 pub struct Client {
     /// The attribution key (the command id, or the command).
     pub key: Option<String>,
+    /// The command id its per-command list is registered under, if it was given one.
+    pub list_id: Option<String>,
     /// Upstream connections of this sandbox's plain requests, kept alive.
     pool: std::sync::OnceLock<pool::Pool>,
     /// Its connections open now, at most `serve::MAX_CONNECTIONS`.
@@ -109,12 +111,18 @@ pub struct Client {
 
 impl Client {
     pub fn new(key: Option<String>) -> Client {
-        Client::with_limit(key, serve::MAX_CONNECTIONS)
+        Client::with_limit(key, serve::connection_cap())
     }
 
     /// At most `limit` connections open at once.
     pub fn with_limit(key: Option<String>, limit: usize) -> Client {
-        Client { key, pool: Default::default(), connections: Arc::new(tokio::sync::Semaphore::new(limit)) }
+        let connections = Arc::new(tokio::sync::Semaphore::new(limit));
+        Client { key, list_id: None, pool: Default::default(), connections }
+    }
+
+    /// A library sandbox: attributed to `key`, its per-command list under `list_id`.
+    pub fn with_list(key: Option<String>, list_id: Option<String>) -> Client {
+        Client { list_id, ..Client::new(key) }
     }
 
     /// This sandbox's pool; never shared with another sandbox (a server may
@@ -191,7 +199,7 @@ impl Proxy {
         let config = self.config();
         let verdict = {
             let lists = self.per_command.read().unwrap_or_else(|e| e.into_inner());
-            let own = client.key.as_ref().and_then(|k| lists.get(k)).map(Vec::as_slice);
+            let own = client.list_id.as_ref().and_then(|k| lists.get(k)).map(Vec::as_slice);
             decide(&config.rules, raw_host, port, own)
         };
         let (host, verdict) = verdict;

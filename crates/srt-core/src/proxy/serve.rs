@@ -16,6 +16,15 @@ use super::{http, socks, tunnel, Client, Proxy};
 /// descriptors and some memory; the benchmark holds 2000).
 pub const MAX_CONNECTIONS: usize = 8192;
 
+/// The cap for one sandbox: `MAX_CONNECTIONS`, or less where srt's
+/// descriptor limit would not hold that many (two per tunnel, with room
+/// left for everything else the process does).
+pub fn connection_cap() -> usize {
+    use nix::sys::resource::{getrlimit, Resource};
+    let soft = getrlimit(Resource::RLIMIT_NOFILE).map(|(soft, _)| soft).unwrap_or(1024);
+    MAX_CONNECTIONS.min((soft / 4).max(64) as usize)
+}
+
 /// A client that sends nothing for this long is dropped.
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -209,7 +209,7 @@ fn the_guard_refuses_forbidden_addresses_of_allowed_names() {
 async fn start_for(proxy: Arc<Proxy>, key: &str) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let client = Arc::new(Client::new(Some(key.into())));
+    let client = Arc::new(Client::with_list(Some(key.into()), Some(key.into())));
     serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
     port
 }

@@ -165,7 +165,10 @@ impl Registry {
             bytes.push(0);
         }
         if !paths.is_empty() {
-            std::fs::write(&record, bytes)?;
+            // A new record only: two claims must never share one (the first
+            // released would drop the other's protection with it).
+            use std::io::Write;
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&record)?.write_all(&bytes)?;
         }
         Ok(Claim { registry: self.dir.clone(), record, paths, held: Some(lock) })
     }
