@@ -192,6 +192,26 @@ describe('SandboxManager instances', () => {
   })
 })
 
+describe('SandboxViolationStore', () => {
+  it('keeps the last 100, counts all, filters by command, sanitizes lines, notifies subscribers', () => {
+    const store = new SandboxViolationStore()
+    const heard = []
+    const unsubscribe = store.subscribe((all) => heard.push(all.length))
+    for (let i = 0; i < 105; i++) store.addViolation({ line: `deny x ${i}`, command: 'c', encodedCommand: Buffer.from('c').toString('base64'), timestamp: new Date() })
+    store.addViolation({ line: 'deny <b>\u202ebad\nline ', timestamp: new Date() })
+    assert.equal(store.getCount(), 100)
+    assert.equal(store.getTotalCount(), 106)
+    assert.equal(store.getViolations(1)[0].line, 'deny b bad line')
+    assert.equal(store.getViolationsForCommand('c').length, 99)
+    assert.equal(heard.length, 107)
+    unsubscribe()
+    store.clear()
+    assert.equal(store.getCount(), 0)
+    assert.equal(store.getTotalCount(), 106)
+    assert.equal(heard.length, 107, 'unsubscribed')
+  })
+})
+
 describe('SandboxManager members', () => {
   it('getters reflect the config; wrapWithSandboxArgv; customConfig overrides the filesystem per field; abortSignal', async () => {
     const m = new SandboxManager()

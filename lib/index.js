@@ -43,6 +43,14 @@ function wrapError(e) {
 
 const pull = Symbol('pull')
 
+// Control, invisible and direction-changing characters (as the original's store).
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u{e0000}-\u{e007f}]+/gu
+
+/** A violation line made safe for a report: unsafe runs become one space, `<` and `>` go. */
+function sanitizeLine(line) {
+  return String(line).replace(UNSAFE, ' ').replace(/[<>]/g, '').trim()
+}
+
 /** An in-memory ring of the last 100 violations, with listeners. */
 class SandboxViolationStore {
   #violations = []
@@ -53,7 +61,7 @@ class SandboxViolationStore {
   [pull] = () => {}
 
   addViolation(violation) {
-    this.#violations.push(violation)
+    this.#violations.push({ ...violation, line: sanitizeLine(violation.line) })
     if (this.#violations.length > MAX_VIOLATIONS) this.#violations.shift()
     this.#total++
     this.#notify()
@@ -154,7 +162,10 @@ class SandboxManager {
   }
 
   /** Starts the proxies with `config`. `askCallback({host, port})` decides hosts no list did (only `true` allows). */
-  async initialize(config, askCallback, _enableLogMonitor = false) {
+  async initialize(config, askCallback, enableLogMonitor = false) {
+    if (enableLogMonitor) {
+      process.emitWarning('srt-rs: enableLogMonitor is not supported yet: refused file writes are not reported as violations (network refusals are)')
+    }
     if (this.#init) {
       // Running with other arguments: a conflict. Done already: the original ignores the new config.
       const same = JSON.stringify(config) === JSON.stringify(this.#config) && askCallback === this.#ask
