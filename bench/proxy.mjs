@@ -153,7 +153,7 @@ const seq = (n) => `node ${client} seq ${n} localhost ${ports.web}`
 const par = `node ${client} par 50 20 localhost ${ports.web}`
 const req = {}
 for (const name of [null, ...Object.keys(impls)]) req[name || 'direct'] = { seq: [], par: [], cpu500: [], cpu0: [], cpuPar: [], pss: [] }
-for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) {
+for (let r = 0; r < Math.max(5, rounds); r++) {
   for (const name of [null, ...Object.keys(impls)]) {
     const k = name || 'direct'
     const zero = await run(name, seq(0))
@@ -178,11 +178,12 @@ for (let r = 0; r < Math.max(3, Math.ceil(rounds / 2)); r++) {
   }
 }
 // Per request: the run's CPU beyond the same run with no requests, less what the client alone costs.
-const clientCpu = (median(req.direct.cpu500) - median(req.direct.cpu0)) / 500
+const perRound = (q) => q.cpu500.map((c, i) => (c - q.cpu0[i]) / 500)
+const clientCpu = median(perRound(req.direct))
 console.log('\nrequests: small bodies, a new connection each; req/s (medians) and CPU per proxied request beyond the client')
 for (const name of Object.keys(impls)) {
   const q = req[name]
-  const perReq = ((median(q.cpu500) - median(q.cpu0)) / 500 - clientCpu) * 1000
+  const perReq = (median(perRound(q)) - clientCpu) * 1000
   q.perReq = perReq
   console.log(
     `  ${name.padEnd(10)} 500 sequential ${fmt(median(q.seq)).padStart(6)} req/s   50 x 20 ${fmt(median(q.par)).padStart(6)} req/s   CPU ${fmt(perReq, 3)} ms/request   host-side PSS during 50 x 20: ${fmt(median(q.pss) / 1024, 1)} MiB`,
