@@ -9,13 +9,12 @@
 //                processes on the host side and inside the sandbox while held
 // The original needs socat (apt-get install socat) and ripgrep; without
 // them it is left out and said so. Nothing here is a pass/fail test.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { median, originalCli, root } from './common.mjs'
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const rounds = Number(process.env.BENCH_ROUNDS || 5)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srt-bench-proxy-'))
 const settings = path.join(dir, 'settings.json')
@@ -24,13 +23,10 @@ fs.writeFileSync(
   JSON.stringify({ network: { allowedDomains: ['localhost'], deniedDomains: [] }, filesystem: { denyRead: [], allowWrite: [], denyWrite: [] } }),
 )
 const client = path.join(root, 'bench', 'client.cjs')
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
-const original = path.join(root, 'node_modules', '@anthropic-ai', 'sandbox-runtime', 'dist', 'cli.js')
 
 const impls = { 'srt-rs': [path.join(root, 'srt')] }
-if (!fs.existsSync(original)) console.log('the original is not installed (npm install): srt-rs alone')
-else if (!which('socat') || !which('rg')) console.log('the original needs socat and ripgrep on PATH: srt-rs alone')
-else impls.original = [process.execPath, original]
+const original = originalCli()
+if (original) impls.original = [process.execPath, original]
 
 const env = { ...process.env, HOME: dir }
 delete env.NO_PROXY
@@ -71,7 +67,6 @@ function run(impl, script, { onStart } = {}) {
   })
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-')
 
 // --- processes and memory, from /proc -------------------------------------

@@ -5,9 +5,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { median, originalCli, root, which } from './common.mjs'
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const runs = Number(process.env.BENCH_RUNS || 60)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srt-bench-'))
 const settings = path.join(dir, 'settings.json')
@@ -15,7 +14,6 @@ fs.writeFileSync(
   settings,
   JSON.stringify({ network: { allowedDomains: [], deniedDomains: [] }, filesystem: { denyRead: [], allowWrite: [], denyWrite: [] } }),
 )
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
 const bwrap = which('bwrap')
 const env = { ...process.env, HOME: dir }
 
@@ -27,10 +25,8 @@ const scenarios = {
   'srt (npm bin)': [path.join(root, 'bin', 'srt'), ['--settings', settings, '--', 'true']],
   'node -e 0': [process.execPath, ['-e', '0']],
 }
-// The original (a devDependency); it needs socat and ripgrep.
-const original = path.join(root, 'node_modules', '@anthropic-ai', 'sandbox-runtime', 'dist', 'cli.js')
-if (fs.existsSync(original) && which('socat') && which('rg')) scenarios.original = [process.execPath, [original, '--settings', settings, '--', 'true']]
-else console.log('the original is left out: it needs `npm install` (devDependencies), socat and ripgrep')
+const original = originalCli()
+if (original) scenarios.original = [process.execPath, [original, '--settings', settings, '--', 'true']]
 
 const times = Object.fromEntries(Object.keys(scenarios).map((k) => [k, []]))
 for (let i = 0; i < runs + 3; i++) {
@@ -41,10 +37,6 @@ for (let i = 0; i < runs + 3; i++) {
     if (r.status !== 0) throw new Error(`${name} failed with ${r.status}`)
     if (i >= 3) times[name].push(ms) // the first runs warm the caches
   }
-}
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
 }
 const base = median(times['bare bwrap'])
 console.log(`start-up, ${runs} interleaved runs each, medians (ms); machine: ${os.cpus().length} cores, load ${os.loadavg()[0].toFixed(2)}`)

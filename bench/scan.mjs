@@ -6,9 +6,8 @@ import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { median, originalCli, root, which } from './common.mjs'
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..')
 const runs = Number(process.env.BENCH_RUNS || 15)
 const tree = path.join(os.tmpdir(), 'srt-bench-scan-tree-2')
 
@@ -29,7 +28,6 @@ function makeTree() {
   fs.writeFileSync(path.join(tree, '.done'), '')
 }
 
-const which = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).stdout.trim()
 const rg = which('rg')
 // The original's arguments (reference §4.5, 0.0.83), depth 3 -> --max-depth 4.
 const files = ['.gitconfig', '.gitmodules', '.bashrc', '.bash_profile', '.zshrc', '.zprofile', '.profile', '.ripgreprc', '.mcp.json']
@@ -55,7 +53,6 @@ for (let i = 0; i < runs + 2; i++) {
     if (i === 0) console.log(`  ${name}: ${name.startsWith('srt') ? r.stdout.trim() : `${r.stdout.split('\n').filter(Boolean).length} paths listed`}`)
   }
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 console.log(`mandatory-deny scan of 100,000 files in 500 repositories, ${runs} interleaved runs, medians (ms)`)
 for (const [name, xs] of Object.entries(times)) console.log(`  ${name.padEnd(20)} ${median(xs).toFixed(1).padStart(8)}`)
 if (rg) console.log(`  ratio (ripgrep / srt): ${(median(times['original: ripgrep']) / median(times['srt native walk'])).toFixed(2)}`)
@@ -63,9 +60,9 @@ else console.log('  (install ripgrep for the side-by-side)')
 
 // The whole start-up in that tree (the walk, then one mount per protected
 // path), beside the same run in an empty directory: what the tree costs.
-const original = path.join(root, 'node_modules', '@anthropic-ai', 'sandbox-runtime', 'dist', 'cli.js')
+const original = originalCli()
 const whole = { 'srt-rs': [path.join(root, 'srt'), ['--settings', settings, '--', 'true']] }
-if (fs.existsSync(original) && rg && which('socat')) whole.original = [process.execPath, [original, '--settings', settings, '--', 'true']]
+if (original) whole.original = [process.execPath, [original, '--settings', settings, '--', 'true']]
 const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'srt-bench-empty-'))
 const wholeRuns = Math.max(3, Math.ceil(runs / 3))
 const wholeTimes = {}

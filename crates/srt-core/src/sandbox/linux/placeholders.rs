@@ -145,14 +145,10 @@ impl Registry {
         }
     }
 
-    /// Records the paths this run relies on, before the sandbox starts,
-    /// under the lock the caller took (the claim keeps it until handed on).
-    pub fn claim(&self, paths: Vec<PathBuf>, lock: RegistryLock) -> io::Result<Claim> {
-        self.claim_tagged(paths, lock, None)
-    }
-
-    /// A claim of one of several sandboxes this process starts (the library's
-    /// wraps), told apart by `tag`; it lives as long as this process at most.
+    /// Records the paths a run relies on, before the sandbox starts, under
+    /// the lock the caller took (the claim keeps it until handed on). `tag`
+    /// tells apart the several sandboxes one process starts (the library's
+    /// wraps); a claim lives as long as its process at most.
     pub fn claim_tagged(&self, paths: Vec<PathBuf>, lock: RegistryLock, tag: Option<&str>) -> io::Result<Claim> {
         let id = run_id(std::process::id()).ok_or_else(|| io::Error::other("cannot read /proc/self/stat"))?;
         let record = match tag {
@@ -318,7 +314,9 @@ mod tests {
         std::fs::write(&file, b"").unwrap();
         std::fs::create_dir(&dir).unwrap();
         std::fs::write(&kept, b"real content").unwrap();
-        let claim = registry.claim(vec![file.clone(), dir.clone(), kept.clone()], registry.lock().unwrap()).unwrap();
+        let claim = registry
+            .claim_tagged(vec![file.clone(), dir.clone(), kept.clone()], registry.lock().unwrap(), None)
+            .unwrap();
         assert!(registry.live_claims().contains(&file));
         drop(claim);
         assert!(!file.exists() && !dir.exists(), "empty placeholders removed");
