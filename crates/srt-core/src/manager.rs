@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -235,14 +236,9 @@ fn find_shell(name: &str) -> Result<PathBuf, String> {
     std::env::split_paths(&path)
         .filter(|d| d.is_absolute())
         .map(|d| d.join(name))
-        .find(|p| {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+        .find(|p| crate::sandbox::linux::bwrap::is_executable(p))
         .ok_or_else(not_found)
 }
-
-use std::os::unix::fs::DirBuilderExt;
 
 /// Connections on the bridge socket not yet identified, at most.
 const UNIDENTIFIED: usize = 16;
@@ -324,15 +320,7 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
             };
             let _ = std::fs::remove_file(&entry.checks);
             let client = Arc::new(Client::with_list(entry.key, entry.list_id));
-            let config = proxy.config();
-            let handle = tokio::runtime::Handle::current();
-            let mut tasks = Vec::new();
-            for l in message.listeners {
-                let role = crate::proxy::session::role(l.port, &config);
-                if let Ok(t) = serve::spawn_listener(&handle, l.listener, role, proxy.clone(), client.clone()) {
-                    tasks.push(t);
-                }
-            }
+            let tasks = serve::serve_sandbox(&tokio::runtime::Handle::current(), message.listeners, &proxy, &client);
             let mut stream = stream;
             let _ = stream.write_all(b"k").await;
             // Serve until the sandbox ends (its pid 1 exits), then let go of its

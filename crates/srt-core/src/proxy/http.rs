@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 
 use super::dial::{dial, dial_tunnel, DialError};
 use super::{status_text, tunnel, Client, Proxy, Refusal};
+use crate::policy::host::Host;
 
 type Body = BoxBody<Bytes, hyper::Error>;
 
@@ -64,11 +65,20 @@ pub fn refusal_response(host: &str, refusal: &Refusal) -> Response<Body> {
     r
 }
 
-fn dial_failure(host: &str, err: DialError) -> Response<Body> {
+/// A destination refused at dial time (the resolved-address guard):
+/// recorded, and answered with its 403.
+fn refused_at_dial(proxy: &Proxy, client: &Client, target: &Host, port: u16, refusal: &Refusal) -> Response<Body> {
+    let shown = target.to_string();
+    proxy.refused(&shown, port, refusal, client);
+    refusal_response(&shown, refusal)
+}
+
+/// The answer to a failed dial: the guard's 403, or 502.
+fn dial_failure(proxy: &Proxy, client: &Client, target: &Host, port: u16, err: DialError) -> Response<Body> {
     match err {
-        DialError::Refused(r) => refusal_response(host, &r),
+        DialError::Refused(r) => refused_at_dial(proxy, client, target, port, &r),
         DialError::Failed(e) => {
-            tracing::debug!("dial {host} failed: {e}");
+            tracing::debug!("dial {target} failed: {e}");
             text(StatusCode::BAD_GATEWAY, "Bad Gateway\n")
         }
     }
@@ -102,11 +112,7 @@ async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>)
     }
     let upstream = match dial_tunnel(&target, port, &config).await {
         Ok(s) => s,
-        Err(DialError::Refused(r)) => {
-            proxy.refused(&target.to_string(), port, &r, &client);
-            return refusal_response(&target.to_string(), &r);
-        }
-        Err(e) => return dial_failure(&target.to_string(), e),
+        Err(e) => return dial_failure(&proxy, &client, &target, port, e),
     };
     tokio::spawn(async move {
         let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
@@ -209,10 +215,7 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
                 response.map(|b| b.boxed())
             }
             Err(e) => match super::pool::guard_refusal(&e) {
-                Some(r) => {
-                    proxy.refused(&target.to_string(), port, &r, &client);
-                    refusal_response(&target.to_string(), &r)
-                }
+                Some(r) => refused_at_dial(&proxy, &client, &target, port, &r),
                 None => {
                     tracing::debug!("forwarding to {target} failed: {e}");
                     text(StatusCode::BAD_GATEWAY, "Bad Gateway\n")
@@ -222,23 +225,12 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
     }
     // Through the parent proxy (it resolves the name), or an upgrade on a connection of its own.
     let dialed = match &parent {
-        Some(p) => {
-            let connect = TcpStream::connect((p.host.as_str(), p.port));
-            match tokio::time::timeout(std::time::Duration::from_secs(30), connect).await {
-                Ok(Ok(s)) => Ok(s),
-                Ok(Err(e)) => Err(DialError::Failed(e)),
-                Err(_) => Err(DialError::Failed(std::io::ErrorKind::TimedOut.into())),
-            }
-        }
+        Some(p) => super::parent::connect(p).await.map_err(DialError::Failed),
         None => dial(&target, port, &config).await,
     };
     let stream = match dialed {
         Ok(s) => s,
-        Err(DialError::Refused(r)) => {
-            proxy.refused(&target.to_string(), port, &r, &client);
-            return refusal_response(&target.to_string(), &r);
-        }
-        Err(e) => return dial_failure(&target.to_string(), e),
+        Err(e) => return dial_failure(&proxy, &client, &target, port, e),
     };
     let (mut sender, conn) = match hyper::client::conn::http1::Builder::new()
         .preserve_header_case(true)

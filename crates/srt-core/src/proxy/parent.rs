@@ -232,13 +232,19 @@ fn is_loopback(ip: IpAddr) -> bool {
     }
 }
 
-/// Opens a tunnel to `host:port` through the parent.
-pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<TcpStream> {
+/// Connects to the parent proxy itself.
+pub async fn connect(parent: &ParentUrl) -> std::io::Result<TcpStream> {
     let dial = TcpStream::connect((parent.host.as_str(), parent.port));
-    let mut stream = tokio::time::timeout(Duration::from_secs(30), dial)
+    let stream = tokio::time::timeout(Duration::from_secs(30), dial)
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy did not answer"))??;
     let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Opens a tunnel to `host:port` through the parent.
+pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<TcpStream> {
+    let mut stream = connect(parent).await?;
     let authority = format!("{host}:{port}");
     let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
     if let Some(auth) = &parent.authorization {

@@ -104,6 +104,29 @@ pub fn spawn_listener(
     }))
 }
 
+/// Serves a sandbox's listeners: srt's own proxies on each, or the bytes
+/// passed to an external proxy where the settings name one for that port.
+pub fn serve_sandbox(
+    rt: &tokio::runtime::Handle,
+    listeners: Vec<super::bridge::SandboxListener>,
+    proxy: &Arc<Proxy>,
+    client: &Arc<Client>,
+) -> Vec<JoinHandle<()>> {
+    let config = proxy.config();
+    listeners
+        .into_iter()
+        .filter_map(|l| {
+            let external = match l.port {
+                super::SANDBOX_HTTP_PORT => config.external_http,
+                super::SANDBOX_SOCKS_PORT => config.external_socks,
+                _ => None,
+            };
+            let role = external.map(Role::External).unwrap_or(Role::Filter);
+            spawn_listener(rt, l.listener, role, proxy.clone(), client.clone()).ok()
+        })
+        .collect()
+}
+
 async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<Client>) {
     let _ = stream.set_nodelay(true);
     if let Role::External(port) = role {

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::serve::{self, Role};
-use super::{bridge, Client, NetConfig, Proxy, SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT};
+use super::serve;
+use super::{bridge, Client, Proxy};
 
 pub struct SandboxNetwork {
     pub proxy: Arc<Proxy>,
@@ -18,16 +18,6 @@ pub struct SandboxNetwork {
 
 /// What the waiter started: the runtime and the accept loops on it.
 type Served = Option<(tokio::runtime::Runtime, Vec<JoinHandle<()>>)>;
-
-/// What a sandbox listener on `port` does under `config`.
-pub fn role(port: u16, config: &NetConfig) -> Role {
-    let external = match port {
-        SANDBOX_HTTP_PORT => config.external_http,
-        SANDBOX_SOCKS_PORT => config.external_socks,
-        _ => None,
-    };
-    external.map(Role::External).unwrap_or(Role::Filter)
-}
 
 impl SandboxNetwork {
     /// Starts the proxies for one sandbox; returns the descriptor to hand to
@@ -55,14 +45,7 @@ impl SandboxNetwork {
                     return Some((runtime, Vec::new()));
                 }
             };
-            let config = shared.config();
-            let tasks = listeners
-                .into_iter()
-                .filter_map(|l| {
-                    let r = role(l.port, &config);
-                    serve::spawn_listener(runtime.handle(), l.listener, r, shared.clone(), client.clone()).ok()
-                })
-                .collect();
+            let tasks = serve::serve_sandbox(runtime.handle(), listeners, &shared, &client);
             Some((runtime, tasks))
         })?;
         Ok((SandboxNetwork { proxy, waiter: Some(waiter) }, theirs))

@@ -49,7 +49,7 @@ fn candidates(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
     SYSTEM_DIRS.iter().map(PathBuf::from).chain(on_path).map(|dir| dir.join("bwrap")).collect()
 }
 
-fn is_executable(path: &Path) -> bool {
+pub(crate) fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
