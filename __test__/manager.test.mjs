@@ -350,6 +350,14 @@ except Exception as e:
     )
     const r = await spawnLine(await m.wrapWithSandbox(`python3 ${thief} ${m.getLinuxHttpSocketPath()} ${token}`))
     assert.match(r.stdout, /answer b''|no answer/, r.stderr)
+    // Nor by making itself pid 1 of a namespace of its own, where it may.
+    const nested = await spawnLine(
+      await m.wrapWithSandbox(`unshare -Upf --kill-child python3 ${thief} ${m.getLinuxHttpSocketPath()} ${token}`, undefined, {
+        ...config({ allowedDomains: [], allowAllUnixSockets: true }),
+        allowNestedUserNamespaces: true,
+      }),
+    )
+    assert.match(nested.stdout, /answer b''|no answer/, nested.stderr)
     // The victim's token still works, for the victim, with its own list.
     assert.equal((await spawnLine(victim)).stdout, '200\n')
     await m.reset()

@@ -189,6 +189,59 @@ describe('mandatory write denies', () => {
     assert.equal(content(work, 'a/b/c/.zshrc'), 'pwned\n', 'beyond the search depth')
   })
 
+  it('keeps the settings file in use read-only: the command cannot loosen its next run', () => {
+    const work = tempDir()
+    const file = path.join(work, 'srt.json')
+    const rules = JSON.stringify(config({ filesystem: { allowWrite: ['.'] } }))
+    fs.writeFileSync(file, rules)
+    const r = runSync('native', ['--settings', './srt.json', 'sh', '-c', 'echo "{}" > srt.json; echo x > plain; echo done'], { env, cwd: work })
+    assert.match(r.stdout, /done/, r.stderr)
+    assert.equal(fs.readFileSync(file, 'utf8'), rules)
+    assert.equal(content(work, 'plain'), 'x\n')
+    // The default file, ~/.srt-settings.json, the same.
+    const h = tempDir('srt-home-')
+    fs.writeFileSync(path.join(h, '.srt-settings.json'), rules)
+    const d = runSync('native', ['sh', '-c', 'echo "{}" > .srt-settings.json; echo done'], { env: { ...env, HOME: h }, cwd: h })
+    assert.match(d.stdout, /done/, d.stderr)
+    assert.equal(fs.readFileSync(path.join(h, '.srt-settings.json'), 'utf8'), rules)
+  })
+
+  it('makes no repository where host git would find it: above the working directory, atop allowWrite', () => {
+    const work = tempDir()
+    const proj = path.join(work, 'proj')
+    const other = path.join(tempDir(), 'other')
+    fs.mkdirSync(proj)
+    fs.mkdirSync(other)
+    const r = sh(`git init -q ${work}; mkdir ${work}/.git; git init -q ${other}; touch ${other}/HEAD; echo x > inside; echo done`, config({ filesystem: { allowWrite: [work, other] } }), {
+      cwd: proj,
+    })
+    assert.match(r.stdout, /done/, r.stderr)
+    assert.equal(content(proj, 'inside'), 'x\n')
+    for (const p of [path.join(work, '.git'), path.join(other, '.git'), path.join(other, 'HEAD')]) assert.ok(!fs.existsSync(p), p)
+  })
+
+  it('protects every name in a writable home, and its .ssh and git config, even those not there yet', () => {
+    const h = tempDir('srt-home-')
+    fs.mkdirSync(path.join(h, 'proj'))
+    fs.mkdirSync(path.join(h, '.config'))
+    const script = 'for f in .zshrc .zshenv .bash_login .gitconfig .mcp.json; do echo x > ~/$f; done; mkdir -p ~/.vscode ~/.ssh ~/.config/git; echo x > ~/.config/git/config; echo x > ~/plain; echo done'
+    const file = settingsFile(h, config({ filesystem: { allowWrite: ['~'] } }))
+    const r = runSync('native', ['--settings', file, 'sh', '-c', script], { env: { ...env, HOME: h }, cwd: path.join(h, 'proj') })
+    assert.match(r.stdout, /done/, r.stderr)
+    assert.equal(content(h, 'plain'), 'x\n')
+    for (const f of ['.zshrc', '.zshenv', '.bash_login', '.gitconfig', '.mcp.json', '.vscode', '.ssh', '.config/git']) assert.ok(!fs.existsSync(path.join(h, f)), f)
+  })
+
+  it('refuses to run when a protected name is a symlink the command could replace', () => {
+    const work = tempDir()
+    fs.writeFileSync(path.join(work, 'bashrc-real'), 'orig\n')
+    fs.symlinkSync('bashrc-real', path.join(work, '.bashrc'))
+    const r = sh('echo ran', config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })
+    assert.notEqual(r.status, 0)
+    assert.doesNotMatch(r.stdout, /ran/)
+    assert.match(r.stderr, /\.bashrc is a symbolic link in a directory the command may write/)
+  })
+
   it('leaves .git/config writable with allowGitConfig, hooks still protected', () => {
     const work = repo()
     sh(write(['.git/config', '.git/hooks/pre-commit']), config({ filesystem: { allowWrite: ['.'], allowGitConfig: true } }), { cwd: work })
@@ -465,6 +518,52 @@ describe('unix sockets and other side doors', () => {
   })
 })
 
+describe('standard streams that are files', () => {
+  // Such a stream is open on the host's mounts: reopened through
+  // /proc/self/fd it would skip every mount of the sandbox.
+  it('a directory given as stdin is no way past the mounts', () => {
+    const secretDir = tempDir()
+    fs.writeFileSync(path.join(secretDir, 'secret'), 'topsecret')
+    const outside = path.join(tempDir(), 'escaped')
+    const dir = fs.openSync('/', 'r')
+    try {
+      const r = sh(`cat /proc/self/fd/0${secretDir}/secret; echo pwned > /proc/self/fd/0${outside}; echo done`, config({ filesystem: { denyRead: [secretDir] } }), {
+        stdio: [dir, 'pipe', 'pipe'],
+      })
+      assert.match(r.stdout, /done/, r.stderr)
+      assert.doesNotMatch(r.stdout, /topsecret/)
+      assert.ok(!fs.existsSync(outside))
+    } finally {
+      fs.closeSync(dir)
+    }
+  })
+
+  it('a file given as stdin can be read, not reopened for writing', () => {
+    const file = path.join(tempDir(), 'input.txt')
+    fs.writeFileSync(file, 'original\n')
+    const fd = fs.openSync(file, 'r')
+    try {
+      const r = sh('echo hacked > /proc/self/fd/0; cat', config(), { stdio: [fd, 'pipe', 'pipe'] })
+      assert.match(r.stdout, /original/, r.stderr)
+    } finally {
+      fs.closeSync(fd)
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), 'original\n')
+  })
+
+  it('a file given as stdout and stderr gets both, in order, and the exit status passes', () => {
+    const file = path.join(tempDir(), 'out.txt')
+    const fd = fs.openSync(file, 'w')
+    try {
+      const r = sh('echo out; echo err >&2; echo out2; exit 3', config(), { stdio: ['ignore', fd, fd] })
+      assert.equal(r.status, 3)
+    } finally {
+      fs.closeSync(fd)
+    }
+    assert.equal(fs.readFileSync(file, 'utf8'), 'out\nerr\nout2\n')
+  })
+})
+
 describe('as an ordinary user', { skip: process.getuid() !== 0 && 'the suite already runs as an ordinary user' }, () => {
   it('sandboxes the same way for a user without privileges', () => {
     const work = tempDir()
@@ -611,6 +710,11 @@ describe('refusals when the sandbox cannot work', () => {
     // to another directory: the stand-in moves it there itself.
     const work = tempDir()
     fs.mkdirSync(path.join(work, 'build'))
+    // What srt protects atop a write root exists already, so bubblewrap needs
+    // no placeholder there (which it could not make under the misdirected
+    // mount) and the helper's check is what stops the run.
+    fs.writeFileSync(path.join(work, 'build', 'HEAD'), '')
+    fs.writeFileSync(path.join(work, 'build', '.git'), 'gitdir: /nonexistent\n')
     const elsewhere = tempDir()
     const real = which('bwrap')
     const fake = fakeBwrap(

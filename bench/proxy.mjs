@@ -1,6 +1,8 @@
 // `npm run bench` (proxy part): srt-rs and the TypeScript original side by
 // side, in the same run, interleaved, against the same loopback servers.
-//   throughput   a 200 MB body through plain HTTP, CONNECT and SOCKS5, and direct
+//   throughput   a 200 MB body through plain HTTP, CONNECT and SOCKS5, and direct;
+//                and through two minimal relays (bench/reference-relay.c), the
+//                yardstick for what any relay can reach on this machine
 //   requests     500 sequential, and 50 clients x 20, small requests through the proxy:
 //                rate, and CPU per request of everything each runtime starts
 //                (bash's `times`: the run and every process it waited for)
@@ -9,11 +11,11 @@
 //                processes on the host side and inside the sandbox while held
 // The original needs socat (apt-get install socat) and ripgrep; without
 // them it is left out and said so. Nothing here is a pass/fail test.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { median, originalCli, root } from './common.mjs'
+import { median, originalCli, root, which } from './common.mjs'
 
 const rounds = Number(process.env.BENCH_ROUNDS || 5)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srt-bench-proxy-'))
@@ -108,6 +110,32 @@ function pssKiB(pids) {
   return total
 }
 
+/**
+ * Starts bench/reference-relay.c (built here with the C compiler, when there
+ * is one) in its splice and copy modes, forwarding to `port`; returns
+ * { 'splice relay': port, 'copy relay': port }, or {} after saying why not.
+ */
+async function referenceRelays(port) {
+  const cc = which('cc') || which('gcc')
+  if (!cc) {
+    console.log('the reference relays are left out: no C compiler (cc) on PATH')
+    return {}
+  }
+  const exe = path.join(dir, 'reference-relay')
+  const built = spawnSync(cc, ['-O2', '-pthread', path.join(root, 'bench', 'reference-relay.c'), '-o', exe], { stdio: 'inherit' })
+  if (built.status !== 0) {
+    console.log('the reference relays are left out: bench/reference-relay.c did not build')
+    return {}
+  }
+  const relays = {}
+  for (const mode of ['splice', 'copy']) {
+    const child = spawn(exe, [mode, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
+    process.on('exit', () => child.kill())
+    relays[`${mode} relay`] = Number(await new Promise((resolve) => child.stdout.once('data', resolve)))
+  }
+  return relays
+}
+
 // --- 1. throughput ---------------------------------------------------------
 // BENCH_ONLY=throughput|requests|tunnels runs one part (while working on it).
 const only = (part) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY === part
@@ -117,8 +145,13 @@ const speed = (extra) => `curl -sS -o /dev/null -w '%{speed_download}\\n' ${extr
 const through = [speed(big), speed(`-p ${big}`), speed(`-x "$FTP_PROXY" ${big}`)].join('; ')
 const thr = { direct: [] }
 for (const name of Object.keys(impls)) thr[name] = { plain: [], connect: [], socks: [] }
+const relays = await referenceRelays(ports.web)
+for (const mode of Object.keys(relays)) thr[mode] = []
 for (let r = 0; r < rounds; r++) {
   thr.direct.push(Number((await run(null, speed(`--noproxy '*' ${big}`))).stdout))
+  for (const [mode, port] of Object.entries(relays)) {
+    thr[mode].push(Number((await run(null, speed(`--noproxy '*' http://localhost:${port}/big`))).stdout))
+  }
   for (const name of Object.keys(impls)) {
     const [plain, connect, socks] = (await run(name, through)).stdout.trim().split('\n').map(Number)
     thr[name].plain.push(plain)
@@ -138,6 +171,13 @@ for (const name of Object.keys(impls)) {
 if (impls.original) {
   const ratio = (k) => fmt(MBs(thr['srt-rs'][k]) / MBs(thr.original[k]), 1)
   console.log(`  srt-rs / original: plain ${ratio('plain')}x, CONNECT ${ratio('connect')}x, SOCKS5 ${ratio('socks')}x`)
+}
+if (Object.keys(relays).length) {
+  // The yardstick: what the cheapest relay moves here, both legs on the host's loopback.
+  const line = Object.keys(relays).map((m) => `${m} ${fmt(MBs(thr[m]))} (${fmt(MBs(thr[m]) / MBs(thr.direct), 2)} of direct)`)
+  const best = Math.max(...Object.keys(relays).map((m) => MBs(thr[m])))
+  console.log(`  reference relays (bench/reference-relay.c, blocking, a thread per direction): ${line.join(', ')}`)
+  console.log(`  srt-rs CONNECT / the faster reference relay: ${fmt(MBs(thr['srt-rs'].connect) / best, 2)}`)
 }
 
 }

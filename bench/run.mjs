@@ -47,8 +47,11 @@ for (const [name, xs] of Object.entries(times)) {
 }
 if (times.original) {
   const over = (k) => median(times[k]) - base
+  const ratio = (k) => (over(k) / over('original')).toFixed(3)
   console.log(
-    `  overhead ratios to the original: native ${(over('srt (native)') / over('original')).toFixed(3)}, node shim ${(over('srt (node shim)') / over('original')).toFixed(3)}, npm bin ${(over('srt (npm bin)') / over('original')).toFixed(3)}`,
+    `  overhead ratios to the original: native ${ratio('srt (native)')}, npm bin ${ratio('srt (npm bin)')} (the shim \`npx srt\` runs), node shim ${ratio('srt (node shim)')} (the addon in Node: only where the package has no native binary)`,
   )
+  // The node shim's floor: Node's own start-up, before any of srt runs.
+  console.log(`  node -e 0 alone is ${(median(times['node -e 0']) / over('original')).toFixed(3)} of the original's overhead`)
 }
 fs.rmSync(dir, { recursive: true, force: true })

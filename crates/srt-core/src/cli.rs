@@ -190,7 +190,7 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
         }
     };
     tracing::debug!("command: {argv:?}");
-    crate::launch::run_sandboxed(&parsed.settings, argv, ctx).map_err(|e| vec![format!("Error: {e}")])
+    crate::launch::run_sandboxed(&parsed.settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
 }
 
 /// `-c` uses bash like the original, or sh where there is no bash.

@@ -2,7 +2,8 @@
 //!
 //! Run as `srt __sandbox-exec [--tty] [--block-unix-sockets] [--bridge-fd N] ... -- COMMAND [ARGS...]`
 //! by bubblewrap. It takes the terminal (when given one), closes every
-//! descriptor but the standard three, starts the command under the seccomp
+//! descriptor but the standard three (relaying those that are files, see
+//! `stdio_relay`), starts the command under the seccomp
 //! filter (when asked), forwards the signals it receives to it,
 //! reaps orphans, and exits with the command's status (128+N for death by
 //! signal N). Its exit ends every process left in the namespace.
@@ -182,11 +183,22 @@ pub fn main(args: &[OsString]) -> i32 {
         return fail(&format!("signalfd: {}", std::io::Error::last_os_error()));
     }
 
+    // Files, directories and devices given as standard streams reach the
+    // command through pipes (see stdio_relay); terminals, pipes and sockets
+    // pass unchanged.
+    let relays = match crate::stdio_relay::shield() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot relay the standard streams: {e}")),
+    };
+
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let name = opts.argv[0].to_string_lossy().into_owned();
-    // SAFETY: the helper is single-threaded here; the child only calls
-    // async-signal-safe functions before exec.
+    // Written before the fork: the relays' threads may hold the allocator's lock.
+    let not_found = format!("srt: {name}: command not found\n");
+    let denied = format!("srt: {name}: Permission denied\n");
+    let cannot = format!("srt: {name}: cannot execute\n");
+    // SAFETY: the child only calls async-signal-safe functions before exec.
     let child = unsafe { libc::fork() };
     if child < 0 {
         return fail(&format!("fork: {}", std::io::Error::last_os_error()));
@@ -216,17 +228,18 @@ pub fn main(args: &[OsString]) -> i32 {
             }
             libc::execvp(ptrs[0], ptrs.as_ptr());
             let err = *libc::__errno_location();
-            let (what, code) = match err {
-                libc::ENOENT => ("command not found", 127),
-                libc::EACCES => ("Permission denied", 126),
-                _ => ("cannot execute", 126),
+            let (msg, code) = match err {
+                libc::ENOENT => (&not_found, 127),
+                libc::EACCES => (&denied, 126),
+                _ => (&cannot, 126),
             };
-            let msg = format!("srt: {name}: {what}\n");
             libc::write(2, msg.as_ptr().cast(), msg.len());
             libc::_exit(code);
         }
     }
-    supervise(sfd, child, opts.tty)
+    let status = supervise(sfd, child, opts.tty);
+    relays.finish();
+    status
 }
 
 /// Waits for the command while forwarding signals and reaping orphans.

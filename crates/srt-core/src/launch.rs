@@ -67,6 +67,7 @@ pub fn prepare(
     handover: &Handover,
     claim_tag: Option<&str>,
     cwd: Option<PathBuf>,
+    also_protect: &[PathBuf],
 ) -> Result<Prepared, String> {
     use crate::runner;
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
@@ -98,6 +99,7 @@ pub fn prepare(
     // package the npm bin launched from.
     let mut protect = vec![registry.dir().to_path_buf()];
     protect.extend(own_paths(&helper));
+    protect.extend(also_protect.iter().map(|p| cwd.join(p)));
     let input =
         plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
     let mut plan = plan::plan(&input, &HostFs);
@@ -174,14 +176,22 @@ pub fn prepare(
 
 /// Runs `argv` in the sandbox described by `settings`; returns its status.
 #[cfg(target_os = "linux")]
-pub fn run_sandboxed(settings: &Settings, argv: Vec<OsString>, ctx: CliContext) -> Result<i32, String> {
+/// `settings_file`: where the settings were read from (or would have been):
+/// read-only inside, or the command could loosen its next run's rules.
+pub fn run_sandboxed(
+    settings: &Settings,
+    settings_file: &Path,
+    argv: Vec<OsString>,
+    ctx: CliContext,
+) -> Result<i32, String> {
     use crate::runner::{self, RunOutcome};
     use crate::sandbox::linux::bwrap;
 
     let net_config = crate::proxy::NetConfig::from_settings(settings, |k| std::env::var(k).ok())?;
     let helper = ctx.helper.clone()?;
     let tty = runner::wants_tty(&ctx.stdio);
-    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, None, None)?;
+    let also_protect = [settings_file.to_path_buf()];
+    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, None, None, &also_protect)?;
     for w in &prepared.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
     }
@@ -216,7 +226,7 @@ fn argv_key(helper_argv: &[OsString]) -> String {
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn run_sandboxed(_: &Settings, _: Vec<OsString>, _: CliContext) -> Result<i32, String> {
+pub fn run_sandboxed(_: &Settings, _: &Path, _: Vec<OsString>, _: CliContext) -> Result<i32, String> {
     Err(format!(
         "srt-rs cannot sandbox commands on {} yet; refusing to run the command unsandboxed",
         std::env::consts::OS

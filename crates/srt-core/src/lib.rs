@@ -16,4 +16,5 @@ pub mod proxy;
 pub mod runner;
 pub mod sandbox;
 pub mod seccomp;
+pub mod stdio_relay;
 pub mod violations;

@@ -155,7 +155,7 @@ impl Session {
         };
         let argv: Vec<OsString> = vec![shell.into(), "-c".into(), command.into()];
         let prepared =
-            crate::launch::prepare(settings, argv, self.helper.clone(), &handover, Some(&format!("w{n}")), cwd);
+            crate::launch::prepare(settings, argv, self.helper.clone(), &handover, Some(&format!("w{n}")), cwd, &[]);
         let mut prepared = match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -259,19 +259,24 @@ fn sweep_sessions(registry: &Path) {
     }
 }
 
-/// Whether the peer is what the token was given to: pid 1 of its own pid
-/// namespace (the helper, before the command exists), and the very process
-/// whose pidfd came with the message.
+/// Whether the peer is what the token was given to: pid 1 of a pid
+/// namespace one level below ours (the helper bubblewrap started, before the
+/// command exists: a command allowed nested namespaces can make itself pid 1
+/// only deeper down), and the very process whose pidfd came with the message.
 fn sent_by_a_helper(peer: Option<i32>, pidfd: Option<&std::os::fd::OwnedFd>) -> bool {
     let Some(pid) = peer.filter(|p| *p > 0) else { return false };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"));
-    let is_init = nspid.and_then(|l| l.split_whitespace().last()) == Some("1");
+    let nspid = |who: &str| -> Vec<String> {
+        let status = std::fs::read_to_string(format!("/proc/{who}/status")).unwrap_or_default();
+        let line = status.lines().find_map(|l| l.strip_prefix("NSpid:")).unwrap_or_default();
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    let (theirs, ours) = (nspid(&pid.to_string()), nspid("self"));
+    let is_child_init = !ours.is_empty() && theirs.len() == ours.len() + 1 && theirs.last().is_some_and(|p| p == "1");
     let same = pidfd.is_some_and(|fd| {
         let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap_or_default();
         info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim) == Some(pid.to_string().as_str())
     });
-    is_init && same
+    is_child_init && same
 }
 
 /// Accepts helpers on the bridge socket: each hands over its sandbox's

@@ -28,7 +28,14 @@ pub fn address_refusal(name: &str, ip: IpAddr, port: u16, config: &NetConfig, ow
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
     });
-    if config.rules.denied.iter().any(|p| p.is_literal() && p.matches(&literal, port)) {
+    // A denied IPv4 address is denied in every IPv6 form that carries it
+    // (NAT64, 6to4, ...), as for a literal the client writes itself.
+    let carried = match ip {
+        IpAddr::V6(v6) => embedded_ipv4(v6).map(|v4| Host::Ip(IpAddr::V4(v4))),
+        IpAddr::V4(_) => None,
+    };
+    let denied = |h: &Host| config.rules.denied.iter().any(|p| p.is_literal() && p.matches(h, port));
+    if denied(&literal) || carried.as_ref().is_some_and(denied) {
         return Some("a deny-listed address".into());
     }
     if config.rules.allowed.iter().any(|p| p.is_literal() && p.matches(&literal, port)) {

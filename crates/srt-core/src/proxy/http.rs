@@ -16,6 +16,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::dial::{dial, dial_tunnel, DialError};
+use super::serve::Hold;
 use super::{status_text, tunnel, Client, Proxy, Refusal};
 use crate::policy::host::Host;
 
@@ -26,8 +27,8 @@ type Body = BoxBody<Bytes, hyper::Error>;
 const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(if cfg!(test) { 1 } else { 30 });
 
 /// Serves one client connection (already known not to be SOCKS).
-pub async fn serve(stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>) {
-    let service = hyper::service::service_fn(move |req| handle(req, proxy.clone(), client.clone()));
+pub async fn serve(stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) {
+    let service = hyper::service::service_fn(move |req| handle(req, proxy.clone(), client.clone(), hold.clone()));
     let _ = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
         .max_buf_size(64 * 1024)
@@ -84,15 +85,29 @@ fn dial_failure(proxy: &Proxy, client: &Client, target: &Host, port: u16, err: D
     }
 }
 
-async fn handle(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>) -> Result<Response<Body>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    proxy: Arc<Proxy>,
+    client: Arc<Client>,
+    hold: Hold,
+) -> Result<Response<Body>, Infallible> {
     Ok(if req.method() == Method::CONNECT {
-        connect(req, proxy, client).await
+        connect(req, proxy, client, hold).await
     } else {
-        forward(req, proxy, client).await
+        forward(req, proxy, client, hold).await
     })
 }
 
-async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>) -> Response<Body> {
+/// The answer when `refuseOpaqueTunnels` forbids a tunnel (`what`: CONNECTs or upgrades).
+fn opaque_refusal(proxy: &Proxy, client: &Client, target: &Host, port: u16, host: &str, what: &str) -> Response<Body> {
+    let refusal = Refusal::Policy(format!("this proxy does not tunnel {what} it cannot inspect"));
+    proxy.refused(&target.to_string(), port, &refusal, client);
+    let mut r = refusal_response(host, &refusal);
+    r.headers_mut().insert("x-proxy-error", HeaderValue::from_static("blocked-by-sandbox-runtime"));
+    r
+}
+
+async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) -> Response<Body> {
     let Some((host, port)) = req.uri().authority().and_then(|a| Some((a.host().to_string(), a.port_u16()?))) else {
         return text(StatusCode::BAD_REQUEST, "CONNECT needs host:port\n");
     };
@@ -104,17 +119,14 @@ async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>)
         Err(refusal) => return refusal_response(&host, &refusal),
     };
     if config.refuse_opaque_tunnels {
-        let refusal = Refusal::Policy("this proxy does not tunnel CONNECTs it cannot inspect".into());
-        proxy.refused(&target.to_string(), port, &refusal, &client);
-        let mut r = refusal_response(&host, &refusal);
-        r.headers_mut().insert("x-proxy-error", HeaderValue::from_static("blocked-by-sandbox-runtime"));
-        return r;
+        return opaque_refusal(&proxy, &client, &target, port, &host, "CONNECTs");
     }
     let upstream = match dial_tunnel(&target, port, &config).await {
         Ok(s) => s,
         Err(e) => return dial_failure(&proxy, &client, &target, port, e),
     };
     tokio::spawn(async move {
+        let _hold = hold;
         let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
         // Our own stream back, so the tunnel runs on the bare sockets.
         match upgraded.downcast::<TokioIo<TcpStream>>() {
@@ -164,7 +176,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     upgrade
 }
 
-async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>) -> Response<Body> {
+async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) -> Response<Body> {
     let uri = req.uri().clone();
     match uri.scheme_str() {
         Some("http") => {}
@@ -181,6 +193,10 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
     };
     let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).cloned();
     let upgrade = strip_hop_by_hop(req.headers_mut());
+    if upgrade.is_some() && config.refuse_opaque_tunnels {
+        // After a 101 the bytes are the protocol's own: as opaque as a CONNECT.
+        return opaque_refusal(&proxy, &client, &target, port, authority.host(), "upgraded connections");
+    }
     let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     // Host names the destination we judged, whatever the client wrote there.
     let host_value = if port == 80 { target.to_string() } else { format!("{target}:{port}") };
@@ -254,6 +270,7 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         if let Some(client_side) = client_upgrade {
             let server_side = hyper::upgrade::on(&mut response);
             tokio::spawn(async move {
+                let _hold = hold;
                 if let (Ok(c), Ok(s)) = (client_side.await, server_side.await) {
                     tunnel::relay(TokioIo::new(c), TokioIo::new(s)).await;
                 }

@@ -89,9 +89,10 @@ pub fn spawn_listener(
                         continue;
                     };
                     let (proxy, client) = (proxy.clone(), client.clone());
+                    // Shared with the tunnel a connection may become, which outlives it.
+                    let hold = Arc::new(permit);
                     tokio::spawn(async move {
-                        dispatch(stream, role, proxy, client).await;
-                        drop(permit);
+                        dispatch(stream, role, proxy, client, hold).await;
                     });
                 }
                 Err(e) => {
@@ -127,7 +128,11 @@ pub fn serve_sandbox(
         .collect()
 }
 
-async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<Client>) {
+/// A place in the sandbox's connection budget, held by a connection and by
+/// the tunnel it turns into.
+pub type Hold = Arc<tokio::sync::OwnedSemaphorePermit>;
+
+async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) {
     let _ = stream.set_nodelay(true);
     if let Role::External(port) = role {
         if let Ok(upstream) = TcpStream::connect(("127.0.0.1", port)).await {
@@ -148,6 +153,6 @@ async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<
             let mut stream = stream;
             let _ = stream.write_all(&[0, 0x5b, 0, 0, 0, 0, 0, 0]).await;
         }
-        _ => http::serve(stream, proxy, client).await,
+        _ => http::serve(stream, proxy, client, hold).await,
     }
 }

@@ -196,6 +196,9 @@ fn the_guard_refuses_forbidden_addresses_of_allowed_names() {
     assert_eq!(refusal("a.example.test", "fd00:ec2::254", 80).as_deref(), Some("a cloud metadata endpoint"));
     assert_eq!(refusal("a.example.test", "192.168.5.5", 80).as_deref(), Some("an address of this host"));
     assert_eq!(refusal("a.example.test", "192.0.2.7", 80).as_deref(), Some("a deny-listed address"));
+    // ... in every IPv6 form that carries it (DNS64 answers with NAT64 ones).
+    assert_eq!(refusal("a.example.test", "64:ff9b::c000:207", 80).as_deref(), Some("a deny-listed address"));
+    assert_eq!(refusal("a.example.test", "::ffff:192.0.2.7", 80).as_deref(), Some("a deny-listed address"));
     assert_eq!(refusal("a.example.test", "93.184.216.34", 443), None);
     // An address the allow list names (on its port) may be reached through a name.
     assert_eq!(refusal("a.example.test", "10.1.2.3", 443), None);
@@ -296,6 +299,46 @@ async fn refuse_opaque_tunnels_refuses_connect_and_socks() {
     let (_, reply) = socks_connect(port, &req).await;
     assert_eq!(reply[1], 1, "general failure");
     assert!(proxy.violations.recent()[1].line.ends_with("(refuseOpaqueTunnels)"));
+    // An HTTP upgrade is as opaque once the server says 101: refused before it is sent.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let req = format!("GET http://localhost:{upstream}/ HTTP/1.1\r\nHost: localhost\r\nConnection: upgrade\r\nUpgrade: anything\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let head = read_head(&mut s).await;
+    assert!(
+        head.starts_with("HTTP/1.1 403 this proxy does not tunnel upgraded connections it cannot inspect"),
+        "{head}"
+    );
+}
+
+#[tokio::test]
+async fn tunnels_count_against_the_connection_cap_for_as_long_as_they_last() {
+    let upstream = echo_server().await;
+    let proxy = Proxy::new(config(&["localhost"], &[]), None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = Arc::new(Client::with_limit(Some("k".into()), 2));
+    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    let mut tunnels = Vec::new();
+    for _ in 0..2 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(format!("CONNECT localhost:{upstream} HTTP/1.1\r\n\r\n").as_bytes()).await.unwrap();
+        assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+        tunnels.push(s);
+    }
+    // Both tunnels are open (the connections became tunnels): a third connection is over the cap.
+    let mut third = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(std::time::Duration::from_millis(500), third.read(&mut buf)).await;
+    assert!(matches!(n, Ok(Ok(0)) | Ok(Err(_))), "over the cap: closed ({n:?})");
+    // The tunnels still work; once they end, their places are free again.
+    tunnels[0].write_all(b"x").await.unwrap();
+    let n = tunnels[0].read(&mut buf).await.unwrap();
+    assert_eq!(&buf[..n], b"echo:x");
+    drop(tunnels);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut again = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    again.write_all(format!("CONNECT localhost:{upstream} HTTP/1.1\r\n\r\n").as_bytes()).await.unwrap();
+    assert!(read_head(&mut again).await.starts_with("HTTP/1.1 200"), "served again");
 }
 
 #[tokio::test]

@@ -166,6 +166,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let allow_write = resolve_all("filesystem.allowWrite", Some(&s.allow_write), false, input, fs, &mut out);
     wanted.extend(allow_write.into_iter().map(|p| (p, false)));
     let mut roots: Vec<PathBuf> = Vec::new();
+    // The roots allowWrite names (not the defaults): each may be a project.
+    let mut user_roots: Vec<PathBuf> = Vec::new();
     for (lexical, is_default) in wanted {
         if is_virtual(&lexical) {
             continue;
@@ -186,6 +188,9 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             continue;
         }
         if !is_virtual(&real) && !roots.contains(&real) {
+            if !is_default {
+                user_roots.push(real.clone());
+            }
             roots.push(real);
         }
     }
@@ -194,7 +199,14 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let mut missing: Vec<PathBuf> = Vec::new();
     let mut unpinned: Vec<PathBuf> = Vec::new();
     let deny_write = resolve_all("filesystem.denyWrite", Some(&s.deny_write), true, input, fs, &mut out);
-    for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()) {
+    let home_writable = roots.iter().any(|r| is_within(&input.home, r));
+    // A writable home: what ssh and git read from it run code too.
+    let home_extras: Vec<PathBuf> =
+        if home_writable { HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect() } else { Vec::new() };
+    for lexical in deny_write.iter() {
+        refuse_replaceable_link(fs, lexical, &roots, &mut out);
+    }
+    for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()).chain(home_extras) {
         let land = landing(fs, &lexical);
         if fs.real_path(&land).is_some() {
             write_denies.push(land);
@@ -206,10 +218,19 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let allow_git_config = s.allow_git_config == Some(true);
     let mut scan_roots = vec![input.cwd.clone()];
     scan_roots.extend(roots.iter().cloned());
+    if home_writable {
+        scan_roots.push(input.home.clone());
+    }
     scan_roots.sort();
     scan_roots.dedup();
     for root in scan_roots.iter().filter(|r| roots.iter().any(|w| is_within(r, w))) {
-        let found = mandatory::scan(fs, root, scan_depth, allow_git_config, *root == input.cwd);
+        // Every protected name, even missing ones, where people open shells
+        // and projects: the working directory and home.
+        let every_name = *root == input.cwd || *root == input.home;
+        let found = mandatory::scan(fs, root, scan_depth, allow_git_config, every_name);
+        for path in found.existing.iter().chain(&found.nested) {
+            refuse_replaceable_link(fs, path, &roots, &mut out);
+        }
         for path in found.existing.into_iter().chain(found.unreadable) {
             write_denies.push(fs.real_path(&path).unwrap_or(path));
         }
@@ -227,15 +248,37 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     roots.retain(|r| !write_denies.iter().any(|d| is_within(r, d)));
     roots.sort_by_key(|p| (depth(p), p.clone()));
 
-    // The directories above the working directory that the command may
-    // write must not become bare repositories either (git looks upwards).
-    for ancestor in input.cwd.ancestors().skip(1) {
-        if roots.iter().any(|r| is_within(ancestor, r)) {
-            let head = ancestor.join("HEAD");
-            match fs.real_path(&head) {
-                Some(real) => write_denies.push(real),
-                None => missing.push(head),
+    // No repository may be made, nor a bare one (git falls back to `./config`
+    // beside a HEAD), where git on the host would find it: in the directories
+    // above the working directory (git looks upwards) and at the top of every
+    // directory allowWrite names. An existing repository there keeps its hooks
+    // and config, as the scan keeps those of the roots'.
+    let mut repo_homes: Vec<PathBuf> = input
+        .cwd
+        .ancestors()
+        .skip(1)
+        .filter(|a| roots.iter().any(|r| is_within(a, r)))
+        .map(Path::to_path_buf)
+        .collect();
+    repo_homes.extend(user_roots.iter().filter(|r| **r != input.cwd && **r != input.home).cloned());
+    repo_homes.sort();
+    repo_homes.dedup();
+    for dir in &repo_homes {
+        let head = dir.join("HEAD");
+        match fs.real_path(&head) {
+            Some(real) => write_denies.push(real),
+            None => missing.push(head),
+        }
+        let git = dir.join(".git");
+        if !fs.exists_no_follow(&git) {
+            missing.push(git);
+        } else if !scan_roots.contains(dir) {
+            let found = mandatory::scan(fs, dir, 1, allow_git_config, false);
+            for path in found.existing.iter() {
+                refuse_replaceable_link(fs, path, &roots, &mut out);
             }
+            write_denies.extend(found.existing.into_iter().map(|p| fs.real_path(&p).unwrap_or(p)));
+            missing.extend(found.missing);
         }
     }
     // A denied read that does not exist yet must not be created either
@@ -305,6 +348,28 @@ fn harden_proc(mounts: &mut Vec<Mount>, fs: &dyn FsView) {
     // A mask needs its mount point: only files this kernel has (the fresh /proc has the host's set).
     for p in PROC_MASKED.iter().filter(|p| fs.exists_no_follow(Path::new(p))) {
         mounts.push(Mount::RoBind("/dev/null".into(), p.into()));
+    }
+}
+
+/// In a writable home, beyond the protected names: ssh's directory (its
+/// `config` runs a ProxyCommand, `rc` runs at login) and git's XDG config.
+const HOME_PROTECTED: &[&str] = &[".ssh", ".config/git"];
+
+/// A protected path that is itself a symlink, in a directory the command may
+/// write, cannot be protected: a mount lands on the link's target, and the
+/// command could replace the link by a file of its own making. Refused.
+fn refuse_replaceable_link(fs: &dyn FsView, path: &Path, roots: &[PathBuf], out: &mut Plan) {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let Some(at) = fs.real_path(parent).map(|p| p.join(name)) else { return };
+    let is_link = fs.exists_no_follow(&at) && fs.real_path(&at).as_ref() != Some(&at);
+    if is_link && roots.iter().any(|r| is_within(&at, r) && *r != at) {
+        let line = format!(
+            "{} is a symbolic link in a directory the command may write: it could be replaced, and a protected file cannot sit on a link; replace the link by the file it points to, or keep its directory out of allowWrite (or in denyWrite)",
+            at.display()
+        );
+        if !out.errors.contains(&line) {
+            out.errors.push(line);
+        }
     }
 }
 

@@ -87,9 +87,13 @@ fn settings(fs_json: serde_json::Value) -> crate::config::Settings {
 }
 
 fn run(fs: &FakeFs, s: &crate::config::Settings) -> Plan {
+    run_in(fs, s, "/home/u/proj")
+}
+
+fn run_in(fs: &FakeFs, s: &crate::config::Settings, cwd: &str) -> Plan {
     let input = PlanInput {
         settings: s,
-        cwd: "/home/u/proj".into(),
+        cwd: cwd.into(),
         home: "/home/u".into(),
         tmpdir: Some("/tmp/claude".into()),
         helper: "/opt/srt/srt".into(),
@@ -169,8 +173,13 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             // Pins: the directories between protected paths and their write root.
             "bind /home/u/proj/.claude /home/u/proj/.claude",
             "bind /home/u/proj/.git /home/u/proj/.git",
+            // No repository may be made at the top of a directory allowWrite names.
+            "ro-bind /run/srt/empty /home/u/.aws/.git",
+            "ro-bind /run/srt/empty /home/u/.aws/HEAD",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
             // Placeholders: protected names that do not exist yet in the working directory.
+            "ro-bind /run/srt/empty /home/u/proj/.bash_login",
+            "ro-bind /run/srt/empty /home/u/proj/.bash_logout",
             "ro-bind /run/srt/empty /home/u/proj/.bash_profile",
             "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
             "ro-bind /run/srt/empty /home/u/proj/.gitconfig",
@@ -180,7 +189,10 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/.profile",
             "ro-bind /run/srt/empty /home/u/proj/.ripgreprc",
             "ro-bind /run/srt/empty /home/u/proj/.vscode",
+            "ro-bind /run/srt/empty /home/u/proj/.zlogin",
+            "ro-bind /run/srt/empty /home/u/proj/.zlogout",
             "ro-bind /run/srt/empty /home/u/proj/.zprofile",
+            "ro-bind /run/srt/empty /home/u/proj/.zshenv",
             "ro-bind /run/srt/empty /home/u/proj/.zshrc",
             // Nor may the working directory become a bare repository.
             "ro-bind /run/srt/empty /home/u/proj/HEAD",
@@ -485,4 +497,58 @@ fn no_repository_and_no_bare_repository_can_be_made_where_git_looks() {
     ] {
         assert!(r.contains(&line.to_string()), "{line} missing from {r:?}");
     }
+}
+
+#[test]
+fn a_writable_home_keeps_every_protected_name_and_ssh_and_git_config() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["~"], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/.bashrc", Node::File);
+    fs.add("/home/u/.ssh/config", Node::File);
+    fs.add("/home/u/.config/nvim", Node::Dir);
+    let r = render(&run(&fs, &s));
+    for line in [
+        "ro-bind /home/u/.bashrc /home/u/.bashrc",
+        // Missing names are blocked at home too, not only in the working directory.
+        "ro-bind /run/srt/empty /home/u/.zshrc",
+        "ro-bind /run/srt/empty /home/u/.gitconfig",
+        "ro-bind /run/srt/empty /home/u/.vscode",
+        "ro-bind /run/srt/empty /home/u/.git",
+        "ro-bind /run/srt/empty /home/u/HEAD",
+        "ro-bind /home/u/.ssh /home/u/.ssh",
+        "ro-bind /run/srt/empty /home/u/.config/git",
+    ] {
+        assert!(r.contains(&line.to_string()), "{line} missing from {r:#?}");
+    }
+}
+
+#[test]
+fn no_repository_in_a_writable_directory_above_the_working_directory() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["/w"], "denyWrite": []}));
+    let mut fs = FakeFs::new(&["/w/proj", "/w/other/.git/hooks", "/home/u"], &["/w/other/.git/config"]);
+    fs.add("/opt/srt/srt", Node::File);
+    let p = run_in(&fs, &s, "/w/proj");
+    let r = render(&p);
+    for line in
+        ["ro-bind /run/srt/empty /w/.git", "ro-bind /run/srt/empty /w/HEAD", "ro-bind /run/srt/empty /w/proj/.git"]
+    {
+        assert!(r.contains(&line.to_string()), "{line} missing from {r:#?}");
+    }
+    // A repository of a directory below keeps its hooks and config.
+    assert!(r.contains(&"ro-bind /w/other/.git /w/other/.git".to_string()), "{r:#?}");
+}
+
+#[test]
+fn a_protected_name_that_is_a_link_in_a_writable_directory_is_refused() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/dotfiles/bashrc", Node::File);
+    fs.add("/home/u/proj/.bashrc", Node::Link("/home/u/dotfiles/bashrc".into()));
+    let p = run(&fs, &s);
+    assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+    assert!(p.errors[0].starts_with("/home/u/proj/.bashrc is a symbolic link"), "{:?}", p.errors);
+    // A link outside the writable directories is no concern.
+    let s = settings(json!({"denyRead": [], "allowWrite": ["./sub"], "denyWrite": []}));
+    fs.add("/home/u/proj/sub", Node::Dir);
+    assert!(run(&fs, &s).errors.is_empty());
 }
