@@ -206,6 +206,25 @@ describe('mandatory write denies', () => {
     assert.equal(fs.readFileSync(path.join(h, '.srt-settings.json'), 'utf8'), rules)
   })
 
+  it('refuses a settings file reached through a link the command could repoint', () => {
+    const work = tempDir()
+    const conf = tempDir()
+    fs.writeFileSync(path.join(conf, 'S.json'), JSON.stringify(config({ filesystem: { allowWrite: ['.'] } })))
+    fs.symlinkSync(conf, path.join(work, 'lnk'))
+    const r = runSync('native', ['--settings', 'lnk/S.json', 'sh', '-c', 'echo ran'], { env, cwd: work })
+    assert.notEqual(r.status, 0)
+    assert.doesNotMatch(r.stdout, /ran/)
+    assert.match(r.stderr, /lnk is a symbolic link in a directory the command may write/)
+  })
+
+  it('a single file allowWrite names stays writable', () => {
+    const work = tempDir()
+    fs.writeFileSync(path.join(work, 'out.log'), 'old\n')
+    const r = sh('echo new >> out.log && echo ok', config({ filesystem: { allowWrite: ['./out.log'] } }), { cwd: work })
+    assert.equal(r.stdout, 'ok\n', r.stderr)
+    assert.equal(content(work, 'out.log'), 'old\nnew\n')
+  })
+
   it('makes no repository where host git would find it: above the working directory, atop allowWrite', () => {
     const work = tempDir()
     const proj = path.join(work, 'proj')
@@ -518,6 +537,38 @@ describe('unix sockets and other side doors', () => {
   })
 })
 
+describe('setuid and setgid bits', () => {
+  // The mounts inside are nosuid, but the files stay on the host: run as
+  // root, a command could otherwise leave a setuid-root program behind.
+  it('cannot be set, by chmod nor by creating a file with them', () => {
+    const work = tempDir()
+    const perlOpen = (name, mode) => `perl -MFcntl -e 'sysopen(F, "${name}", O_CREAT|O_WRONLY, ${mode}) ? print "created ${name}\\n" : print "${name}: $!\\n"'`
+    const script = [
+      'cp /bin/true t1',
+      'chmod 4755 t1 || echo chmod-suid-refused',
+      'chmod 2755 t1 || echo chmod-sgid-refused',
+      'chmod 700 t1 && echo chmod-plain-ok',
+      perlOpen('t2', '04755'),
+      perlOpen('t3', '0755'),
+      `python3 -c 'import os\ntry:\n  os.mknod("t4", 0o102755); print("mknod-made")\nexcept OSError as e: print("mknod:", e.strerror)'`,
+      // With unix sockets allowed, vsock stays refused (the hypervisor's services).
+    ].join('; ')
+    const r = sh(script, config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })
+    assert.match(r.stdout, /chmod-suid-refused\nchmod-sgid-refused\nchmod-plain-ok/, r.stderr)
+    assert.match(r.stdout, /t2: Operation not permitted/)
+    assert.match(r.stdout, /created t3/)
+    assert.match(r.stdout, /mknod: Operation not permitted/)
+    for (const f of ['t1', 't2', 't3', 't4']) {
+      if (fs.existsSync(path.join(work, f))) assert.equal(fs.statSync(path.join(work, f)).mode & 0o6000, 0, f)
+    }
+  })
+
+  it('vsock stays refused with allowAllUnixSockets', () => {
+    const r = sh(`perl -e 'socket(my $s, 40, 1, 0) and print "VSOCK\\n"; print "vsock: $!\\n"'`, config({ network: { allowAllUnixSockets: true } }))
+    assert.match(r.stdout, /vsock: Operation not permitted/, r.stderr)
+  })
+})
+
 describe('standard streams that are files', () => {
   // Such a stream is open on the host's mounts: reopened through
   // /proc/self/fd it would skip every mount of the sandbox.
@@ -549,6 +600,17 @@ describe('standard streams that are files', () => {
       fs.closeSync(fd)
     }
     assert.equal(fs.readFileSync(file, 'utf8'), 'original\n')
+  })
+
+  it('output that cannot be written is no success', () => {
+    const full = fs.openSync('/dev/full', 'w')
+    try {
+      const r = sh('echo hi', config(), { stdio: ['ignore', full, 'pipe'] })
+      assert.notEqual(r.status, 0)
+      assert.match(r.stderr, /output could not all be written: No space left on device/)
+    } finally {
+      fs.closeSync(full)
+    }
   })
 
   it('a file given as stdout and stderr gets both, in order, and the exit status passes', () => {

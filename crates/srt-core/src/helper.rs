@@ -238,8 +238,18 @@ pub fn main(args: &[OsString]) -> i32 {
         }
     }
     let status = supervise(sfd, child, opts.tty);
-    relays.finish();
-    status
+    match relays.finish() {
+        // Output lost (a full disk): not a success, as the command's own failed write would not be.
+        Some(e) => {
+            fail(&format!("the command's output could not all be written: {e}"));
+            if status == 0 {
+                1
+            } else {
+                status
+            }
+        }
+        None => status,
+    }
 }
 
 /// Waits for the command while forwarding signals and reaping orphans.

@@ -100,6 +100,10 @@ pub fn prepare(
     let mut protect = vec![registry.dir().to_path_buf()];
     protect.extend(own_paths(&helper));
     protect.extend(also_protect.iter().map(|p| cwd.join(p)));
+    // git's config under a moved XDG config home.
+    if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
+        protect.push(xdg.join("git"));
+    }
     let input =
         plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
     let mut plan = plan::plan(&input, &HostFs);

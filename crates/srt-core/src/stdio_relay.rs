@@ -43,7 +43,7 @@ fn treatment(fd: RawFd) -> Treatment {
 pub struct Relays {
     /// Written to when the command has ended: the output pumps drain and stop.
     stop: Option<(OwnedFd, OwnedFd)>,
-    outputs: Vec<JoinHandle<()>>,
+    outputs: Vec<JoinHandle<Option<io::Error>>>,
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -134,15 +134,20 @@ pub fn shield() -> io::Result<Relays> {
 }
 
 impl Relays {
-    /// The command has ended: pass on what it wrote, then stop.
-    pub fn finish(self) {
+    /// The command has ended: pass on what it wrote, then stop. Returns why
+    /// some of its output could not be written, if it could not.
+    pub fn finish(self) -> Option<io::Error> {
         if let Some((_, write)) = &self.stop {
             // SAFETY: a one-byte write to our own pipe.
             unsafe { libc::write(write.as_raw_fd(), b"x".as_ptr().cast(), 1) };
         }
+        let mut failed = None;
         for pump in self.outputs {
-            let _ = pump.join();
+            if let Ok(Some(e)) = pump.join() {
+                failed.get_or_insert(e);
+            }
         }
+        failed
     }
 }
 
@@ -163,9 +168,10 @@ fn pump_input(mut source: File, mut sink: File) {
 }
 
 /// Copies the pipe to the file until every writer is gone, or until told to
-/// stop, then drains what is left. Write errors drop the bytes but keep
-/// reading, so a command is never blocked on a full pipe.
-fn pump_output(mut pipe: File, mut target: File, stop: OwnedFd) {
+/// stop, then drains what is left. On a write error (a full disk) it stops
+/// reading: the command's next writes fail (EPIPE) as the file's would have,
+/// and the error is returned for the helper to report.
+fn pump_output(mut pipe: File, mut target: File, stop: OwnedFd) -> Option<io::Error> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut stopping = false;
     loop {
@@ -188,12 +194,14 @@ fn pump_output(mut pipe: File, mut target: File, stop: OwnedFd) {
             }
         }
         match pipe.read(&mut buf) {
-            Ok(0) => return,
+            Ok(0) => return None,
             Ok(n) => {
-                let _ = target.write_all(&buf[..n]);
+                if let Err(e) = target.write_all(&buf[..n]) {
+                    return Some(e);
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return, // drained (or broken)
+            Err(_) => return None, // drained (or broken)
         }
     }
 }

@@ -137,7 +137,11 @@ fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Mand
         }
         if PROTECTED_DIRS.contains(&lower.as_str()) {
             found.existing.push(path);
-        } else if lower == ".claude" && *is_dir {
+        } else if lower == ".claude" && !*is_dir {
+            // A file or a link where the folder would be: kept as it is (a
+            // link in a writable directory is refused by the planner).
+            found.existing.push(path);
+        } else if lower == ".claude" {
             let inner = fs.list_dir(&path).unwrap_or_default();
             for sub in PROTECTED_CLAUDE_DIRS {
                 match find(&inner, sub) {
@@ -173,6 +177,41 @@ fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Mand
     for (name, is_dir, is_symlink) in &entries {
         if *is_dir && !*is_symlink && name != "node_modules" && name != ".git" {
             walk(fs, &dir.join(name), level + 1, opts, found);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A directory listing by path: (name, is_dir, is_symlink).
+    struct Listing(BTreeMap<PathBuf, Vec<(String, bool, bool)>>);
+
+    impl FsView for Listing {
+        fn real_path(&self, path: &Path) -> Option<PathBuf> {
+            Some(path.to_path_buf())
+        }
+        fn is_dir(&self, path: &Path) -> bool {
+            self.0.contains_key(path)
+        }
+        fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool, bool)>> {
+            Some(self.0.get(path).cloned().unwrap_or_default())
+        }
+        fn exists_no_follow(&self, _: &Path) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_claude_that_is_a_file_or_a_link_is_kept_as_it_is() {
+        for (is_dir, is_link) in [(false, false), (false, true)] {
+            let mut dirs = BTreeMap::new();
+            dirs.insert(PathBuf::from("/p"), vec![(".claude".to_string(), is_dir, is_link)]);
+            let found = scan(&Listing(dirs), Path::new("/p"), 3, false, true);
+            assert!(found.existing.contains(&PathBuf::from("/p/.claude")), "{found:?}");
+            assert!(!found.missing.iter().any(|m| m.starts_with("/p/.claude")), "{found:?}");
         }
     }
 }

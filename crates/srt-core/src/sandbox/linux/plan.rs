@@ -200,11 +200,23 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let mut unpinned: Vec<PathBuf> = Vec::new();
     let deny_write = resolve_all("filesystem.denyWrite", Some(&s.deny_write), true, input, fs, &mut out);
     let home_writable = roots.iter().any(|r| is_within(&input.home, r));
-    // A writable home: what ssh and git read from it run code too.
-    let home_extras: Vec<PathBuf> =
-        if home_writable { HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect() } else { Vec::new() };
-    for lexical in deny_write.iter() {
+    if home_writable {
+        out.warnings.push(format!(
+            "allowWrite makes your home directory {} writable: srt keeps what it knows read-only (shell start-up files, git and ssh config, editor and agent folders), but a command can still leave files that run later, such as programs in ~/.local/bin or a shell's own config directory",
+            input.home.display()
+        ));
+    }
+    // What ssh and git read from home runs code too, wherever a write root puts it.
+    let home_extras: Vec<PathBuf> = HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect();
+    for lexical in &deny_write {
         refuse_replaceable_link(fs, lexical, &roots, &mut out);
+    }
+    // srt's own paths and the settings file: a link anywhere on the way, in a
+    // writable directory, could be pointed elsewhere.
+    for lexical in &input.protect {
+        for at in lexical.ancestors() {
+            refuse_replaceable_link(fs, at, &roots, &mut out);
+        }
     }
     for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()).chain(home_extras) {
         let land = landing(fs, &lexical);
@@ -221,6 +233,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     if home_writable {
         scan_roots.push(input.home.clone());
     }
+    // A file allowWrite names has nothing to scan (and is no unreadable directory).
+    scan_roots.retain(|r| fs.is_dir(r));
     scan_roots.sort();
     scan_roots.dedup();
     for root in scan_roots.iter().filter(|r| roots.iter().any(|w| is_within(r, w))) {
@@ -261,6 +275,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         .map(Path::to_path_buf)
         .collect();
     repo_homes.extend(user_roots.iter().filter(|r| **r != input.cwd && **r != input.home).cloned());
+    // A single file allowWrite names holds no repository.
+    repo_homes.retain(|d| fs.is_dir(d));
     repo_homes.sort();
     repo_homes.dedup();
     for dir in &repo_homes {
@@ -351,8 +367,10 @@ fn harden_proc(mounts: &mut Vec<Mount>, fs: &dyn FsView) {
     }
 }
 
-/// In a writable home, beyond the protected names: ssh's directory (its
-/// `config` runs a ProxyCommand, `rc` runs at login) and git's XDG config.
+/// In home, beyond the protected names: ssh's directory (its `config` runs a
+/// ProxyCommand, `rc` runs at login) and git's XDG config. Where no
+/// `~/.config` exists yet in a writable home, its placeholder keeps the
+/// command from making one (fails closed).
 const HOME_PROTECTED: &[&str] = &[".ssh", ".config/git"];
 
 /// A protected path that is itself a symlink, in a directory the command may

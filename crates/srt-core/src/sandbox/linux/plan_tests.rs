@@ -552,3 +552,34 @@ fn a_protected_name_that_is_a_link_in_a_writable_directory_is_refused() {
     fs.add("/home/u/proj/sub", Node::Dir);
     assert!(run(&fs, &s).errors.is_empty());
 }
+
+#[test]
+fn a_settings_file_reached_through_a_replaceable_link_is_refused() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/conf/S.json", Node::File);
+    fs.add("/home/u/proj/lnk", Node::Link("/home/u/conf".into()));
+    let input = PlanInput {
+        settings: &s,
+        cwd: "/home/u/proj".into(),
+        home: "/home/u".into(),
+        tmpdir: None,
+        helper: "/opt/srt/srt".into(),
+        empty_dir: "/run/srt/empty".into(),
+        protect: vec!["/home/u/proj/lnk/S.json".into()],
+    };
+    let p = plan(&input, &fs);
+    assert!(p.errors.iter().any(|e| e.starts_with("/home/u/proj/lnk is a symbolic link")), "{:?}", p.errors);
+}
+
+#[test]
+fn a_file_allow_write_names_stays_writable_and_git_config_under_a_writable_config_is_kept() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["./out.log", "~/.config"], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/out.log", Node::File);
+    fs.add("/home/u/.config/nvim", Node::Dir);
+    let r = render(&run(&fs, &s));
+    assert!(r.contains(&"bind /home/u/proj/out.log /home/u/proj/out.log".to_string()), "{r:#?}");
+    assert!(!r.iter().any(|l| l.contains("out.log/") || l.starts_with("ro-bind /home/u/proj/out.log")), "{r:#?}");
+    assert!(r.contains(&"ro-bind /run/srt/empty /home/u/.config/git".to_string()), "{r:#?}");
+}
