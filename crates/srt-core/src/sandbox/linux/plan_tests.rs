@@ -91,6 +91,10 @@ fn run(fs: &FakeFs, s: &crate::config::Settings) -> Plan {
 }
 
 fn run_in(fs: &FakeFs, s: &crate::config::Settings, cwd: &str) -> Plan {
+    run_protecting(fs, s, cwd, "/home/u/.cache/srt")
+}
+
+fn run_protecting(fs: &FakeFs, s: &crate::config::Settings, cwd: &str, protect: &str) -> Plan {
     let input = PlanInput {
         settings: s,
         cwd: cwd.into(),
@@ -98,7 +102,7 @@ fn run_in(fs: &FakeFs, s: &crate::config::Settings, cwd: &str) -> Plan {
         tmpdir: Some("/tmp/claude".into()),
         helper: "/opt/srt/srt".into(),
         empty_dir: "/run/srt/empty".into(),
-        protect: vec!["/home/u/.cache/srt".into()],
+        protect: vec![protect.into()],
     };
     plan(&input, fs)
 }
@@ -559,16 +563,7 @@ fn a_settings_file_reached_through_a_replaceable_link_is_refused() {
     let mut fs = home_fs();
     fs.add("/home/u/conf/S.json", Node::File);
     fs.add("/home/u/proj/lnk", Node::Link("/home/u/conf".into()));
-    let input = PlanInput {
-        settings: &s,
-        cwd: "/home/u/proj".into(),
-        home: "/home/u".into(),
-        tmpdir: None,
-        helper: "/opt/srt/srt".into(),
-        empty_dir: "/run/srt/empty".into(),
-        protect: vec!["/home/u/proj/lnk/S.json".into()],
-    };
-    let p = plan(&input, &fs);
+    let p = run_protecting(&fs, &s, "/home/u/proj", "/home/u/proj/lnk/S.json");
     assert!(p.errors.iter().any(|e| e.starts_with("/home/u/proj/lnk is a symbolic link")), "{:?}", p.errors);
 }
 
