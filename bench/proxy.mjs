@@ -130,8 +130,11 @@ async function referenceRelays(port) {
   const relays = {}
   for (const mode of ['splice', 'copy']) {
     const child = spawn(exe, [mode, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
-    process.on('exit', () => child.kill())
     relays[`${mode} relay`] = Number(await new Promise((resolve) => child.stdout.once('data', resolve)))
+    // Not a reason to stay alive: killed when the benchmark ends.
+    child.stdout.destroy()
+    child.unref()
+    process.on('exit', () => child.kill())
   }
   return relays
 }

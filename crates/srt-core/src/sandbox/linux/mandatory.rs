@@ -68,7 +68,37 @@ pub fn scan(
 ) -> MandatoryDenies {
     let mut found = MandatoryDenies::default();
     let opts = Walk { depth: depth.max(1), allow_git_config, names_at_root };
-    walk(fs, root, 0, &opts, &mut found);
+    let below = visit(fs, root, 0, &opts, &mut found);
+    // A large tree is walked on two threads: listing directories is the
+    // kernel's work, and each thread's share runs on a core of its own.
+    if below.len() >= PARALLEL_FROM {
+        let halves: Vec<MandatoryDenies> = std::thread::scope(|scope| {
+            let threads: Vec<_> = [0, 1]
+                .map(|half| {
+                    let (below, opts) = (&below, &opts);
+                    scope.spawn(move || {
+                        let mut part = MandatoryDenies::default();
+                        for dir in below.iter().skip(half).step_by(2) {
+                            walk(fs, dir, 1, opts, &mut part);
+                        }
+                        part
+                    })
+                })
+                .into_iter()
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap_or_default()).collect()
+        });
+        for part in halves {
+            found.existing.extend(part.existing);
+            found.missing.extend(part.missing);
+            found.unreadable.extend(part.unreadable);
+        }
+    } else {
+        for dir in &below {
+            walk(fs, dir, 1, &opts, &mut found);
+        }
+    }
+    found.unreadable.sort();
     for list in [&mut found.existing, &mut found.missing] {
         list.sort();
         list.dedup();
@@ -94,11 +124,21 @@ struct Walk {
     names_at_root: bool,
 }
 
+/// From this many subdirectories of the root on, the walk uses two threads.
+const PARALLEL_FROM: usize = 16;
+
 fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut MandatoryDenies) {
+    for below in visit(fs, dir, level, opts, found) {
+        walk(fs, &below, level + 1, opts, found);
+    }
+}
+
+/// Checks one directory's entries; returns its subdirectories still to walk.
+fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut MandatoryDenies) -> Vec<PathBuf> {
     let (depth, allow_git_config) = (opts.depth, opts.allow_git_config);
     let Some(entries) = fs.list_dir(dir) else {
         found.unreadable.push(dir.to_path_buf());
-        return;
+        return Vec::new();
     };
     // A protected directory counts one level higher than a protected file.
     let dirs_here = level == 0 || level + 2 <= depth;
@@ -172,13 +212,13 @@ fn walk(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Mand
         }
     }
     if level + 1 >= depth {
-        return;
+        return Vec::new();
     }
-    for (name, is_dir, is_symlink) in &entries {
-        if *is_dir && !*is_symlink && name != "node_modules" && name != ".git" {
-            walk(fs, &dir.join(name), level + 1, opts, found);
-        }
-    }
+    entries
+        .iter()
+        .filter(|(name, is_dir, is_symlink)| *is_dir && !*is_symlink && name != "node_modules" && name != ".git")
+        .map(|(name, _, _)| dir.join(name))
+        .collect()
 }
 
 #[cfg(test)]
@@ -202,6 +242,20 @@ mod tests {
         fn exists_no_follow(&self, _: &Path) -> bool {
             true
         }
+    }
+
+    #[test]
+    fn a_wide_tree_walked_on_two_threads_finds_everything_once() {
+        let mut dirs = BTreeMap::new();
+        let subs: Vec<(String, bool, bool)> = (0..40).map(|i| (format!("d{i}"), true, false)).collect();
+        dirs.insert(PathBuf::from("/p"), subs);
+        for i in 0..40 {
+            dirs.insert(PathBuf::from(format!("/p/d{i}")), vec![(".bashrc".to_string(), false, false)]);
+        }
+        let found = scan(&Listing(dirs), Path::new("/p"), 3, false, false);
+        let mut expected: Vec<PathBuf> = (0..40).map(|i| PathBuf::from(format!("/p/d{i}/.bashrc"))).collect();
+        expected.sort();
+        assert_eq!(found.nested, expected);
     }
 
     #[test]
