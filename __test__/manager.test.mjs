@@ -363,6 +363,29 @@ except Exception as e:
     await m.reset()
   })
 
+  it('a sandbox that may use unix sockets cannot keep other wraps from starting by crowding the bridge', { skip: !which('python3') && 'no python3' }, async () => {
+    const m = new SandboxManager()
+    await m.initialize(config({ allowedDomains: [], allowAllUnixSockets: true }))
+    const hog = `python3 -c 'import socket, sys, time
+held = []
+for i in range(64):
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); held.append(s)
+print("holding", flush=True)
+time.sleep(30)' ${m.getLinuxHttpSocketPath()}`
+    const child = spawn(await m.wrapWithSandbox(hog), { shell: true, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      await new Promise((resolve, reject) => {
+        child.stdout.on('data', (d) => String(d).includes('holding') && resolve())
+        child.on('close', () => reject(new Error('the crowding command ended early')))
+      })
+      const r = await spawnLine(await m.wrapWithSandbox('echo still-runs'))
+      assert.equal(r.stdout, 'still-runs\n', r.stderr)
+    } finally {
+      child.kill('SIGKILL')
+      await m.reset()
+    }
+  })
+
   it('a filesystem block in customConfig is enforced even when the session has disabled the filesystem rules', async () => {
     const m = new SandboxManager()
     await m.initialize(config({}, { disabled: true }))

@@ -40,6 +40,20 @@ describe('writes', () => {
     assert.equal(fs.readFileSync(path.join(home, 'w', 'g'), 'utf8'), 'b\n')
   })
 
+  it('takes TMPDIR from CLAUDE_CODE_TMPDIR only for a private directory apart from home and the working directory', () => {
+    const tmp = tempDir()
+    fs.chmodSync(tmp, 0o700)
+    const file = settingsFile(home, config())
+    const ok = runSync('native', ['--settings', file, 'sh', '-c', 'echo "$TMPDIR"; echo x > "$TMPDIR/f" && echo wrote'], { env: { ...env, CLAUDE_CODE_TMPDIR: tmp }, cwd: home })
+    assert.equal(ok.stdout, `${tmp}\nwrote\n`, ok.stderr)
+    // `/` holds everything: it must not become a write root.
+    const probe = path.join(tempDir(), 'probe')
+    const bad = runSync('native', ['--settings', file, 'sh', '-c', `echo x > ${probe} && echo WROTE; echo "tmp=$TMPDIR"`], { env: { ...env, CLAUDE_CODE_TMPDIR: '/' }, cwd: home })
+    assert.doesNotMatch(bad.stdout, /WROTE/)
+    assert.ok(!fs.existsSync(probe))
+    assert.match(bad.stderr, /CLAUDE_CODE_TMPDIR\) is not a private \(0700\) directory/)
+  })
+
   it('expands write globs: allowWrite and denyWrite match what exists', () => {
     const work = tempDir()
     for (const d of ['build-a', 'build-b', 'src']) fs.mkdirSync(path.join(work, d))
@@ -204,6 +218,16 @@ describe('mandatory write denies', () => {
     const d = runSync('native', ['sh', '-c', 'echo "{}" > .srt-settings.json; echo done'], { env: { ...env, HOME: h }, cwd: h })
     assert.match(d.stdout, /done/, d.stderr)
     assert.equal(fs.readFileSync(path.join(h, '.srt-settings.json'), 'utf8'), rules)
+  })
+
+  it('a name of another case left by one run stands in for nothing in the next', () => {
+    const work = tempDir()
+    const rules = config({ filesystem: { allowWrite: ['.'] } })
+    sh('mkdir .GIT .CLAUDE; touch .BASHRC Head', rules, { cwd: work })
+    assert.ok(fs.existsSync(path.join(work, '.GIT')), 'the first run made its decoys')
+    const r = sh('echo pwned > .bashrc; mkdir .git; touch HEAD; mkdir -p .claude/commands; echo done', rules, { cwd: work })
+    assert.match(r.stdout, /done/, r.stderr)
+    for (const f of ['.bashrc', '.git', 'HEAD', '.claude']) assert.ok(!fs.existsSync(path.join(work, f)), f)
   })
 
   it('refuses a settings file reached through a link the command could repoint', () => {
@@ -649,6 +673,24 @@ describe('as an ordinary user', { skip: process.getuid() !== 0 && 'the suite alr
     assert.equal(fs.readFileSync(path.join(work, '.bashrc'), 'utf8'), 'orig\n')
     assert.ok(!fs.existsSync(path.join(userHome, 'outside')))
     assert.ok(!fs.existsSync(path.join(work, 'unlistable', 'new')), 'the unlistable directory was denied whole')
+  })
+
+  it('a repository left listable but closed (chmod 644 .git) is denied whole, not left unprotected', () => {
+    const work = tempDir()
+    const userHome = tempDir()
+    spawnSync('git', ['init', '-q', work])
+    spawnSync('chown', ['-R', '65534:65534', work, userHome])
+    fs.chmodSync(path.join(work, '.git'), 0o644)
+    const file = settingsFile(userHome, config({ filesystem: { allowWrite: ['.'] } }))
+    fs.chmodSync(file, 0o644)
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', native, '--settings', file, 'sh', '-c', 'chmod 755 .git; echo pwned > .git/hooks/pre-commit; echo done'], {
+      env: { ...env, HOME: userHome },
+      cwd: work,
+      encoding: 'utf8',
+    })
+    fs.chmodSync(path.join(work, '.git'), 0o755)
+    assert.match(r.stdout, /done/, r.stderr)
+    assert.ok(!fs.existsSync(path.join(work, '.git', 'hooks', 'pre-commit')), 'no hook was planted')
   })
 })
 

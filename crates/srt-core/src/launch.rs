@@ -81,7 +81,7 @@ pub fn prepare(
     };
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
-    let tmpdir = sandbox_tmpdir();
+    let tmpdir = sandbox_tmpdir(&home, &cwd);
     let wants_nested =
         settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
     let disable_userns = !wants_nested;
@@ -322,21 +322,32 @@ fn bwrap_version(bwrap: &Path, state: &Path) -> Result<String, String> {
 /// The sandbox's TMPDIR (`$CLAUDE_CODE_TMPDIR`, `$CLAUDE_TMPDIR`, or /tmp/claude),
 /// created private if missing. `None` when it exists but is not ours: then it
 /// is neither made writable nor named in TMPDIR.
-fn sandbox_tmpdir() -> Option<PathBuf> {
+fn sandbox_tmpdir(home: &Path, cwd: &Path) -> Option<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let dir = ["CLAUDE_CODE_TMPDIR", "CLAUDE_TMPDIR"]
+    let named = ["CLAUDE_CODE_TMPDIR", "CLAUDE_TMPDIR"]
         .iter()
         .find_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/tmp/claude"));
+        .map(PathBuf::from);
+    let dir = named.clone().unwrap_or_else(|| PathBuf::from("/tmp/claude"));
     let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
     let meta = std::fs::symlink_metadata(&dir).ok()?;
     // SAFETY: geteuid cannot fail.
     let ours = meta.uid() == unsafe { libc::geteuid() };
-    if meta.is_dir() && ours {
-        Some(dir)
-    } else {
-        tracing::debug!("{} is not a directory of ours; not used as TMPDIR", dir.display());
-        None
+    // It becomes a write root: a directory of ours, never one that holds home
+    // or the working directory, and one named by the environment must be
+    // private (`CLAUDE_CODE_TMPDIR=/` or `/etc` must not make them writable
+    // for a caller running as root).
+    let private = meta.mode() & 0o077 == 0 || named.is_none();
+    let holds_more = !dir.is_absolute() || home.starts_with(&dir) || cwd.starts_with(&dir);
+    if meta.is_dir() && ours && private && !holds_more {
+        return Some(dir);
     }
+    if named.is_some() {
+        crate::cli::say(&format!(
+            "srt: warning: {} (CLAUDE_CODE_TMPDIR) is not a private (0700) directory of yours outside home and the working directory; the sandbox gets no TMPDIR",
+            dir.display()
+        ));
+    }
+    tracing::debug!("{} is not a private directory of ours; not used as TMPDIR", dir.display());
+    None
 }

@@ -265,18 +265,22 @@ fn sweep_sessions(registry: &Path) {
 /// only deeper down), and the very process whose pidfd came with the message.
 fn sent_by_a_helper(peer: Option<i32>, pidfd: Option<&std::os::fd::OwnedFd>) -> bool {
     let Some(pid) = peer.filter(|p| *p > 0) else { return false };
+    let same = pidfd.is_some_and(|fd| {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap_or_default();
+        info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim) == Some(pid.to_string().as_str())
+    });
+    is_sandbox_init(pid) && same
+}
+
+/// Whether `pid` is pid 1 of a pid namespace one level below ours.
+fn is_sandbox_init(pid: i32) -> bool {
     let nspid = |who: &str| -> Vec<String> {
         let status = std::fs::read_to_string(format!("/proc/{who}/status")).unwrap_or_default();
         let line = status.lines().find_map(|l| l.strip_prefix("NSpid:")).unwrap_or_default();
         line.split_whitespace().map(str::to_string).collect()
     };
     let (theirs, ours) = (nspid(&pid.to_string()), nspid("self"));
-    let is_child_init = !ours.is_empty() && theirs.len() == ours.len() + 1 && theirs.last().is_some_and(|p| p == "1");
-    let same = pidfd.is_some_and(|fd| {
-        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).unwrap_or_default();
-        info.lines().find_map(|l| l.strip_prefix("Pid:")).map(str::trim) == Some(pid.to_string().as_str())
-    });
-    is_child_init && same
+    !ours.is_empty() && theirs.len() == ours.len() + 1 && theirs.last().is_some_and(|p| p == "1")
 }
 
 /// Accepts helpers on the bridge socket: each hands over its sandbox's
@@ -294,6 +298,13 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
                 continue;
             }
         };
+        // Only a sandbox's helper may take one of the few places for a
+        // connection that has not said who it is yet: a command that may use
+        // unix sockets could otherwise hold them all, and no wrap would start.
+        let peer = stream.peer_cred().ok().and_then(|c| c.pid());
+        if !peer.is_some_and(|p| p > 0 && is_sandbox_init(p)) {
+            continue;
+        }
         let Ok(slot) = unidentified.clone().try_acquire_owned() else { continue };
         let pending = pending.clone();
         let proxy = proxy.clone();

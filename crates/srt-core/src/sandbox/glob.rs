@@ -193,8 +193,8 @@ fn walk(
         }
         *budget -= 1;
         let matched = match segment {
-            Segment::Literal(l) => *l == name,
-            Segment::Pattern(tokens) => match_tokens(tokens, &name.chars().collect::<Vec<_>>()),
+            Segment::Literal(l) => name == l.as_str(),
+            Segment::Pattern(tokens) => match_tokens(tokens, &name.to_string_lossy().chars().collect::<Vec<_>>()),
             Segment::AnyDepth => true,
         };
         if !matched {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::paths::FsView;
+use super::paths::{DirEntry, FsView};
 
 /// Files that run code or configure tools when a person next opens a shell or repository.
 pub const PROTECTED_FILES: &[&str] = &[
@@ -86,7 +86,8 @@ pub fn scan(
                 })
                 .into_iter()
                 .collect();
-            threads.into_iter().map(|t| t.join().unwrap_or_default()).collect()
+            // A walk that panicked must not quietly drop its half of the protections.
+            threads.into_iter().map(|t| t.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
         });
         for part in halves {
             found.existing.extend(part.existing);
@@ -114,8 +115,17 @@ pub fn scan(
     found
 }
 
-fn find<'a>(entries: &'a [(String, bool, bool)], name: &str) -> Option<&'a (String, bool, bool)> {
-    entries.iter().find(|e| e.0.to_lowercase() == name)
+/// Entries whose name is `name` in any case: all protected (protecting a
+/// `.BashRC` too costs nothing).
+fn variants<'a>(entries: &'a [DirEntry], name: &'a str) -> impl Iterator<Item = &'a DirEntry> + 'a {
+    entries.iter().filter(move |e| e.0.to_string_lossy().to_lowercase() == name)
+}
+
+/// Whether the name itself is there. Only this says a protected name exists:
+/// Linux names are case-sensitive, and a `.GIT` left by one run must not
+/// stand in for the `.git` the next run would otherwise keep from being made.
+fn has(entries: &[DirEntry], name: &str) -> bool {
+    entries.iter().any(|e| e.0 == *name)
 }
 
 struct Walk {
@@ -144,29 +154,28 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
     let dirs_here = level == 0 || level + 2 <= depth;
     if level == 0 && opts.names_at_root {
         for name in PROTECTED_FILES.iter().chain(PROTECTED_DIRS) {
-            if find(&entries, name).is_none() {
+            if !has(&entries, name) {
                 found.missing.push(dir.join(name));
             }
         }
-        if find(&entries, ".claude").is_none() {
+        if !has(&entries, ".claude") {
             found.missing.extend(PROTECTED_CLAUDE_DIRS.iter().map(|d| dir.join(".claude").join(d)));
         }
         // No repository yet: none may be made here, since git on the host (a
         // shell prompt runs it on every cd) would run its config and hooks.
-        if find(&entries, ".git").is_none() {
+        if !has(&entries, ".git") {
             found.missing.push(dir.join(".git"));
         }
-    }
-    if level == 0 && opts.names_at_root {
         // Nor may the directory itself become a bare repository (git falls
         // back to reading `./config` when `.git` is broken): that needs a HEAD.
-        match find(&entries, "head") {
-            Some(e) => found.existing.push(dir.join(&e.0)),
-            None => found.missing.push(dir.join("HEAD")),
+        if has(&entries, "HEAD") {
+            found.existing.push(dir.join("HEAD"));
+        } else {
+            found.missing.push(dir.join("HEAD"));
         }
     }
     for (name, is_dir, is_symlink) in &entries {
-        let lower = name.to_lowercase();
+        let lower = name.to_string_lossy().to_lowercase();
         let path = dir.join(name);
         if PROTECTED_FILES.contains(&lower.as_str()) && level < depth {
             found.existing.push(path);
@@ -175,38 +184,44 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
         if !dirs_here {
             continue;
         }
+        let exact = |n: &str| *name == *n;
         if PROTECTED_DIRS.contains(&lower.as_str()) {
             found.existing.push(path);
-        } else if lower == ".claude" && !*is_dir {
-            // A file or a link where the folder would be: kept as it is (a
-            // link in a writable directory is refused by the planner).
+        } else if lower == ".claude" && (!*is_dir || !exact(".claude")) {
+            // A file or a link where the folder would be, or a folder of
+            // another case: kept as it is (a link in a writable directory is
+            // refused by the planner).
             found.existing.push(path);
         } else if lower == ".claude" {
-            let inner = fs.list_dir(&path).unwrap_or_default();
+            let Some(inner) = fs.list_dir(&path) else {
+                found.unreadable.push(path);
+                continue;
+            };
             for sub in PROTECTED_CLAUDE_DIRS {
-                match find(&inner, sub) {
-                    Some(e) => found.existing.push(path.join(&e.0)),
-                    None if level == 0 && opts.names_at_root => found.missing.push(path.join(sub)),
-                    None => {}
+                found.existing.extend(variants(&inner, sub).map(|e| path.join(&e.0)));
+                if !has(&inner, sub) && level == 0 && opts.names_at_root {
+                    found.missing.push(path.join(sub));
                 }
             }
         } else if lower == ".git" {
-            if *is_dir && !*is_symlink && level > 0 {
-                // A nested repository: read-only whole (one mount, where its
-                // hooks, config and the rest would be six each).
-                found.existing.push(path);
-            } else if *is_dir && !*is_symlink {
+            if *is_dir && !*is_symlink && exact(".git") && level == 0 {
                 // A repository: its hooks (and config) are protected even before they exist.
-                let inner = fs.list_dir(&path).unwrap_or_default();
+                let Some(inner) = fs.list_dir(&path) else {
+                    found.unreadable.push(path);
+                    continue;
+                };
                 let config: &[&str] = if allow_git_config { &[] } else { PROTECTED_GIT_CONFIG };
                 for sub in PROTECTED_GIT.iter().chain(config) {
-                    match find(&inner, sub) {
-                        Some(e) => found.existing.push(path.join(&e.0)),
-                        None => found.missing.push(path.join(sub)),
+                    found.existing.extend(variants(&inner, sub).map(|e| path.join(&e.0)));
+                    if !has(&inner, sub) {
+                        found.missing.push(path.join(sub));
                     }
                 }
             } else {
-                // A worktree or submodule pointer: it names where the repository is.
+                // A nested repository (read-only whole: one mount, where its
+                // hooks, config and the rest would be six each), a worktree or
+                // submodule pointer (it names where the repository is), or a
+                // `.git` of another case: kept as it is.
                 found.existing.push(path);
             }
         }
@@ -216,7 +231,7 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
     }
     entries
         .iter()
-        .filter(|(name, is_dir, is_symlink)| *is_dir && !*is_symlink && name != "node_modules" && name != ".git")
+        .filter(|(name, is_dir, is_symlink)| *is_dir && !*is_symlink && *name != *"node_modules" && *name != *".git")
         .map(|(name, _, _)| dir.join(name))
         .collect()
 }
@@ -227,7 +242,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// A directory listing by path: (name, is_dir, is_symlink).
-    struct Listing(BTreeMap<PathBuf, Vec<(String, bool, bool)>>);
+    struct Listing(BTreeMap<PathBuf, Vec<DirEntry>>);
 
     impl FsView for Listing {
         fn real_path(&self, path: &Path) -> Option<PathBuf> {
@@ -236,7 +251,7 @@ mod tests {
         fn is_dir(&self, path: &Path) -> bool {
             self.0.contains_key(path)
         }
-        fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool, bool)>> {
+        fn list_dir(&self, path: &Path) -> Option<Vec<DirEntry>> {
             Some(self.0.get(path).cloned().unwrap_or_default())
         }
         fn exists_no_follow(&self, _: &Path) -> bool {
@@ -247,10 +262,10 @@ mod tests {
     #[test]
     fn a_wide_tree_walked_on_two_threads_finds_everything_once() {
         let mut dirs = BTreeMap::new();
-        let subs: Vec<(String, bool, bool)> = (0..40).map(|i| (format!("d{i}"), true, false)).collect();
+        let subs: Vec<DirEntry> = (0..40).map(|i| (format!("d{i}").into(), true, false)).collect();
         dirs.insert(PathBuf::from("/p"), subs);
         for i in 0..40 {
-            dirs.insert(PathBuf::from(format!("/p/d{i}")), vec![(".bashrc".to_string(), false, false)]);
+            dirs.insert(PathBuf::from(format!("/p/d{i}")), vec![(".bashrc".into(), false, false)]);
         }
         let found = scan(&Listing(dirs), Path::new("/p"), 3, false, false);
         let mut expected: Vec<PathBuf> = (0..40).map(|i| PathBuf::from(format!("/p/d{i}/.bashrc"))).collect();
@@ -259,10 +274,33 @@ mod tests {
     }
 
     #[test]
+    fn a_name_of_another_case_is_protected_and_stands_in_for_nothing() {
+        let mut dirs = BTreeMap::new();
+        let at_root: Vec<DirEntry> = [(".GIT", true), (".BASHRC", false), ("Head", false), (".CLAUDE", true)]
+            .map(|(n, d)| (n.into(), d, false))
+            .into();
+        dirs.insert(PathBuf::from("/p"), at_root);
+        dirs.insert(PathBuf::from("/p/.git"), Vec::new());
+        let found = scan(&Listing(dirs.clone()), Path::new("/p"), 3, false, true);
+        for made in ["/p/.git", "/p/.bashrc", "/p/HEAD", "/p/.claude/commands"] {
+            assert!(found.missing.contains(&PathBuf::from(made)), "{made} must stay impossible to make: {found:?}");
+        }
+        for kept in ["/p/.GIT", "/p/.BASHRC", "/p/.CLAUDE"] {
+            assert!(found.existing.contains(&PathBuf::from(kept)), "{kept}: {found:?}");
+        }
+        // Inside a repository: a HOOKS does not stand in for hooks.
+        dirs.insert(PathBuf::from("/p"), vec![(".git".into(), true, false)]);
+        dirs.insert(PathBuf::from("/p/.git"), vec![("HOOKS".into(), true, false)]);
+        let found = scan(&Listing(dirs), Path::new("/p"), 3, false, true);
+        assert!(found.missing.contains(&PathBuf::from("/p/.git/hooks")), "{found:?}");
+        assert!(found.existing.contains(&PathBuf::from("/p/.git/HOOKS")), "{found:?}");
+    }
+
+    #[test]
     fn a_claude_that_is_a_file_or_a_link_is_kept_as_it_is() {
         for (is_dir, is_link) in [(false, false), (false, true)] {
             let mut dirs = BTreeMap::new();
-            dirs.insert(PathBuf::from("/p"), vec![(".claude".to_string(), is_dir, is_link)]);
+            dirs.insert(PathBuf::from("/p"), vec![(".claude".into(), is_dir, is_link)]);
             let found = scan(&Listing(dirs), Path::new("/p"), 3, false, true);
             assert!(found.existing.contains(&PathBuf::from("/p/.claude")), "{found:?}");
             assert!(!found.missing.iter().any(|m| m.starts_with("/p/.claude")), "{found:?}");

@@ -5,6 +5,9 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::config::PathEntry;
 
+/// A directory entry: its name, whether it is a directory, whether a symlink.
+pub type DirEntry = (std::ffi::OsString, bool, bool);
+
 /// What the planner needs to know about the disk. The real one asks the
 /// kernel; tests use a map, so the plan stays a pure function.
 pub trait FsView: Sync {
@@ -12,8 +15,9 @@ pub trait FsView: Sync {
     fn real_path(&self, path: &Path) -> Option<PathBuf>;
     /// Whether the (resolved) path is a directory.
     fn is_dir(&self, path: &Path) -> bool;
-    /// The entries of a directory: (name, is_dir, is_symlink). `None` if unreadable.
-    fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool, bool)>>;
+    /// The entries of a directory. `None` if it cannot be listed, or its
+    /// entries cannot be reached (no search permission).
+    fn list_dir(&self, path: &Path) -> Option<Vec<DirEntry>>;
     /// Whether anything (even a dangling symlink) is at this path.
     fn exists_no_follow(&self, path: &Path) -> bool;
 }
@@ -28,7 +32,7 @@ impl FsView for HostFs {
     fn is_dir(&self, path: &Path) -> bool {
         path.is_dir()
     }
-    fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool, bool)>> {
+    fn list_dir(&self, path: &Path) -> Option<Vec<DirEntry>> {
         list_directory(path)
     }
     fn exists_no_follow(&self, path: &Path) -> bool {
@@ -42,12 +46,18 @@ impl FsView for HostFs {
 /// map (all but root): a directory of another user closed to others must
 /// count as unreadable, or a mount planned inside it fails (or, worse, is
 /// skipped).
+///
+/// Either way the directory must be searchable, not only readable: the
+/// protected paths found in it must resolve, or their protection is lost (a
+/// command may leave a directory listable but closed, `chmod 644 .git`).
 fn sandbox_can_list(dir: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
     use std::os::unix::fs::MetadataExt;
     static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     // SAFETY: geteuid cannot fail.
     if *EUID.get_or_init(|| unsafe { libc::geteuid() }) != 0 {
-        return true;
+        // SAFETY: faccessat on our descriptor, with the effective ids.
+        return unsafe { libc::faccessat(dir.as_raw_fd(), c".".as_ptr(), libc::X_OK, libc::AT_EACCESS) } == 0;
     }
     dir.metadata().is_ok_and(|m| m.uid() == 0 || m.mode() & 0o005 == 0o005)
 }
@@ -55,8 +65,9 @@ fn sandbox_can_list(dir: &std::fs::File) -> bool {
 /// A directory's entries (name, is a directory, is a symlink), read with
 /// `getdents64` straight from one descriptor: the scan lists thousands of
 /// directories, and this is half the system calls of `read_dir`.
-fn list_directory(path: &Path) -> Option<Vec<(String, bool, bool)>> {
+fn list_directory(path: &Path) -> Option<Vec<DirEntry>> {
     use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStringExt;
     use std::os::unix::fs::OpenOptionsExt;
     let dir = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(path).ok()?;
     if !sandbox_can_list(&dir) {
@@ -96,7 +107,8 @@ fn list_directory(path: &Path) -> Option<Vec<(String, bool, bool)>> {
                 },
                 _ => (false, false),
             };
-            out.push((String::from_utf8_lossy(name_bytes).into_owned(), is_dir, is_link));
+            // Names as they are, bytes and all: a lossy one would name another path.
+            out.push((std::ffi::OsString::from_vec(name_bytes.to_vec()), is_dir, is_link));
         }
     }
 }
@@ -193,20 +205,31 @@ mod tests {
         }
         let mut ours = list_directory(&dir).unwrap();
         ours.sort();
-        let mut theirs: Vec<(String, bool, bool)> = std::fs::read_dir(&dir)
+        let mut theirs: Vec<DirEntry> = std::fs::read_dir(&dir)
             .unwrap()
             .map(|e| {
                 let e = e.unwrap();
                 let t = e.file_type().unwrap();
-                (e.file_name().to_string_lossy().into_owned(), t.is_dir(), t.is_symlink())
+                (e.file_name(), t.is_dir(), t.is_symlink())
             })
             .collect();
         theirs.sort();
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(ours.len(), 603);
         assert_eq!(ours, theirs);
-        assert!(ours.contains(&("sub".to_string(), true, false)));
-        assert!(ours.contains(&("link".to_string(), false, true)));
+        assert!(ours.contains(&("sub".into(), true, false)));
+        assert!(ours.contains(&("link".into(), false, true)));
         assert!(list_directory(Path::new("/nonexistent-srt-dir")).is_none());
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_come_back_as_they_are() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = std::env::temp_dir().join(format!("srt-list-bytes-{}", std::process::id()));
+        let odd = std::ffi::OsStr::from_bytes(b"bad\xff");
+        std::fs::create_dir_all(dir.join(odd)).unwrap();
+        let listed = list_directory(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(listed, vec![(odd.to_os_string(), true, false)]);
     }
 }

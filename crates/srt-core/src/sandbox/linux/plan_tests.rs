@@ -61,7 +61,7 @@ impl FsView for FakeFs {
     fn is_dir(&self, path: &Path) -> bool {
         matches!(self.nodes.get(path), Some(Node::Dir | Node::Unreadable))
     }
-    fn list_dir(&self, path: &Path) -> Option<Vec<(String, bool, bool)>> {
+    fn list_dir(&self, path: &Path) -> Option<Vec<super::super::paths::DirEntry>> {
         if matches!(self.nodes.get(path), Some(Node::Unreadable)) {
             return None;
         }
@@ -70,7 +70,7 @@ impl FsView for FakeFs {
                 .iter()
                 .filter(|(p, _)| p.parent() == Some(path) && p.as_path() != path)
                 .map(|(p, n)| {
-                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    let name = p.file_name().unwrap().to_os_string();
                     (name, matches!(n, Node::Dir | Node::Unreadable), matches!(n, Node::Link(_)))
                 })
                 .collect(),
