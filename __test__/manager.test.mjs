@@ -367,6 +367,30 @@ except Exception as e:
     await m.reset()
   })
 
+  it('reset() while a wrapped command runs keeps its protections; a later run cleans up after it', async () => {
+    const m = new SandboxManager()
+    await m.initialize(config({}, { allowWrite: ['.'] }))
+    const dir = tempDir('srt-lib-reset-')
+    // Planned for `dir` as the working directory: every protected name there is a placeholder.
+    const { argv } = await m.wrapWithSandboxArgv('sleep 1.5; mkdir -p .git/hooks && echo PLANTED; echo x > .bashrc && echo WROTE; true', undefined, undefined, undefined, dir)
+    const running = new Promise((resolve) => {
+      const child = spawn(argv[0], argv.slice(1), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.stderr.on('data', (d) => (out += d))
+      child.on('close', () => resolve(out))
+    })
+    await new Promise((r) => setTimeout(r, 700))
+    assert.ok(fs.readdirSync(dir).includes('.bashrc'), 'the sandbox is up, its placeholders in place')
+    await m.reset()
+    assert.ok(fs.readdirSync(dir).includes('.bashrc'), 'reset() left the running sandbox its placeholders')
+    const out = await running
+    assert.doesNotMatch(out, /PLANTED|WROTE/)
+    // The placeholders stayed while the sandbox ran; the next run sweeps them.
+    spawnSync(path.join(root, 'srt'), ['true'], { cwd: tempDir(), env: { ...process.env, HOME: tempDir() } })
+    assert.deepEqual(fs.readdirSync(dir), [])
+  })
+
   it('a sandbox that may use unix sockets cannot keep other wraps from starting by crowding the bridge', { skip: !which('python3') && 'no python3' }, async () => {
     const m = new SandboxManager()
     await m.initialize(config({ allowedDomains: [], allowAllUnixSockets: true }))
@@ -388,6 +412,19 @@ time.sleep(30)' ${m.getLinuxHttpSocketPath()}`
       child.kill('SIGKILL')
       await m.reset()
     }
+  })
+
+  it("customConfig cannot lift the session's protection of .git/config (allowGitConfig is not a per-wrap field)", async () => {
+    const dir = tempDir('srt-lib-gitcfg-')
+    spawnSync('git', ['init', '-q', dir])
+    const m = new SandboxManager()
+    await m.initialize(config({}, { allowWrite: [dir] }))
+    const before = fs.readFileSync(path.join(dir, '.git', 'config'), 'utf8')
+    const line = await m.wrapWithSandbox(`echo "[core] fsmonitor = evil" >> ${dir}/.git/config; echo ran`, undefined, { filesystem: { allowWrite: [dir], allowGitConfig: true } })
+    const r = await spawnLine(line)
+    assert.match(r.stdout, /ran/, r.stderr)
+    assert.equal(fs.readFileSync(path.join(dir, '.git', 'config'), 'utf8'), before)
+    await m.reset()
   })
 
   it('a filesystem block in customConfig is enforced even when the session has disabled the filesystem rules', async () => {

@@ -220,6 +220,21 @@ describe('mandatory write denies', () => {
     assert.equal(fs.readFileSync(path.join(h, '.srt-settings.json'), 'utf8'), rules)
   })
 
+  it("a sandbox cannot remove another sandbox's placeholders (which would undo its mounts)", async () => {
+    const outer = tempDir()
+    const inner = path.join(outer, 'a', 'b')
+    fs.mkdirSync(inner, { recursive: true })
+    const rules = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+    const a = start('native', ['--settings', rules, 'sh', '-c', 'sleep 1.5; mkdir -p .git/hooks && echo A-PLANTED; echo x > .bashrc && echo A-WROTE; true'], { env, cwd: inner })
+    await new Promise((r) => setTimeout(r, 700))
+    const b = runSync('native', ['--settings', rules, 'sh', '-c', 'rmdir a/b/.git && echo B-REMOVED; rm -f a/b/.bashrc; echo done'], { env, cwd: outer })
+    assert.match(b.stdout, /done/, b.stderr)
+    assert.doesNotMatch(b.stdout, /B-REMOVED/)
+    const r = await a.done
+    assert.doesNotMatch(r.stdout, /A-PLANTED|A-WROTE/, r.stderr)
+    assert.deepEqual(fs.readdirSync(inner), [], 'no placeholder left behind')
+  })
+
   it('a name of another case left by one run stands in for nothing in the next', () => {
     const work = tempDir()
     const rules = config({ filesystem: { allowWrite: ['.'] } })
@@ -439,6 +454,12 @@ describe('mandatory write denies', () => {
 })
 
 describe('process isolation', () => {
+  it('a command that stops itself goes on: srt never waits on it forever', () => {
+    const r = sh('kill -STOP $$; echo resumed')
+    assert.equal(r.stdout, 'resumed\n', r.stderr)
+    assert.equal(r.status, 0)
+  })
+
   it('has its own pid namespace, the helper as pid 1, and cannot signal outside it', () => {
     const r = sh(`ls /proc | grep -c '^[0-9]'; tr '\\0' '\\n' < /proc/1/cmdline | sed -n 2p; test -e /proc/${process.pid} && echo host-visible; kill -0 ${process.pid} && echo SIGNALLED`)
     assert.doesNotMatch(r.stdout, /SIGNALLED/)

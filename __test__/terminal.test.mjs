@@ -50,6 +50,28 @@ for (const kind of Object.keys(kinds)) {
   })
 }
 
+it('goes on after Ctrl-Z stops the command: nothing outside could resume it', async () => {
+  const { home, env } = sandboxEnv({ TERM: 'dumb' })
+  const [cmd, argv] = kinds.native(['cat'])
+  const term = spawn('script', ['-qfec', [cmd, ...argv].map(quote).join(' '), '/dev/null'], { env, cwd: home })
+  let out = ''
+  term.stdout.on('data', (d) => (out += d))
+  const done = new Promise((r) => term.on('close', (code) => r(code)))
+  try {
+    await sleep(500)
+    term.stdin.write('\x1a')
+    await sleep(300)
+    term.stdin.write('still-here\n')
+    const t0 = Date.now()
+    while (!/still-here\r?\n[\s\S]*still-here/.test(out) && Date.now() - t0 < 10000) await sleep(20)
+    assert.match(out, /still-here\r?\n[\s\S]*still-here/, 'cat echoed after ^Z')
+    term.stdin.write('\x04')
+    assert.equal(await done, 0, out)
+  } finally {
+    term.kill('SIGKILL')
+  }
+})
+
 for (const kind of Object.keys(kinds)) {
   it(`keeps the caller's terminal settings when only stdout is a terminal (${kind})`, async () => {
     const { home, env } = sandboxEnv({ TERM: 'dumb' })

@@ -136,7 +136,8 @@ function mergeCustom(config, custom) {
   const fsBase = config.filesystem || {}
   const fsCustom = custom.filesystem || {}
   const filesystem = { ...fsBase }
-  for (const key of ['denyRead', 'allowRead', 'allowWrite', 'denyWrite', 'disabled', 'allowGitConfig']) {
+  // The original's per-wrap fields; allowGitConfig is the session's alone.
+  for (const key of ['denyRead', 'allowRead', 'allowWrite', 'denyWrite', 'disabled']) {
     if (fsCustom[key] !== undefined) filesystem[key] = fsCustom[key]
   }
   // A filesystem block given for this wrap is enforced unless it says otherwise (as the original).

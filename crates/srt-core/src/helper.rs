@@ -275,10 +275,19 @@ fn supervise(sfd: libc::c_int, child: libc::pid_t, tty: bool) -> i32 {
         }
         loop {
             let mut status = 0;
-            // SAFETY: reaping any child without blocking.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+            // SAFETY: reaping any child without blocking (and seeing the command stop).
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::WUNTRACED) };
             if pid <= 0 {
                 break;
+            }
+            if pid == child && libc::WIFSTOPPED(status) {
+                // Nothing outside can resume a command stopped in here (^Z,
+                // SIGSTOP), and srt would wait for it forever with the
+                // terminal raw: so it goes on at once. Job control inside
+                // the sandbox (a shell's own jobs) is unaffected.
+                let target = if tty { -child } else { child };
+                unsafe { libc::kill(target, libc::SIGCONT) };
+                continue;
             }
             if pid == child {
                 if libc::WIFEXITED(status) {

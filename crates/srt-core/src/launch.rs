@@ -99,6 +99,9 @@ pub fn prepare(
     // package the npm bin launched from.
     let mut protect = vec![registry.dir().to_path_buf()];
     protect.extend(own_paths(&helper));
+    // Other sandboxes' placeholders: removing one on the host undoes its
+    // mount in that sandbox, so none may be removed from in here.
+    protect.extend(registry.live_claims());
     protect.extend(also_protect.iter().map(|p| cwd.join(p)));
     // git's config under a moved XDG config home.
     if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {

@@ -335,6 +335,11 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
                 return;
             };
             let _ = std::fs::remove_file(&entry.checks);
+            let mut entry = entry;
+            if let Some(pid) = peer.and_then(|p| u32::try_from(p).ok()) {
+                // The placeholders live as long as this sandbox, whatever becomes of us.
+                entry.claim.tie_to_sandbox(pid);
+            }
             let client = Arc::new(Client::with_list(entry.key, entry.list_id));
             let tasks = serve::serve_sandbox(&tokio::runtime::Handle::current(), message.listeners, &proxy, &client);
             let mut stream = stream;

@@ -458,11 +458,9 @@ async fn connections_are_capped_per_sandbox_and_slow_heads_are_dropped() {
 
 #[tokio::test]
 async fn bad_targets_and_unreachable_destinations_get_the_rfc_answers() {
-    // A port nothing listens on.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    // A port nothing listens on, kept bound (not listening) so that no other
+    // test running meanwhile can take it.
+    let (closed, _reserved) = reserved_closed_port();
     let (_proxy, port) = start_proxy(config(&["127.0.0.1", "localhost"], &[])).await;
     assert_eq!(connect_status(port, "127.0.0.1", "").await, "HTTP/1.1 400 Bad Request", "no port");
     assert_eq!(connect_status(port, "127.0.0.1:0", "").await, "HTTP/1.1 400 Bad Request", "port 0");
@@ -483,4 +481,23 @@ async fn bad_targets_and_unreachable_destinations_get_the_rfc_answers() {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n").await.unwrap();
     assert!(read_head(&mut s).await.starts_with("HTTP/1.1 400"));
+}
+
+/// A loopback port bound but not listening: connecting to it is refused.
+fn reserved_closed_port() -> (u16, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a new socket, bound to an ephemeral loopback port; the descriptor is returned and owned.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len), 0);
+        let mut bound: libc::sockaddr_in = std::mem::zeroed();
+        let mut blen = len;
+        assert_eq!(libc::getsockname(fd, (&mut bound as *mut libc::sockaddr_in).cast(), &mut blen), 0);
+        (u16::from_be(bound.sin_port), std::os::fd::OwnedFd::from_raw_fd(fd))
+    }
 }

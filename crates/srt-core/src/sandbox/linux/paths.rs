@@ -130,7 +130,12 @@ fn type_at(dir: &std::fs::File, name: &[u8]) -> Option<(bool, bool)> {
 /// A trailing `/**` means the directory itself (pattern entries only).
 pub fn absolute(entry: &PathEntry, cwd: &Path, home: &Path) -> PathBuf {
     let text = entry.text();
-    let text = if entry.is_literal() { text } else { text.strip_suffix("/**").unwrap_or(text) };
+    let text = match text.strip_suffix("/**") {
+        // `/**` is the root itself, not the working directory.
+        Some("") if !entry.is_literal() => "/",
+        Some(dir) if !entry.is_literal() => dir,
+        _ => text,
+    };
     let joined = if text == "~" {
         home.to_path_buf()
     } else if let Some(rest) = text.strip_prefix("~/") {

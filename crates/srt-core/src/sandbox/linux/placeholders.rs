@@ -29,6 +29,8 @@ pub struct Claim {
     registry: PathBuf,
     record: PathBuf,
     paths: Vec<PathBuf>,
+    /// Sandboxes this claim lives on with (see `tie_to_sandbox`).
+    sandboxes: Vec<String>,
     /// The registry lock, while the run is starting.
     held: Option<RegistryLock>,
 }
@@ -37,6 +39,25 @@ impl Claim {
     /// The registry lock, to be released once the sandbox is set up.
     pub fn take_lock(&mut self) -> Option<RegistryLock> {
         self.held.take()
+    }
+
+    /// Ties the claim to the sandbox whose pid 1 (on the host) is `pid`:
+    /// released while that sandbox still runs (the library was reset, or its
+    /// process exited), the placeholders stay, and a later run sweeps them
+    /// once the sandbox has ended.
+    pub fn tie_to_sandbox(&mut self, pid: u32) {
+        use std::io::Write;
+        let Some(id) = run_id(pid) else { return };
+        if self.paths.is_empty() {
+            return;
+        }
+        let mut entry = SANDBOX_TAG.to_vec();
+        entry.extend_from_slice(id.as_bytes());
+        entry.push(0);
+        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&self.record) {
+            let _ = f.write_all(&entry);
+        }
+        self.sandboxes.push(id);
     }
 }
 
@@ -75,11 +96,13 @@ impl Registry {
     pub fn open() -> Result<Self, String> {
         // SAFETY: geteuid cannot fail.
         let dir = PathBuf::from(format!("/tmp/srt-{}", unsafe { libc::geteuid() }));
-        private_dir(&dir).map(|dir| Self { dir: dir.clone() }).ok_or_else(|| {
-            format!(
+        private_dir(&dir).map(|dir| Self { dir: dir.clone() }).ok_or_else(|| match std::fs::symlink_metadata(&dir) {
+            // Not there even after trying to make it: say why it could not be made.
+            Err(e) => format!("cannot make {}: {e}", dir.display()),
+            Ok(_) => format!(
                 "{} must be a directory of yours that only you can write; remove it or fix its owner and mode",
                 dir.display()
-            )
+            ),
         })
     }
 
@@ -105,7 +128,8 @@ impl Registry {
         }
     }
 
-    fn records(&self) -> Vec<(String, Vec<PathBuf>)> {
+    /// Each record: its id, the ids of the sandboxes it was tied to, its paths.
+    fn records(&self) -> Vec<Record> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
         entries
             .filter_map(|e| {
@@ -117,31 +141,34 @@ impl Registry {
                     return None;
                 }
                 let bytes = std::fs::read(e.path()).ok()?;
-                let paths = bytes
-                    .split(|b| *b == 0)
-                    .filter(|p| !p.is_empty())
-                    .map(|p| PathBuf::from(std::ffi::OsStr::from_bytes(p)))
-                    .collect();
-                Some((name, paths))
+                let mut record = Record { id: name, sandboxes: Vec::new(), paths: Vec::new() };
+                for entry in bytes.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+                    match entry.strip_prefix(SANDBOX_TAG) {
+                        Some(id) => record.sandboxes.push(String::from_utf8_lossy(id).into_owned()),
+                        None => record.paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(entry))),
+                    }
+                }
+                Some(record)
             })
             .collect()
     }
 
-    /// Paths that live runs rely on.
+    /// Paths that live runs (or their live sandboxes) rely on.
     pub fn live_claims(&self) -> BTreeSet<PathBuf> {
-        self.records().into_iter().filter(|(id, _)| is_alive(id)).flat_map(|(_, paths)| paths).collect()
+        self.records().into_iter().filter(Record::alive).flat_map(|r| r.paths).collect()
     }
 
-    /// Cleans up after runs that ended without doing it (srt was killed).
+    /// Cleans up after runs that ended without doing it (srt was killed, or a
+    /// library's process exited), once their sandboxes have ended too.
     pub fn sweep(&self) {
         let records = self.records();
         let live: BTreeSet<PathBuf> =
-            records.iter().filter(|(id, _)| is_alive(id)).flat_map(|(_, p)| p.iter().cloned()).collect();
-        for (id, paths) in records.iter().filter(|(id, _)| !is_alive(id)) {
-            for path in paths.iter().filter(|p| !live.contains(*p)) {
+            records.iter().filter(|r| r.alive()).flat_map(|r| r.paths.iter().cloned()).collect();
+        for record in records.iter().filter(|r| !r.alive()) {
+            for path in record.paths.iter().filter(|p| !live.contains(*p)) {
                 remove_placeholder(path);
             }
-            let _ = std::fs::remove_file(self.dir.join(format!("run-{id}")));
+            let _ = std::fs::remove_file(self.dir.join(format!("run-{}", record.id)));
         }
     }
 
@@ -166,7 +193,32 @@ impl Registry {
             use std::io::Write;
             std::fs::OpenOptions::new().write(true).create_new(true).open(&record)?.write_all(&bytes)?;
         }
-        Ok(Claim { registry: self.dir.clone(), record, paths, held: Some(lock) })
+        Ok(Claim { registry: self.dir.clone(), record, paths, sandboxes: Vec::new(), held: Some(lock) })
+    }
+}
+
+/// A record entry naming a sandbox the claim lives on with (not a path: paths are absolute).
+const SANDBOX_TAG: &[u8] = b"sandbox:";
+
+/// A run's record in the registry.
+struct Record {
+    id: String,
+    /// Sandboxes (`<pid>-<start>` of their pid 1) the claim was tied to.
+    sandboxes: Vec<String>,
+    paths: Vec<PathBuf>,
+}
+
+impl Record {
+    /// Whether a placeholder of the record may still be relied on: while the
+    /// run that wrote it lives, until its sandbox is tied to it; from then on
+    /// while that sandbox lives (the run may have let go of it early, when a
+    /// library session was reset, or may be gone).
+    fn alive(&self) -> bool {
+        if self.sandboxes.is_empty() {
+            is_alive(&self.id)
+        } else {
+            self.sandboxes.iter().any(|s| is_alive(s))
+        }
     }
 }
 
@@ -196,18 +248,32 @@ impl Drop for Claim {
             return;
         }
         // Still holding the lock (the run never started): no second lock, it would wait on ours.
+        if self.sandboxes.iter().any(|s| is_alive(s)) {
+            // The sandbox still relies on these mounts: the record stays for a later sweep.
+            return;
+        }
         let _lock = match self.held.take() {
             Some(lock) => Ok(lock),
             None => lock_dir(&self.registry),
         };
-        let _ = std::fs::remove_file(&self.record);
-        let others = Registry { dir: self.registry.clone() }.live_claims();
+        let registry = Registry { dir: self.registry.clone() };
+        let mine =
+            self.record.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix("run-")).map(str::to_string);
+        let others: BTreeSet<PathBuf> = registry
+            .records()
+            .into_iter()
+            .filter(|r| Some(&r.id) != mine.as_ref() && r.alive())
+            .flat_map(|r| r.paths)
+            .collect();
         // Deepest first, so a directory placeholder is empty when its turn comes.
         let mut paths = self.paths.clone();
         paths.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
         for path in paths.iter().filter(|p| !others.contains(*p)) {
             remove_placeholder(path);
         }
+        // The record goes last: a process that dies halfway leaves it, and the
+        // next run's sweep finishes the job.
+        let _ = std::fs::remove_file(&self.record);
     }
 }
 
@@ -345,10 +411,46 @@ mod tests {
             registry: registry.dir().to_path_buf(),
             record: base.join("none"),
             paths: vec![file.clone()],
+            sandboxes: Vec::new(),
             held: None,
         };
         drop(other);
         assert!(file.exists(), "still claimed by a live run");
+        std::fs::remove_dir_all(&base).unwrap();
+    }
+
+    #[test]
+    fn a_claim_tied_to_a_live_sandbox_outlives_its_run() {
+        let base = temp();
+        let registry = Registry { dir: private_dir(&base.join("reg")).unwrap() };
+        let file = base.join(".bashrc");
+        std::fs::write(&file, b"").unwrap();
+        // A record of a run that has ended (a dead id), tied to a sandbox that still runs (a child of ours).
+        let mut sandbox = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let sandbox_id = run_id(sandbox.id()).unwrap();
+        let record = registry.dir().join("run-999999999-1");
+        std::fs::write(&record, [file.as_os_str().as_bytes(), b"\0sandbox:", sandbox_id.as_bytes(), b"\0"].concat())
+            .unwrap();
+        registry.sweep();
+        assert!(file.exists() && record.exists(), "the sandbox still relies on it");
+        // Released while the sandbox runs: nothing is removed either.
+        let mut claim = Claim {
+            registry: registry.dir().to_path_buf(),
+            record: registry.dir().join("run-999999999-2"),
+            paths: vec![file.clone()],
+            sandboxes: Vec::new(),
+            held: None,
+        };
+        std::fs::write(&claim.record, [file.as_os_str().as_bytes(), b"\0"].concat()).unwrap();
+        claim.tie_to_sandbox(sandbox.id());
+        let second = claim.record.clone();
+        drop(claim);
+        assert!(file.exists() && second.exists());
+        sandbox.kill().unwrap();
+        sandbox.wait().unwrap();
+        // Once the sandbox has ended, a sweep cleans both up.
+        registry.sweep();
+        assert!(!file.exists() && !record.exists() && !second.exists());
         std::fs::remove_dir_all(&base).unwrap();
     }
 

@@ -156,6 +156,12 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     }
 
     let deny_read = resolve_all("filesystem.denyRead", Some(&s.deny_read), true, input, fs, &mut out);
+    if deny_read.iter().any(|p| p == Path::new("/")) {
+        // Hiding everything leaves no shell, no libraries, no srt helper to run.
+        out.errors.push(
+            "filesystem.denyRead: denying reads of / (or /**) is not supported: deny the directories you mean (/home, /root, /etc, ...)".into(),
+        );
+    }
     let allow_read = resolve_all("filesystem.allowRead", s.allow_read.as_ref(), false, input, fs, &mut out);
     let read_denied =
         |p: &Path| deny_read.iter().any(|d| is_within(p, d)) && !allow_read.iter().any(|a| is_within(p, a));

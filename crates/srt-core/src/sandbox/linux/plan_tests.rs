@@ -578,3 +578,17 @@ fn a_file_allow_write_names_stays_writable_and_git_config_under_a_writable_confi
     assert!(!r.iter().any(|l| l.contains("out.log/") || l.starts_with("ro-bind /home/u/proj/out.log")), "{r:#?}");
     assert!(r.contains(&"ro-bind /run/srt/empty /home/u/.config/git".to_string()), "{r:#?}");
 }
+
+#[test]
+fn a_read_deny_of_the_root_is_refused_not_turned_into_the_working_directory() {
+    for entry in ["/**", "/"] {
+        let s = settings(json!({"denyRead": [entry], "allowWrite": [], "denyWrite": []}));
+        let p = run(&home_fs(), &s);
+        assert!(
+            p.errors.iter().any(|e| e.contains("denying reads of / (or /**) is not supported")),
+            "{entry}: {:?}",
+            p.errors
+        );
+        assert!(!render(&p).iter().any(|l| l.contains("/home/u/proj") && l.starts_with("tmpfs")), "{entry}");
+    }
+}
