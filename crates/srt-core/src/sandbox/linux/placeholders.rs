@@ -397,6 +397,12 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 
+    /// A claim on one path, recorded at `record`, not holding the lock.
+    fn unlocked_claim(registry: &Registry, record: PathBuf, path: &Path) -> Claim {
+        let registry = registry.dir().to_path_buf();
+        Claim { registry, record, paths: vec![path.to_path_buf()], sandboxes: Vec::new(), held: None }
+    }
+
     #[test]
     fn a_path_a_live_run_relies_on_is_left_alone() {
         let base = temp();
@@ -407,13 +413,7 @@ mod tests {
         let id = run_id(std::process::id()).unwrap();
         std::fs::write(registry.dir().join(format!("run-{id}")), [file.as_os_str().as_bytes(), b"\0"].concat())
             .unwrap();
-        let other = Claim {
-            registry: registry.dir().to_path_buf(),
-            record: base.join("none"),
-            paths: vec![file.clone()],
-            sandboxes: Vec::new(),
-            held: None,
-        };
+        let other = unlocked_claim(&registry, base.join("none"), &file);
         drop(other);
         assert!(file.exists(), "still claimed by a live run");
         std::fs::remove_dir_all(&base).unwrap();
@@ -434,13 +434,7 @@ mod tests {
         registry.sweep();
         assert!(file.exists() && record.exists(), "the sandbox still relies on it");
         // Released while the sandbox runs: nothing is removed either.
-        let mut claim = Claim {
-            registry: registry.dir().to_path_buf(),
-            record: registry.dir().join("run-999999999-2"),
-            paths: vec![file.clone()],
-            sandboxes: Vec::new(),
-            held: None,
-        };
+        let mut claim = unlocked_claim(&registry, registry.dir().join("run-999999999-2"), &file);
         std::fs::write(&claim.record, [file.as_os_str().as_bytes(), b"\0"].concat()).unwrap();
         claim.tie_to_sandbox(sandbox.id());
         let second = claim.record.clone();
