@@ -8,7 +8,7 @@ import net from 'node:net'
 import path from 'node:path'
 import { describe, it } from 'node:test'
 
-import { config, gitIn, kinds, native, runSync, sandboxEnv, settingsFile, start, tempDir, which } from './helpers.mjs'
+import { config, eventually, gitIn, kinds, native, runSync, sandboxEnv, settingsFile, start, tempDir, which } from './helpers.mjs'
 
 const { home, env } = sandboxEnv()
 
@@ -233,6 +233,25 @@ describe('mandatory write denies', () => {
     const r = await a.done
     assert.doesNotMatch(r.stdout, /A-PLANTED|A-WROTE/, r.stderr)
     assert.deepEqual(fs.readdirSync(inner), [], 'no placeholder left behind')
+  })
+
+  it("another sandbox's placeholders that were moved or removed get in no later run's way", async () => {
+    const w = tempDir()
+    for (const d of ['build', 'sub']) fs.mkdirSync(path.join(w, d))
+    const rules = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
+    const long = [start('native', ['--settings', rules, 'sleep', '30'], { env, cwd: path.join(w, 'build') }), start('native', ['--settings', rules, 'sleep', '30'], { env, cwd: path.join(w, 'sub') })]
+    try {
+      await eventually(() => fs.existsSync(path.join(w, 'build', '.bashrc')) && fs.existsSync(path.join(w, 'sub', '.bashrc')))
+      // On the host: one run's directory removed, the other's swapped for a link.
+      fs.rmSync(path.join(w, 'build'), { recursive: true, force: true })
+      fs.renameSync(path.join(w, 'sub'), path.join(w, 'sub2'))
+      fs.symlinkSync('sub2', path.join(w, 'sub'))
+      const r = sh('mkdir -p build/out && echo x > build/x && echo made', config({ filesystem: { allowWrite: ['.'] } }), { cwd: w })
+      assert.equal(r.stdout, 'made\n', r.stderr)
+    } finally {
+      for (const run of long) run.child.kill('SIGTERM')
+      await Promise.all(long.map((run) => run.done))
+    }
   })
 
   it('a name of another case left by one run stands in for nothing in the next', () => {

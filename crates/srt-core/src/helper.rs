@@ -284,9 +284,16 @@ fn supervise(sfd: libc::c_int, child: libc::pid_t, tty: bool) -> i32 {
                 // Nothing outside can resume a command stopped in here (^Z,
                 // SIGSTOP), and srt would wait for it forever with the
                 // terminal raw: so it goes on at once. Job control inside
-                // the sandbox (a shell's own jobs) is unaffected.
-                let target = if tty { -child } else { child };
-                unsafe { libc::kill(target, libc::SIGCONT) };
+                // the sandbox (a shell's own jobs) is unaffected. Not a stop
+                // for touching the terminal from the background: continued,
+                // it would only stop again, over and over.
+                let sig = libc::WSTOPSIG(status);
+                if sig != libc::SIGTTIN && sig != libc::SIGTTOU {
+                    // SAFETY: getpgid/kill on our own child (or its current group).
+                    let group = unsafe { libc::getpgid(child) };
+                    let target = if tty && group > 0 { -group } else { child };
+                    unsafe { libc::kill(target, libc::SIGCONT) };
+                }
                 continue;
             }
             if pid == child {

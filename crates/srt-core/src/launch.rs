@@ -100,8 +100,10 @@ pub fn prepare(
     let mut protect = vec![registry.dir().to_path_buf()];
     protect.extend(own_paths(&helper));
     // Other sandboxes' placeholders: removing one on the host undoes its
-    // mount in that sandbox, so none may be removed from in here.
-    protect.extend(registry.live_claims());
+    // mount in that sandbox, so none may be removed from in here. Only those
+    // still there as they were made (no link on the way): one moved or gone
+    // is no mount of theirs any more, and must not get in this run's way.
+    protect.extend(registry.live_claims().into_iter().filter(|p| std::fs::canonicalize(p).ok().as_ref() == Some(p)));
     protect.extend(also_protect.iter().map(|p| cwd.join(p)));
     // git's config under a moved XDG config home.
     if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {

@@ -156,7 +156,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     }
 
     let deny_read = resolve_all("filesystem.denyRead", Some(&s.deny_read), true, input, fs, &mut out);
-    if deny_read.iter().any(|p| p == Path::new("/")) {
+    if deny_read.iter().any(|p| p == Path::new("/") || fs.real_path(p).as_deref() == Some(Path::new("/"))) {
         // Hiding everything leaves no shell, no libraries, no srt helper to run.
         out.errors.push(
             "filesystem.denyRead: denying reads of / (or /**) is not supported: deny the directories you mean (/home, /root, /etc, ...)".into(),

@@ -581,9 +581,11 @@ fn a_file_allow_write_names_stays_writable_and_git_config_under_a_writable_confi
 
 #[test]
 fn a_read_deny_of_the_root_is_refused_not_turned_into_the_working_directory() {
-    for entry in ["/**", "/"] {
+    let mut fs = home_fs();
+    fs.add("/home/u/rootlink", Node::Link("/".into()));
+    for entry in ["/**", "/", "~/rootlink"] {
         let s = settings(json!({"denyRead": [entry], "allowWrite": [], "denyWrite": []}));
-        let p = run(&home_fs(), &s);
+        let p = run(&fs, &s);
         assert!(
             p.errors.iter().any(|e| e.contains("denying reads of / (or /**) is not supported")),
             "{entry}: {:?}",
