@@ -72,6 +72,19 @@ it('goes on after Ctrl-Z stops the command: nothing outside could resume it', as
   }
 })
 
+it('goes on after a stop for touching the terminal from the background (SIGTTOU, SIGTTIN)', async () => {
+  const { home, env } = sandboxEnv({ TERM: 'dumb' })
+  const [cmd, argv] = kinds.native(['sh', '-c', 'echo before; kill -TTOU $$; kill -TTIN $$; echo after'])
+  const term = spawn('script', ['-qfec', [cmd, ...argv].map(quote).join(' '), '/dev/null'], { env, cwd: home })
+  let out = ''
+  term.stdout.on('data', (d) => (out += d))
+  const timer = setTimeout(() => term.kill('SIGKILL'), 10000)
+  const code = await new Promise((r) => term.on('close', r))
+  clearTimeout(timer)
+  assert.match(out, /before\r?\n[\s\S]*after/, out)
+  assert.equal(code, 0, out)
+})
+
 for (const kind of Object.keys(kinds)) {
   it(`keeps the caller's terminal settings when only stdout is a terminal (${kind})`, async () => {
     const { home, env } = sandboxEnv({ TERM: 'dumb' })

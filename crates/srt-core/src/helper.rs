@@ -284,16 +284,21 @@ fn supervise(sfd: libc::c_int, child: libc::pid_t, tty: bool) -> i32 {
                 // Nothing outside can resume a command stopped in here (^Z,
                 // SIGSTOP), and srt would wait for it forever with the
                 // terminal raw: so it goes on at once. Job control inside
-                // the sandbox (a shell's own jobs) is unaffected. Not a stop
-                // for touching the terminal from the background: continued,
-                // it would only stop again, over and over.
+                // the sandbox (a shell's own jobs) is unaffected.
+                // SAFETY: getpgid/kill on our own child (or its current group).
+                let group = unsafe { libc::getpgid(child) };
+                // Its own group, in terminal mode: never ours (pid 1's, which
+                // as a target would mean every process in the sandbox).
+                let own_group = tty && group > 0 && group != unsafe { libc::getpgid(0) };
                 let sig = libc::WSTOPSIG(status);
-                if sig != libc::SIGTTIN && sig != libc::SIGTTOU {
-                    // SAFETY: getpgid/kill on our own child (or its current group).
-                    let group = unsafe { libc::getpgid(child) };
-                    let target = if tty && group > 0 { -group } else { child };
-                    unsafe { libc::kill(target, libc::SIGCONT) };
+                if own_group && (sig == libc::SIGTTIN || sig == libc::SIGTTOU) {
+                    // Stopped for touching the terminal from the background:
+                    // continued as it is, it would only stop again. Its group
+                    // gets the terminal first.
+                    give_terminal_to(group);
                 }
+                let target = if own_group { -group } else { child };
+                unsafe { libc::kill(target, libc::SIGCONT) };
                 continue;
             }
             if pid == child {
@@ -304,6 +309,19 @@ fn supervise(sfd: libc::c_int, child: libc::pid_t, tty: bool) -> i32 {
                     return 128 + libc::WTERMSIG(status);
                 }
             }
+        }
+    }
+}
+
+/// Makes `group` the foreground process group of the sandbox's terminal.
+fn give_terminal_to(group: libc::pid_t) {
+    // SAFETY: isatty/tcsetpgrp on the standard descriptors; SIGTTOU, which a
+    // background caller of tcsetpgrp gets, is ignored for the call.
+    unsafe {
+        if let Some(fd) = (0..3).find(|fd| libc::isatty(*fd) == 1) {
+            let old = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+            libc::tcsetpgrp(fd, group);
+            libc::signal(libc::SIGTTOU, old);
         }
     }
 }
