@@ -219,7 +219,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     }
     // srt's own paths and the settings file: a link anywhere on the way, in a
     // writable directory, could be pointed elsewhere.
-    for lexical in &input.protect {
+    for lexical in input.protect.iter().filter(|p| fs.real_path(p).as_deref() != Some(p.as_path())) {
+        // (A path that resolves to itself has no link on the way.)
         for at in lexical.ancestors() {
             refuse_replaceable_link(fs, at, &roots, &mut out);
         }
