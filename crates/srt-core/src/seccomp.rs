@@ -3,7 +3,9 @@
 //!
 //! Always refused with EPERM: `io_uring_*` (its operations bypass the
 //! filter), the kernel keyring calls (`keyctl`, `add_key`, `request_key`:
-//! the caller's keys would be readable and writable from inside),
+//! the caller's keys would be readable and writable from inside), `bpf`,
+//! `perf_event_open` and `userfaultfd` (kernel attack surface, whatever the
+//! host's sysctls allow),
 //! `socket(AF_VSOCK)` (the hypervisor's services, which no network namespace
 //! separates), and setting the setuid or setgid bit (`chmod`, `fchmod`,
 //! `fchmodat`, `fchmodat2`, and `open`, `openat`, `creat`, `mknod`,
@@ -130,6 +132,11 @@ pub fn filter(block_unix_sockets: bool, block_namespaces: bool) -> Result<BpfPro
         libc::SYS_keyctl,
         libc::SYS_add_key,
         libc::SYS_request_key,
+        // Kernel attack surface a command has no use for, whatever the host's
+        // sysctls allow (as container runtimes' default profiles do).
+        libc::SYS_bpf,
+        libc::SYS_perf_event_open,
+        libc::SYS_userfaultfd,
     ];
     let mount_calls = [
         libc::SYS_mount,
