@@ -91,7 +91,9 @@ pub fn prepare(
     }
     // Held until the sandbox has its mounts: no other run cleans up meanwhile.
     let lock = registry.lock().map_err(|e| format!("cannot lock {}: {e}", registry.dir().display()))?;
-    registry.sweep();
+    // What live runs rely on, read once under the lock: kept read-only in
+    // this sandbox (below), and claimed too where this run mounts over it.
+    let live = registry.sweep();
     let empty_dir = registry.empty_dir().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
     // srt itself: a command that could rewrite srt's files (a package inside
     // a writable project's node_modules) would run code outside the sandbox
@@ -103,7 +105,7 @@ pub fn prepare(
     // mount in that sandbox, so none may be removed from in here. Only those
     // still there as they were made (no link on the way): one moved or gone
     // is no mount of theirs any more, and must not get in this run's way.
-    protect.extend(registry.live_claims().into_iter().filter(|p| std::fs::canonicalize(p).ok().as_ref() == Some(p)));
+    protect.extend(live.iter().filter(|p| std::fs::canonicalize(p).ok().as_ref() == Some(*p)).cloned());
     protect.extend(also_protect.iter().map(|p| cwd.join(p)));
     // git's config under a moved XDG config home.
     if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
@@ -168,7 +170,6 @@ pub fn prepare(
     }
     // Claim our placeholders, and those of live runs that we mount over or
     // beneath (they must outlive us too).
-    let live = registry.live_claims();
     let mut claimed = plan.placeholders.clone();
     claimed.extend(live.into_iter().filter(|l| plan.mounts.iter().any(|m| plan::mount_dest(m).starts_with(l))));
     let claim = registry

@@ -27,6 +27,16 @@ async fn start_proxy(config: NetConfig) -> (Arc<Proxy>, u16) {
     (proxy, port)
 }
 
+/// A proxy whose one sandbox may hold at most `limit` connections.
+fn start_capped(allowed: &[&str], limit: usize) -> u16 {
+    let proxy = Proxy::new(config(allowed, &[]), None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = Arc::new(Client::with_limit(Some("k".into()), limit));
+    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    port
+}
+
 /// An upstream that answers every connection with what it read first, prefixed.
 async fn echo_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -313,11 +323,7 @@ async fn refuse_opaque_tunnels_refuses_connect_and_socks() {
 #[tokio::test]
 async fn tunnels_count_against_the_connection_cap_for_as_long_as_they_last() {
     let upstream = echo_server().await;
-    let proxy = Proxy::new(config(&["localhost"], &[]), None);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let client = Arc::new(Client::with_limit(Some("k".into()), 2));
-    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    let port = start_capped(&["localhost"], 2);
     let mut tunnels = Vec::new();
     for _ in 0..2 {
         let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
@@ -427,11 +433,7 @@ async fn a_malformed_host_is_recorded_escaped() {
 
 #[tokio::test]
 async fn connections_are_capped_per_sandbox_and_slow_heads_are_dropped() {
-    let proxy = Proxy::new(config(&["127.0.0.1"], &[]), None);
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let client = Arc::new(Client::with_limit(Some("k".into()), 2));
-    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    let port = start_capped(&["127.0.0.1"], 2);
     // Two connections that started a request head and stalled.
     let mut held = Vec::new();
     for _ in 0..2 {

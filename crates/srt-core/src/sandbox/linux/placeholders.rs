@@ -160,7 +160,8 @@ impl Registry {
 
     /// Cleans up after runs that ended without doing it (srt was killed, or a
     /// library's process exited), once their sandboxes have ended too.
-    pub fn sweep(&self) {
+    /// Returns what live runs rely on (as `live_claims` would).
+    pub fn sweep(&self) -> BTreeSet<PathBuf> {
         let records = self.records();
         let live: BTreeSet<PathBuf> =
             records.iter().filter(|r| r.alive()).flat_map(|r| r.paths.iter().cloned()).collect();
@@ -170,6 +171,7 @@ impl Registry {
             }
             let _ = std::fs::remove_file(self.dir.join(format!("run-{}", record.id)));
         }
+        live
     }
 
     /// Records the paths a run relies on, before the sandbox starts, under
@@ -397,6 +399,15 @@ mod tests {
         std::fs::remove_dir_all(&base).unwrap();
     }
 
+    /// A scratch directory with a registry and an empty `.bashrc` placeholder in it.
+    fn registry_with_placeholder() -> (PathBuf, Registry, PathBuf) {
+        let base = temp();
+        let registry = Registry { dir: private_dir(&base.join("reg")).unwrap() };
+        let file = base.join(".bashrc");
+        std::fs::write(&file, b"").unwrap();
+        (base, registry, file)
+    }
+
     /// A claim on one path, recorded at `record`, not holding the lock.
     fn unlocked_claim(registry: &Registry, record: PathBuf, path: &Path) -> Claim {
         let registry = registry.dir().to_path_buf();
@@ -405,10 +416,7 @@ mod tests {
 
     #[test]
     fn a_path_a_live_run_relies_on_is_left_alone() {
-        let base = temp();
-        let registry = Registry { dir: private_dir(&base.join("reg")).unwrap() };
-        let file = base.join(".bashrc");
-        std::fs::write(&file, b"").unwrap();
+        let (base, registry, file) = registry_with_placeholder();
         // Another live run (this very process, under its real id) claims it too.
         let id = run_id(std::process::id()).unwrap();
         std::fs::write(registry.dir().join(format!("run-{id}")), [file.as_os_str().as_bytes(), b"\0"].concat())
@@ -421,10 +429,7 @@ mod tests {
 
     #[test]
     fn a_claim_tied_to_a_live_sandbox_outlives_its_run() {
-        let base = temp();
-        let registry = Registry { dir: private_dir(&base.join("reg")).unwrap() };
-        let file = base.join(".bashrc");
-        std::fs::write(&file, b"").unwrap();
+        let (base, registry, file) = registry_with_placeholder();
         // A record of a run that has ended (a dead id), tied to a sandbox that still runs (a child of ours).
         let mut sandbox = std::process::Command::new("sleep").arg("30").spawn().unwrap();
         let sandbox_id = run_id(sandbox.id()).unwrap();
