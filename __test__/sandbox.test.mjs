@@ -99,6 +99,19 @@ describe('writes', () => {
     assert.ok(!fs.existsSync(path.join(outside, 'f')))
   })
 
+  it('a link one run plants in a glob allowWrite covers opens nothing to the next', () => {
+    const work = tempDir()
+    const outside = tempDir()
+    fs.mkdirSync(path.join(work, 'out'))
+    const settings = config({ filesystem: { allowWrite: ['.', './out/*'] } })
+    const plant = sh(`ln -s ${outside} out/evil && ln -s ${outside}/f out/f.txt && echo planted`, settings, { cwd: work })
+    assert.equal(plant.stdout, 'planted\n', plant.stderr)
+    const next = sh('echo pwned > out/evil/g; echo pwned > out/f.txt; echo done', settings, { cwd: work })
+    assert.match(next.stdout, /done/)
+    assert.match(next.stderr, /allowWrite .*out\/evil resolves through a symlink/)
+    assert.deepEqual(fs.readdirSync(outside), [])
+  })
+
   it('gives the command a writable TMPDIR', () => {
     const r = sh('f=$(mktemp) && echo ok > "$f" && cat "$f" && rm "$f" && echo "$TMPDIR"')
     assert.equal(r.status, 0, r.stderr)
@@ -152,6 +165,38 @@ describe('reads', () => {
     assert.doesNotMatch(r.stdout, /SECRET/)
   })
 
+  it('an allowRead link one run plants leads into no denied directory in the next', () => {
+    const work = tempDir()
+    const secret = tempDir()
+    fs.writeFileSync(path.join(secret, 'key'), 'SECRET-KEY')
+    fs.mkdirSync(path.join(work, 'pub'))
+    fs.writeFileSync(path.join(work, 'pub', 'readme'), 'PUBLIC-README')
+    for (const allowRead of [['./pub/*'], ['./pub/k']]) {
+      const settings = config({ filesystem: { denyRead: [secret, './pub'], allowRead, allowWrite: ['.'] } })
+      fs.rmSync(path.join(work, 'pub', 'k'), { force: true })
+      const plant = sh(`ln -s ${secret}/key pub/k && echo planted`, config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })
+      assert.equal(plant.stdout, 'planted\n', plant.stderr)
+      const next = sh('cat pub/k; cat pub/readme; echo', settings, { cwd: work })
+      assert.doesNotMatch(next.stdout, /SECRET/, JSON.stringify(allowRead))
+      assert.match(next.stderr, /allowRead .*pub\/k is reached through the symbolic link/)
+    }
+    // A glob allowRead still re-opens what it names.
+    const r = sh('cat pub/readme', config({ filesystem: { denyRead: ['./pub'], allowRead: ['./pub/*'] } }), { cwd: work })
+    assert.match(r.stdout, /PUBLIC-README/, r.stderr)
+  })
+
+  it('a denyWrite glob that matches a link the command could replace refuses the run, like the literal form', () => {
+    const work = tempDir()
+    fs.mkdirSync(path.join(work, 'conf'))
+    fs.writeFileSync(path.join(work, 'real.json'), 'orig')
+    fs.symlinkSync(path.join(work, 'real.json'), path.join(work, 'conf', 'a.json'))
+    const r = sh('rm conf/a.json; echo evil > conf/a.json; echo RAN', config({ filesystem: { allowWrite: ['.'], denyWrite: ['./conf/*.json'] } }), { cwd: work })
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /conf\/a.json is a symbolic link in a directory the command may write/)
+    assert.equal(fs.readlinkSync(path.join(work, 'conf', 'a.json')), path.join(work, 'real.json'))
+  })
+
   it('takes literal entries and odd spellings as written', () => {
     fs.writeFileSync(path.join(home, 'odd[1]'), 'SECRET-ODD')
     fs.writeFileSync(path.join(home, 'odd1'), 'PUBLIC-ODD1')
@@ -199,8 +244,25 @@ describe('mandatory write denies', () => {
     assert.equal(content(work, '.vscode/settings.json'), null)
     assert.equal(content(work, '.claude/commands/x.md'), null)
     assert.equal(content(work, 'plain'), 'pwned\n', 'ordinary files stay writable')
-    assert.equal(content(work, '.claude/settings.json'), 'pwned\n', '.claude outside commands/agents stays writable')
     assert.equal(content(work, 'a/b/c/.zshrc'), 'pwned\n', 'beyond the search depth')
+  })
+
+  it("protects Claude Code's project settings and hooks, dev containers and hg config, made or not", () => {
+    const work = repo()
+    fs.mkdirSync(path.join(work, '.hg'))
+    fs.writeFileSync(path.join(work, '.claude', 'notes.md'), 'orig\n')
+    const r = sh(
+      write(['.claude/settings.json', '.claude/settings.local.json', '.claude/hooks/h.sh', '.devcontainer/devcontainer.json', '.devcontainer.json', '.hg/hgrc', '.claude/notes.md']) +
+        '; cat .claude/settings.local.json',
+      config({ filesystem: { allowWrite: ['.'] } }),
+      { cwd: work },
+    )
+    assert.equal(content(work, '.claude/settings.json'), 'orig\n')
+    assert.equal(r.stdout, '{}\n', 'a missing settings file reads as one with no keys inside')
+    for (const f of ['.claude/settings.local.json', '.claude/hooks', '.devcontainer', '.devcontainer.json', '.hg/hgrc']) {
+      assert.equal(content(work, f), null, `${f} is not left behind`)
+    }
+    assert.equal(content(work, '.claude/notes.md'), 'pwned\n', 'the rest of .claude stays writable')
   })
 
   it('keeps the settings file in use read-only: the command cannot loosen its next run', () => {
@@ -239,9 +301,10 @@ describe('mandatory write denies', () => {
     const w = tempDir()
     for (const d of ['build', 'sub']) fs.mkdirSync(path.join(w, d))
     const rules = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
-    const long = [start('native', ['--settings', rules, 'sleep', '30'], { env, cwd: path.join(w, 'build') }), start('native', ['--settings', rules, 'sleep', '30'], { env, cwd: path.join(w, 'sub') })]
+    const long = ['build', 'sub'].map((d) => start('native', ['--settings', rules, 'sh', '-c', 'echo started; sleep 30'], { env, cwd: path.join(w, d) }))
     try {
-      await eventually(() => fs.existsSync(path.join(w, 'build', '.bashrc')) && fs.existsSync(path.join(w, 'sub', '.bashrc')))
+      // Started: every mount (and so every placeholder) is in place.
+      await Promise.all(long.map((run) => run.waitFor('started')))
       // On the host: one run's directory removed, the other's swapped for a link.
       fs.rmSync(path.join(w, 'build'), { recursive: true, force: true })
       fs.renameSync(path.join(w, 'sub'), path.join(w, 'sub2'))
@@ -272,7 +335,7 @@ describe('mandatory write denies', () => {
     const r = runSync('native', ['--settings', 'lnk/S.json', 'sh', '-c', 'echo ran'], { env, cwd: work })
     assert.notEqual(r.status, 0)
     assert.doesNotMatch(r.stdout, /ran/)
-    assert.match(r.stderr, /lnk is a symbolic link in a directory the command may write/)
+    assert.match(r.stderr, /reached through the symbolic link \S*lnk, in a directory the command may write/)
   })
 
   it('a single file allowWrite names stays writable', () => {

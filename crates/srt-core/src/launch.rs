@@ -58,6 +58,17 @@ fn own_paths(helper: &Path) -> Vec<PathBuf> {
     own
 }
 
+/// Where a searched-for bwrap must not lie: what sandboxes are given to write.
+#[cfg(target_os = "linux")]
+pub fn bwrap_avoid(home: &Path, cwd: &Path, tmpdir: Option<&Path>) -> Vec<PathBuf> {
+    let mut avoid = vec![home.to_path_buf(), cwd.to_path_buf()];
+    avoid.extend(tmpdir.map(Path::to_path_buf));
+    for dir in crate::sandbox::linux::bwrap::SCRATCH_DIRS {
+        avoid.push(std::fs::canonicalize(dir).unwrap_or_else(|_| PathBuf::from(dir)));
+    }
+    avoid
+}
+
 /// Plans the sandbox for `command` and renders bubblewrap's argument vector.
 #[cfg(target_os = "linux")]
 pub fn prepare(
@@ -72,8 +83,6 @@ pub fn prepare(
     use crate::runner;
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
 
-    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
-    bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let cwd = match cwd {
         Some(dir) => std::fs::canonicalize(&dir)
             .map_err(|e| format!("cannot use the working directory {}: {e}", dir.display()))?,
@@ -82,6 +91,9 @@ pub fn prepare(
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
     let tmpdir = sandbox_tmpdir(&home, &cwd);
+    let avoid = bwrap_avoid(&home, &cwd, tmpdir.as_deref());
+    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref(), &avoid).map_err(|e| e.0)?;
+    bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let wants_nested =
         settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
     let disable_userns = !wants_nested;
@@ -114,6 +126,17 @@ pub fn prepare(
     let input =
         plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
     let mut plan = plan::plan(&input, &HostFs);
+    if settings.bwrap_path.is_none() && settings.filesystem.disabled != Some(true) {
+        // This very sandbox could replace a bwrap it may write, for the next run.
+        let real = std::fs::canonicalize(&bwrap_path).unwrap_or_else(|_| bwrap_path.clone());
+        if let Some(root) = plan.write_roots.iter().find(|r| real.starts_with(r) || bwrap_path.starts_with(r)) {
+            plan.errors.push(format!(
+                "bubblewrap was found at {}, inside {} which this sandbox may write: a command could replace it, and bwrap runs outside the sandbox; name the bwrap you trust with \"bwrapPath\" in the settings",
+                bwrap_path.display(),
+                root.display()
+            ));
+        }
+    }
     if !plan.errors.is_empty() {
         let mut lines = plan.errors.clone();
         lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());

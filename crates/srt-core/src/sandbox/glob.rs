@@ -140,9 +140,12 @@ impl Glob {
 /// What expanding a pattern found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Expansion {
-    /// Existing paths that match, where they really are.
+    /// Existing paths that match, as the walk reached them: a symlink on the
+    /// way stays in the path, so the planner can judge every link a match
+    /// passes through (a match must never be opened at a link's target
+    /// without the planner seeing the link).
     pub matches: BTreeSet<PathBuf>,
-    /// Directories on the way that could not be listed.
+    /// Directories on the way that could not be listed, where they really are.
     pub unlistable: BTreeSet<PathBuf>,
     /// The walk stopped at the limit: the result is incomplete.
     pub truncated: bool,
@@ -152,64 +155,68 @@ pub struct Expansion {
 pub const WALK_LIMIT: usize = 200_000;
 
 /// Finds every existing path that matches, following symlinked directories
-/// (never around a loop) and reporting matches at their real location.
+/// (never around a loop).
 pub fn expand(glob: &Glob, fs: &dyn FsView) -> Expansion {
     let mut out = Expansion::default();
-    let mut budget = WALK_LIMIT;
-    let Some(base) = fs.real_path(&glob.base) else { return out };
-    let mut seen = BTreeSet::new();
-    walk(fs, &base, &glob.segments, &mut out, &mut budget, &mut seen);
+    let mut walk = Walk { fs, out: &mut out, budget: WALK_LIMIT, seen: BTreeSet::new() };
+    if let Some(base) = fs.real_path(&glob.base) {
+        walk.dir(&glob.base, &base, &glob.segments);
+    }
     out
 }
 
-fn walk(
-    fs: &dyn FsView,
-    dir: &Path,
-    segments: &[Segment],
-    out: &mut Expansion,
-    budget: &mut usize,
-    seen: &mut BTreeSet<(PathBuf, usize)>,
-) {
-    // A directory is visited once per remaining pattern: symlink loops end here.
-    if !seen.insert((dir.to_path_buf(), segments.len())) {
-        return;
-    }
-    let Some((segment, rest)) = segments.split_first() else {
-        out.matches.insert(dir.to_path_buf());
-        return;
-    };
-    if *segment == Segment::AnyDepth {
-        // Zero directories...
-        walk(fs, dir, rest, out, budget, seen);
-    }
-    let Some(entries) = fs.list_dir(dir) else {
-        out.unlistable.insert(dir.to_path_buf());
-        return;
-    };
-    for (name, _, _) in entries {
-        if *budget == 0 {
-            out.truncated = true;
+struct Walk<'a> {
+    fs: &'a dyn FsView,
+    out: &'a mut Expansion,
+    budget: usize,
+    seen: BTreeSet<(PathBuf, usize)>,
+}
+
+impl Walk<'_> {
+    /// Walks the directory reached as `shown`, really at `real`.
+    fn dir(&mut self, shown: &Path, real: &Path, segments: &[Segment]) {
+        // A directory is visited once per remaining pattern: symlink loops end here.
+        if !self.seen.insert((real.to_path_buf(), segments.len())) {
             return;
         }
-        *budget -= 1;
-        let matched = match segment {
-            Segment::Literal(l) => name == l.as_str(),
-            Segment::Pattern(tokens) => match_tokens(tokens, &name.to_string_lossy().chars().collect::<Vec<_>>()),
-            Segment::AnyDepth => true,
+        let Some((segment, rest)) = segments.split_first() else {
+            self.out.matches.insert(shown.to_path_buf());
+            return;
         };
-        if !matched {
-            continue;
-        }
-        let Some(real) = fs.real_path(&dir.join(&name)) else { continue };
         if *segment == Segment::AnyDepth {
-            // ...or one more, staying on `**`.
-            if fs.is_dir(&real) {
-                walk(fs, &real, segments, out, budget, seen);
+            // Zero directories...
+            self.dir(shown, real, rest);
+        }
+        let Some(entries) = self.fs.list_dir(real) else {
+            self.out.unlistable.insert(real.to_path_buf());
+            return;
+        };
+        for (name, _, _) in entries {
+            if self.budget == 0 {
+                self.out.truncated = true;
+                return;
             }
-        } else if rest.is_empty() {
-            out.matches.insert(real);
-        } else if fs.is_dir(&real) {
-            walk(fs, &real, rest, out, budget, seen);
+            self.budget -= 1;
+            let matched = match segment {
+                Segment::Literal(l) => name == l.as_str(),
+                Segment::Pattern(tokens) => match_tokens(tokens, &name.to_string_lossy().chars().collect::<Vec<_>>()),
+                Segment::AnyDepth => true,
+            };
+            if !matched {
+                continue;
+            }
+            let Some(entry_real) = self.fs.real_path(&real.join(&name)) else { continue };
+            let entry_shown = shown.join(&name);
+            if *segment == Segment::AnyDepth {
+                // ...or one more, staying on `**`.
+                if self.fs.is_dir(&entry_real) {
+                    self.dir(&entry_shown, &entry_real, segments);
+                }
+            } else if rest.is_empty() {
+                self.out.matches.insert(entry_shown);
+            } else if self.fs.is_dir(&entry_real) {
+                self.dir(&entry_shown, &entry_real, rest);
+            }
         }
     }
 }

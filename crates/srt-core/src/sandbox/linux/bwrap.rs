@@ -22,14 +22,26 @@ pub const INSTALL_HINT: &str =
 
 pub const USERNS_HINT: &str = "bubblewrap needs unprivileged user namespaces: check that `sysctl user.max_user_namespaces` is above 0, that `sysctl kernel.unprivileged_userns_clone` (where it exists) is 1, and on Ubuntu 23.10 and later that `sysctl kernel.apparmor_restrict_unprivileged_userns` is 0 or bwrap has an AppArmor profile. In an unprivileged container, try \"enableWeakerNestedSandbox\": true (weaker)";
 
-/// Where the system's package manager puts bwrap: looked at before PATH, so a
-/// `bwrap` that an earlier sandboxed command dropped into a writable PATH
-/// directory (`~/.local/bin`, the working directory) is never run outside.
+/// Where the system's package manager puts bwrap: looked at before PATH.
 const SYSTEM_DIRS: &[&str] = &["/usr/bin", "/bin", "/usr/local/bin", "/usr/sbin", "/sbin"];
 
+/// Directories sandboxed commands commonly may write, beyond the caller's
+/// home and working directory: a bwrap found beneath one is never run.
+pub const SCRATCH_DIRS: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
+
 /// Finds bwrap: `bwrapPath` if set (no fallback), else in the system
-/// directories, else on PATH (absolute entries only).
-pub fn find_bwrap(settings: &Settings, path_var: Option<&std::ffi::OsStr>) -> Result<PathBuf, DependencyError> {
+/// directories, else on PATH (absolute entries only). bwrap runs outside the
+/// sandbox, as the caller: a searched one is run only if no sandbox could
+/// have put it there. It must not lie beneath `avoid` (home, the working
+/// directory, temporary directories: what sandboxes are given to write) nor
+/// in a `node_modules`, and it, its links and every directory on the way
+/// must be root's and writable by no one else (a sticky directory, like
+/// `/nix/store`, is fine: only root may replace root's entries there).
+pub fn find_bwrap(
+    settings: &Settings,
+    path_var: Option<&std::ffi::OsStr>,
+    avoid: &[PathBuf],
+) -> Result<PathBuf, DependencyError> {
     if let Some(p) = &settings.bwrap_path {
         return if is_executable(Path::new(p)) {
             Ok(PathBuf::from(p))
@@ -39,8 +51,60 @@ pub fn find_bwrap(settings: &Settings, path_var: Option<&std::ffi::OsStr>) -> Re
             )))
         };
     }
-    let found = candidates(path_var).into_iter().find(|candidate| is_executable(candidate));
-    found.ok_or_else(|| DependencyError(format!("bubblewrap (bwrap) is not installed: {INSTALL_HINT}")))
+    search(candidates(path_var), avoid)
+}
+
+fn search(candidates: Vec<PathBuf>, avoid: &[PathBuf]) -> Result<PathBuf, DependencyError> {
+    let mut distrusted = Vec::new();
+    for candidate in candidates.into_iter().filter(|c| is_executable(c)) {
+        match distrust(&candidate, avoid) {
+            None => return Ok(candidate),
+            Some(why) => distrusted.push(format!("{} ({why})", candidate.display())),
+        }
+    }
+    if distrusted.is_empty() {
+        return Err(DependencyError(format!("bubblewrap (bwrap) is not installed: {INSTALL_HINT}")));
+    }
+    Err(DependencyError(format!(
+        "no bubblewrap that a sandboxed command could not have replaced was found: {}. bwrap runs outside the sandbox; name the one you trust with \"bwrapPath\" in the settings, or {INSTALL_HINT}",
+        distrusted.join("; ")
+    )))
+}
+
+/// Why a bwrap found by searching could have been put there by a sandboxed
+/// command (or by anyone but root), if it could.
+fn distrust(candidate: &Path, avoid: &[PathBuf]) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let real = std::fs::canonicalize(candidate).ok()?;
+    // The package manager's directories are judged by ownership alone: a
+    // caller working in /usr/bin must still find /usr/bin/bwrap.
+    let system = candidate.parent().is_some_and(|d| SYSTEM_DIRS.iter().any(|s| d == Path::new(s)));
+    for place in [candidate, real.as_path()].into_iter().filter(|_| !system) {
+        if let Some(dir) = avoid.iter().find(|d| d.as_os_str().len() > 1 && place.starts_with(d)) {
+            return Some(format!("it lies in {}, where sandboxed commands may write", dir.display()));
+        }
+        if place.components().any(|c| c.as_os_str() == "node_modules") {
+            return Some("it lies in a node_modules directory, where sandboxed commands may write".into());
+        }
+    }
+    // Every entry on the way, as spelled (links included) and where it lands.
+    let mut entries: Vec<PathBuf> = candidate.ancestors().chain(real.ancestors()).map(Path::to_path_buf).collect();
+    entries.sort();
+    entries.dedup();
+    for entry in entries {
+        let Ok(meta) = std::fs::symlink_metadata(&entry) else {
+            return Some(format!("{} cannot be read", entry.display()));
+        };
+        if meta.uid() != 0 {
+            return Some(format!("{} belongs to uid {}, not root", entry.display(), meta.uid()));
+        }
+        let others_write = meta.mode() & 0o022 != 0;
+        let sticky_dir = meta.is_dir() && meta.mode() & 0o1000 != 0;
+        if others_write && !meta.file_type().is_symlink() && !sticky_dir {
+            return Some(format!("{} is writable by others than root", entry.display()));
+        }
+    }
+    None
 }
 
 /// Where to look for bwrap, in order.
@@ -196,14 +260,65 @@ mod tests {
         );
     }
 
+    /// A bwrap in a directory `name` under a fresh temporary directory.
+    fn planted(name: &str) -> (PathBuf, PathBuf) {
+        use std::os::unix::fs::PermissionsExt;
+        let top = std::env::temp_dir().join(format!("srt-bwrap-{name}-{}", std::process::id()));
+        let dir = top.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bwrap = dir.join("bwrap");
+        std::fs::write(&bwrap, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&bwrap, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (top, bwrap)
+    }
+
+    #[test]
+    fn a_bwrap_a_sandbox_could_have_planted_is_never_chosen() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = nix::unistd::geteuid().is_root();
+        // Beneath a directory sandboxes may write (home, the working directory, /tmp).
+        let (top, bwrap) = planted("bin");
+        let e = search(vec![bwrap.clone()], &[top.clone()]).unwrap_err().0;
+        assert!(e.contains("where sandboxed commands may write") && e.contains("bwrapPath"), "{e}");
+        // Owned by someone other than root: the caller, or a user it runs as.
+        if root {
+            assert_eq!(search(vec![bwrap.clone()], &[]), Ok(bwrap.clone()), "root's, writable by root only");
+            nix::unistd::chown(&top.join("bin"), Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+            let e = search(vec![bwrap.clone()], &[]).unwrap_err().0;
+            assert!(e.contains("belongs to uid 65534, not root"), "{e}");
+            nix::unistd::chown(&top.join("bin"), Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+            std::fs::set_permissions(top.join("bin"), std::fs::Permissions::from_mode(0o775)).unwrap();
+            let e = search(vec![bwrap.clone()], &[]).unwrap_err().0;
+            assert!(e.contains("bin is writable by others than root"), "{e}");
+            // A sticky directory keeps others from replacing root's entries.
+            std::fs::set_permissions(top.join("bin"), std::fs::Permissions::from_mode(0o1777)).unwrap();
+            assert_eq!(search(vec![bwrap.clone()], &[]), Ok(bwrap.clone()));
+        } else {
+            let e = search(vec![bwrap.clone()], &[]).unwrap_err().0;
+            assert!(e.contains("not root"), "{e}");
+        }
+        // A later candidate that can be trusted is taken.
+        let system = candidates(None).into_iter().find(|c| is_executable(c) && distrust(c, &[]).is_none());
+        if let Some(system) = system {
+            assert_eq!(search(vec![bwrap.clone(), system.clone()], &[top.clone()]), Ok(system));
+        }
+        std::fs::remove_dir_all(&top).unwrap();
+        let (top, bwrap) = planted("node_modules");
+        let e = search(vec![bwrap], &[]).unwrap_err().0;
+        assert!(e.contains("node_modules"), "{e}");
+        std::fs::remove_dir_all(&top).unwrap();
+    }
+
     #[test]
     fn missing_bwrap_names_the_fix() {
         let s = Settings::default();
         if !SYSTEM_DIRS.iter().any(|d| Path::new(d).join("bwrap").exists()) {
-            let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent"))).unwrap_err();
+            let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent")), &[]).unwrap_err();
             assert!(e.0.contains("apt-get install bubblewrap"), "{e}");
         }
         let s = Settings { bwrap_path: Some("/nonexistent/bwrap".into()), ..Default::default() };
-        assert!(find_bwrap(&s, None).unwrap_err().0.contains("bwrapPath"));
+        assert!(find_bwrap(&s, None, &[]).unwrap_err().0.contains("bwrapPath"));
     }
 }

@@ -22,13 +22,21 @@ pub const PROTECTED_FILES: &[&str] = &[
     ".profile",
     ".ripgreprc",
     ".mcp.json",
+    // A dev container's `initializeCommand` runs on the host when an editor opens it.
+    ".devcontainer.json",
 ];
 
 /// Directories protected whole.
-pub const PROTECTED_DIRS: &[&str] = &[".vscode", ".idea"];
+pub const PROTECTED_DIRS: &[&str] = &[".vscode", ".idea", ".devcontainer"];
 
-/// Directories protected whole inside `.claude`.
-pub const PROTECTED_CLAUDE_DIRS: &[&str] = &["commands", "agents"];
+/// What Claude Code reads from a project's `.claude` that runs code on the
+/// host or decides what runs there: commands, agents and hooks (directories,
+/// protected whole) and the project's settings (which define hooks and
+/// permissions).
+pub const PROTECTED_CLAUDE: &[&str] = &["commands", "agents", "hooks", "settings.json", "settings.local.json"];
+
+/// Mercurial's repository config: its `[hooks]` run on the host.
+pub const PROTECTED_HG: &[&str] = &["hgrc"];
 
 /// What git reads from a repository directory that can run code or point it
 /// elsewhere: hooks; `commondir` (moves where config and hooks are read
@@ -108,7 +116,7 @@ pub fn scan(
     let (shallow, nested): (Vec<PathBuf>, Vec<PathBuf>) = found.existing.into_iter().partition(|p| {
         let rel = p.strip_prefix(root).unwrap_or(p);
         let parts: Vec<_> = rel.components().collect();
-        parts.len() == 1 || (parts.len() == 2 && [".git", ".claude"].iter().any(|d| parts[0].as_os_str() == *d))
+        parts.len() == 1 || (parts.len() == 2 && [".git", ".claude", ".hg"].iter().any(|d| parts[0].as_os_str() == *d))
     });
     found.existing = shallow;
     found.nested = nested;
@@ -159,7 +167,7 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
             }
         }
         if !has(&entries, ".claude") {
-            found.missing.extend(PROTECTED_CLAUDE_DIRS.iter().map(|d| dir.join(".claude").join(d)));
+            found.missing.extend(PROTECTED_CLAUDE.iter().map(|d| dir.join(".claude").join(d)));
         }
         // No repository yet: none may be made here, since git on the host (a
         // shell prompt runs it on every cd) would run its config and hooks.
@@ -197,9 +205,20 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
                 found.unreadable.push(path);
                 continue;
             };
-            for sub in PROTECTED_CLAUDE_DIRS {
+            for sub in PROTECTED_CLAUDE {
                 found.existing.extend(variants(&inner, sub).map(|e| path.join(&e.0)));
                 if !has(&inner, sub) && level == 0 && opts.names_at_root {
+                    found.missing.push(path.join(sub));
+                }
+            }
+        } else if lower == ".hg" && *is_dir && !*is_symlink && exact(".hg") {
+            let Some(inner) = fs.list_dir(&path) else {
+                found.unreadable.push(path);
+                continue;
+            };
+            for sub in PROTECTED_HG {
+                found.existing.extend(variants(&inner, sub).map(|e| path.join(&e.0)));
+                if !has(&inner, sub) && level == 0 {
                     found.missing.push(path.join(sub));
                 }
             }

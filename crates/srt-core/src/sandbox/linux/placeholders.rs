@@ -348,7 +348,7 @@ fn remove_placeholder(path: &Path) {
                     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
                     let _ = std::io::Read::read_to_end(&mut file, &mut content);
                 }
-                path.file_name().is_some_and(|n| n == "commondir") && content == super::plan::COMMONDIR_SELF.as_bytes()
+                super::plan::placeholder_file(path).is_some_and(|ours| content == ours.as_bytes())
             };
             if ours {
                 unsafe { libc::unlinkat(dir, name.as_ptr(), 0) };
@@ -479,9 +479,18 @@ mod nofollow_tests {
         remove_placeholder(&real.join(".bashrc"));
         assert!(!real.join(".bashrc").exists());
         assert!(create_new_nofollow(&base.join("link/commondir"), b".\n").is_err(), "not created through the link");
-        create_new_nofollow(&real.join("commondir"), b".\n").unwrap();
-        remove_placeholder(&real.join("commondir"));
-        assert!(!real.join("commondir").exists(), "our own commondir is removed");
+        std::fs::create_dir_all(real.join(".git")).unwrap();
+        create_new_nofollow(&real.join(".git/commondir"), b".\n").unwrap();
+        remove_placeholder(&real.join(".git/commondir"));
+        assert!(!real.join(".git/commondir").exists(), "our own commondir is removed");
+        // A placeholder's content changed on the host meanwhile is the user's: kept.
+        std::fs::create_dir_all(real.join(".claude")).unwrap();
+        create_new_nofollow(&real.join(".claude/settings.local.json"), b"{}\n").unwrap();
+        remove_placeholder(&real.join(".claude/settings.local.json"));
+        assert!(!real.join(".claude/settings.local.json").exists(), "our own settings stand-in is removed");
+        std::fs::write(real.join(".claude/settings.local.json"), b"{\"permissions\": {}}\n").unwrap();
+        remove_placeholder(&real.join(".claude/settings.local.json"));
+        assert!(real.join(".claude/settings.local.json").exists(), "the user's settings are kept");
         std::fs::remove_dir_all(&base).unwrap();
     }
 }

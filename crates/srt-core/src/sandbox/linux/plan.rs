@@ -72,6 +72,21 @@ pub struct Plan {
 /// one would break it.
 pub const COMMONDIR_SELF: &str = ".\n";
 
+/// Missing protected paths that tools on the host read as files while the
+/// sandbox runs, with the content of their placeholder: empty where an empty
+/// file means nothing to the tool (git and hg config), else the least that
+/// does (`commondir` naming the repository itself, settings with no keys).
+pub fn placeholder_file(path: &Path) -> Option<&'static str> {
+    let name = path.file_name()?.to_str()?;
+    let dir = path.parent()?.file_name()?.to_str()?;
+    match (dir, name) {
+        (".git", "config" | "config.worktree") | (".hg", "hgrc") => Some(""),
+        (".git", "commondir") => Some(COMMONDIR_SELF),
+        (".claude", "settings.json" | "settings.local.json") => Some("{}\n"),
+        _ => None,
+    }
+}
+
 /// The reference's default write paths (§2.10) that exist as ordinary paths on Linux.
 fn default_write_paths(input: &PlanInput<'_>) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = input.tmpdir.iter().cloned().collect();
@@ -162,14 +177,28 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             "filesystem.denyRead: denying reads of / (or /**) is not supported: deny the directories you mean (/home, /root, /etc, ...)".into(),
         );
     }
-    let allow_read = resolve_all("filesystem.allowRead", s.allow_read.as_ref(), false, input, fs, &mut out);
+    let allow_write = resolve_all("filesystem.allowWrite", Some(&s.allow_write), false, input, fs, &mut out);
+    // Every directory this run could make writable, before any is dropped:
+    // a link found there may have been planted by a sandbox.
+    let could_write: Vec<PathBuf> =
+        default_write_paths(input).iter().chain(&allow_write).filter_map(|p| fs.real_path(p)).collect();
+    let allow_read: Vec<PathBuf> =
+        resolve_all("filesystem.allowRead", s.allow_read.as_ref(), false, input, fs, &mut out)
+            .into_iter()
+            .filter(|a| match allow_read_refusal(fs, a, &deny_read, &could_write) {
+                Some(why) => {
+                    out.warnings.push(why);
+                    false
+                }
+                None => true,
+            })
+            .collect();
     let read_denied =
         |p: &Path| deny_read.iter().any(|d| is_within(p, d)) && !allow_read.iter().any(|a| is_within(p, a));
 
     // Write roots: the defaults (unless a read deny hides them) and allowWrite.
     let mut wanted: Vec<(PathBuf, bool)> =
         default_write_paths(input).into_iter().filter(|p| !read_denied(p)).map(|p| (p, true)).collect();
-    let allow_write = resolve_all("filesystem.allowWrite", Some(&s.allow_write), false, input, fs, &mut out);
     wanted.extend(allow_write.into_iter().map(|p| (p, false)));
     let mut roots: Vec<PathBuf> = Vec::new();
     // The roots allowWrite names (not the defaults): each may be a project.
@@ -214,16 +243,11 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     }
     // What ssh and git read from home runs code too, wherever a write root puts it.
     let home_extras: Vec<PathBuf> = HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect();
-    for lexical in &deny_write {
+    // denyWrite (as listed or matched by a glob), srt's own paths and the
+    // settings file: a link anywhere on the way, in a writable directory,
+    // could be pointed elsewhere. (A path that resolves to itself has none.)
+    for lexical in deny_write.iter().chain(&input.protect).filter(|p| fs.real_path(p).as_deref() != Some(p.as_path())) {
         refuse_replaceable_link(fs, lexical, &roots, &mut out);
-    }
-    // srt's own paths and the settings file: a link anywhere on the way, in a
-    // writable directory, could be pointed elsewhere.
-    for lexical in input.protect.iter().filter(|p| fs.real_path(p).as_deref() != Some(p.as_path())) {
-        // (A path that resolves to itself has no link on the way.)
-        for at in lexical.ancestors() {
-            refuse_replaceable_link(fs, at, &roots, &mut out);
-        }
     }
     for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()).chain(home_extras) {
         let land = landing(fs, &lexical);
@@ -380,22 +404,85 @@ fn harden_proc(mounts: &mut Vec<Mount>, fs: &dyn FsView) {
 /// command from making one (fails closed).
 const HOME_PROTECTED: &[&str] = &[".ssh", ".config/git"];
 
-/// A protected path that is itself a symlink, in a directory the command may
-/// write, cannot be protected: a mount lands on the link's target, and the
-/// command could replace the link by a file of its own making. Refused.
+/// The symbolic links met on the way to `path` (its last component
+/// included), each where it really sits: its directory resolved, its own name.
+fn links_on_the_way(fs: &dyn FsView, path: &Path) -> Vec<PathBuf> {
+    let mut links = Vec::new();
+    let mut shown = PathBuf::from("/");
+    for part in path.components().skip(1) {
+        let Some(dir) = fs.real_path(&shown) else { break };
+        shown.push(part);
+        let at = dir.join(part);
+        if fs.exists_no_follow(&at) && fs.real_path(&at).as_ref() != Some(&at) {
+            links.push(at);
+        }
+    }
+    links
+}
+
+/// A protected path reached through a symlink in a directory the command
+/// may write cannot be protected: a mount lands on the link's target, and
+/// the command could replace the link (with a file of its own making, or a
+/// directory holding one). Refused.
 fn refuse_replaceable_link(fs: &dyn FsView, path: &Path, roots: &[PathBuf], out: &mut Plan) {
-    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else { return };
-    let Some(at) = fs.real_path(parent).map(|p| p.join(name)) else { return };
-    let is_link = fs.exists_no_follow(&at) && fs.real_path(&at).as_ref() != Some(&at);
-    if is_link && roots.iter().any(|r| is_within(&at, r) && *r != at) {
-        let line = format!(
-            "{} is a symbolic link in a directory the command may write: it could be replaced, and a protected file cannot sit on a link; replace the link by the file it points to, or keep its directory out of allowWrite (or in denyWrite)",
-            at.display()
-        );
+    for at in links_on_the_way(fs, path) {
+        if !roots.iter().any(|r| is_within(&at, r) && *r != at) {
+            continue;
+        }
+        let line = if at == landing_of_name(fs, path) {
+            format!(
+                "{} is a symbolic link in a directory the command may write: it could be replaced, and a protected file cannot sit on a link; replace the link by the file it points to, or keep its directory out of allowWrite (or in denyWrite)",
+                at.display()
+            )
+        } else {
+            format!(
+                "{} is reached through the symbolic link {}, in a directory the command may write: the link could be replaced, and the protection would stay on its old target; replace the link by the directory it points to, or keep its directory out of allowWrite (or in denyWrite)",
+                path.display(),
+                at.display()
+            )
+        };
         if !out.errors.contains(&line) {
             out.errors.push(line);
         }
     }
+}
+
+/// Where the entry a path names sits: its directory resolved, its own name.
+fn landing_of_name(fs: &dyn FsView, path: &Path) -> PathBuf {
+    match (path.parent().and_then(|p| fs.real_path(p)), path.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Why an allowRead path is not re-opened, if it is not. It must not be
+/// reached through a link a sandbox could have planted (in a directory this
+/// run could write), and it re-opens only what it names: a link elsewhere
+/// that leads into a denied region does not lift that region's deny.
+fn allow_read_refusal(fs: &dyn FsView, path: &Path, deny_read: &[PathBuf], could_write: &[PathBuf]) -> Option<String> {
+    let real = fs.real_path(path)?;
+    if real == path {
+        return None;
+    }
+    if let Some(link) =
+        links_on_the_way(fs, path).into_iter().find(|at| could_write.iter().any(|w| is_within(at, w) && *w != *at))
+    {
+        return Some(format!(
+            "allowRead {} is reached through the symbolic link {}, in a directory a sandbox may write: it is not re-opened (name {} itself if that is meant)",
+            path.display(),
+            link.display(),
+            real.display()
+        ));
+    }
+    let denied_elsewhere =
+        deny_read.iter().find(|d| fs.real_path(d).is_some_and(|rd| is_within(&real, &rd)) && !is_within(path, d))?;
+    Some(format!(
+        "allowRead {} resolves through a symlink to {}, inside denyRead {} which it does not name: it is not re-opened (name {} itself if that is meant)",
+        path.display(),
+        real.display(),
+        denied_elsewhere.display(),
+        real.display()
+    ))
 }
 
 /// Mounts for protected paths that do not exist yet, where the command
@@ -434,18 +521,16 @@ fn placeholder_mounts(
             write_denies.push(parent);
             continue;
         }
-        let name = first.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
-        let in_git = parent.file_name().is_some_and(|n| n == ".git");
         // An empty directory, as a rule: git ignores empty directories, so a
         // placeholder shows up neither in `git status` nor in `git add -A`,
-        // inside or on the host. Inside `.git`, what git reads as files.
-        let source: PathBuf = if in_git && first == *path && (name == "config" || name == "config.worktree") {
-            "/dev/null".into()
-        } else if in_git && first == *path && name == "commondir" {
-            out.prefilled.push((first.clone(), COMMONDIR_SELF));
-            first.clone()
-        } else {
-            input.empty_dir.clone()
+        // inside or on the host. What tools read as files is a file.
+        let source: PathBuf = match placeholder_file(&first).filter(|_| first == *path) {
+            Some("") => "/dev/null".into(),
+            Some(content) => {
+                out.prefilled.push((first.clone(), content));
+                first.clone()
+            }
+            None => input.empty_dir.clone(),
         };
         match placeholders.iter_mut().find(|(dest, _)| *dest == first) {
             // A file placeholder already blocks everything beneath it.

@@ -186,6 +186,8 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/.bash_logout",
             "ro-bind /run/srt/empty /home/u/proj/.bash_profile",
             "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
+            "ro-bind /run/srt/empty /home/u/proj/.devcontainer",
+            "ro-bind /run/srt/empty /home/u/proj/.devcontainer.json",
             "ro-bind /run/srt/empty /home/u/proj/.gitconfig",
             "ro-bind /run/srt/empty /home/u/proj/.gitmodules",
             "ro-bind /run/srt/empty /home/u/proj/.idea",
@@ -202,6 +204,11 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/HEAD",
             "ro-bind /run/srt/empty /home/u/proj/.claude/agents",
             "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
+            "ro-bind /run/srt/empty /home/u/proj/.claude/hooks",
+            // Claude Code's project settings (they define hooks): a missing
+            // one is stood in for by a file of no keys, which srt makes.
+            "ro-bind /home/u/proj/.claude/settings.json /home/u/proj/.claude/settings.json",
+            "ro-bind /home/u/proj/.claude/settings.local.json /home/u/proj/.claude/settings.local.json",
             // srt writes a commondir naming the repository itself before the start.
             "ro-bind /home/u/proj/.git/commondir /home/u/proj/.git/commondir",
             "ro-bind /home/u/proj/.git/config /home/u/proj/.git/config",
@@ -564,7 +571,13 @@ fn a_settings_file_reached_through_a_replaceable_link_is_refused() {
     fs.add("/home/u/conf/S.json", Node::File);
     fs.add("/home/u/proj/lnk", Node::Link("/home/u/conf".into()));
     let p = run_protecting(&fs, &s, "/home/u/proj", "/home/u/proj/lnk/S.json");
-    assert!(p.errors.iter().any(|e| e.starts_with("/home/u/proj/lnk is a symbolic link")), "{:?}", p.errors);
+    assert!(
+        p.errors
+            .iter()
+            .any(|e| e.starts_with("/home/u/proj/lnk/S.json is reached through the symbolic link /home/u/proj/lnk")),
+        "{:?}",
+        p.errors
+    );
 }
 
 #[test]
@@ -593,4 +606,137 @@ fn a_read_deny_of_the_root_is_refused_not_turned_into_the_working_directory() {
         );
         assert!(!render(&p).iter().any(|l| l.contains("/home/u/proj") && l.starts_with("tmpfs")), "{entry}");
     }
+}
+
+/// Planted links (issue 12, items 1-3): one rule for every list and glob
+/// form. A path reached through a link in a directory a sandbox could write
+/// is never opened by an allow rule, and a deny never lands only on a link's
+/// target.
+#[test]
+fn an_allow_write_glob_never_opens_what_a_planted_link_points_to() {
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/out/fine", Node::Dir);
+    fs.add("/home/u/proj/out/evil", Node::Link("/".into()));
+    fs.add("/home/u/proj/pkg/dist", Node::Link("/etc".into()));
+    fs.add("/etc/passwd", Node::File);
+    fs.add("/opt/dist", Node::Dir);
+    fs.add("/home/u/proj/packages/a/dist", Node::Dir);
+    fs.add("/home/u/proj/packages/p", Node::Link("/opt".into()));
+    fs.add("/home/u/proj/txt/a.txt", Node::File);
+    fs.add("/home/u/proj/txt/b.txt", Node::Link("/etc/passwd".into()));
+    for (glob, kept, refused) in [
+        ("./out/*", "/home/u/proj/out/fine", "/home/u/proj/out/evil"),
+        ("./**/dist", "/home/u/proj/packages/a/dist", "/home/u/proj/pkg/dist"),
+        ("./packages/*/dist", "/home/u/proj/packages/a/dist", "/home/u/proj/packages/p/dist"),
+        ("./txt/*.txt", "/home/u/proj/txt/a.txt", "/home/u/proj/txt/b.txt"),
+    ] {
+        let s = settings(json!({"denyRead": [], "allowWrite": [".", glob], "denyWrite": []}));
+        let p = run(&fs, &s);
+        let r = render(&p);
+        assert!(r.contains(&format!("bind {kept} {kept}")), "{glob}: {r:?}");
+        for bad in ["bind / /", "bind /etc ", "bind /opt", "bind /etc/passwd"] {
+            assert!(!r.iter().any(|l| l.starts_with(bad)), "{glob}: {bad} in {r:?}");
+        }
+        assert!(
+            p.warnings.iter().any(|w| w.starts_with(&format!("allowWrite {refused} resolves through a symlink"))),
+            "{glob}: {:?}",
+            p.warnings
+        );
+        assert!(p.errors.is_empty(), "{glob}: {:?}", p.errors);
+    }
+}
+
+#[test]
+fn an_allow_read_never_reopens_a_denied_file_through_a_planted_link() {
+    let mut fs = home_fs();
+    fs.add("/home/u/secret/key", Node::File);
+    fs.add("/home/u/proj/pub/readme", Node::File);
+    fs.add("/home/u/proj/pub/k", Node::Link("/home/u/secret/key".into()));
+    let cases = [
+        // As a glob, and as a literal path, in a directory this run may write.
+        (json!(["./pub/*"]), json!(["."]), "in a directory a sandbox may write"),
+        (json!(["./pub/k"]), json!(["."]), "in a directory a sandbox may write"),
+        // Planted by another run: this one cannot write there, but the link
+        // leads into a denied region the entry does not name.
+        (json!(["./pub/*"]), json!([]), "inside denyRead /home/u/secret which it does not name"),
+        (json!(["./pub/k"]), json!([]), "inside denyRead /home/u/secret which it does not name"),
+    ];
+    for (allow_read, allow_write, why) in cases {
+        let s = settings(json!({
+            "denyRead": ["~/secret", "./pub"],
+            "allowRead": allow_read,
+            "allowWrite": allow_write,
+            "denyWrite": []
+        }));
+        let p = run(&fs, &s);
+        let r = render(&p);
+        assert!(r.contains(&"tmpfs /home/u/secret".to_string()), "{r:?}");
+        assert!(!r.iter().any(|l| l.contains("bind /home/u/secret/key")), "{allow_read}: {r:?}");
+        assert!(
+            p.warnings.iter().any(|w| w.starts_with("allowRead /home/u/proj/pub/k") && w.contains(why)),
+            "{allow_read} {allow_write}: {:?}",
+            p.warnings
+        );
+    }
+    // What the entry names, and a link inside the region it names, are still re-opened.
+    fs.add("/home/u/secret/pub.pem", Node::File);
+    fs.add("/home/u/secret/alias", Node::Link("/home/u/secret/pub.pem".into()));
+    let s = settings(json!({
+        "denyRead": ["~/secret"],
+        "allowRead": ["~/secret/alias"],
+        "allowWrite": [],
+        "denyWrite": []
+    }));
+    let r = render(&run(&fs, &s));
+    assert!(r.contains(&"ro-bind /home/u/secret/pub.pem /home/u/secret/pub.pem".to_string()), "{r:?}");
+}
+
+#[test]
+fn a_deny_write_glob_through_a_replaceable_link_is_refused_like_the_literal_form() {
+    let mut fs = home_fs();
+    fs.add("/home/u/real/a.json", Node::File);
+    fs.add("/home/u/real/x/secret", Node::File);
+    fs.add("/home/u/proj/conf/b.json", Node::File);
+    fs.add("/home/u/proj/conf/a.json", Node::Link("/home/u/real/a.json".into()));
+    fs.add("/home/u/proj/out/x", Node::Link("/home/u/real/x".into()));
+    for (deny, refused) in [
+        ("./conf/*.json", "/home/u/proj/conf/a.json is a symbolic link in a directory the command may write"),
+        ("./conf/a.json", "/home/u/proj/conf/a.json is a symbolic link in a directory the command may write"),
+        (
+            "./out/*/secret",
+            "/home/u/proj/out/x/secret is reached through the symbolic link /home/u/proj/out/x, in a directory the command may write",
+        ),
+    ] {
+        let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": [deny]}));
+        let p = run(&fs, &s);
+        assert!(p.errors.iter().any(|e| e.starts_with(refused)), "{deny}: {:?}", p.errors);
+    }
+    // The same links outside what the command may write are no concern.
+    let s =
+        settings(json!({"denyRead": [], "allowWrite": ["./src"], "denyWrite": ["./conf/*.json", "./out/*/secret"]}));
+    assert!(run(&fs, &s).errors.is_empty());
+}
+
+#[test]
+fn agent_settings_hooks_dev_containers_and_hg_config_are_protected() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/.claude/settings.json", Node::File);
+    fs.add("/home/u/proj/.claude/hooks/pre.sh", Node::File);
+    fs.add("/home/u/proj/.devcontainer/devcontainer.json", Node::File);
+    fs.add("/home/u/proj/.hg/store", Node::Dir);
+    fs.add("/home/u/proj/sub/.hg/hgrc", Node::File);
+    let p = run(&fs, &s);
+    let r = render(&p);
+    for line in [
+        "ro-bind /home/u/proj/.claude/settings.json /home/u/proj/.claude/settings.json",
+        "ro-bind /home/u/proj/.claude/hooks /home/u/proj/.claude/hooks",
+        "ro-bind /home/u/proj/.devcontainer /home/u/proj/.devcontainer",
+        // A missing hgrc is an empty file while the sandbox runs (hg reads it as one).
+        "ro-bind /dev/null /home/u/proj/.hg/hgrc",
+        "ro-bind /home/u/proj/sub/.hg/hgrc /home/u/proj/sub/.hg/hgrc",
+    ] {
+        assert!(r.contains(&line.to_string()), "{line} missing from {r:?}");
+    }
+    assert_eq!(p.prefilled, [(PathBuf::from("/home/u/proj/.claude/settings.local.json"), "{}\n")]);
 }
