@@ -14,6 +14,8 @@ pub enum DeniedClass {
     Broadcast,
     CloudMetadata,
     ThisHost,
+    /// Routed to this host by the kernel (AnyIP, hairpin NAT) though on no interface.
+    LocalByRoute,
     Listed,
 }
 
@@ -27,6 +29,7 @@ impl DeniedClass {
             DeniedClass::Broadcast => "the broadcast address",
             DeniedClass::CloudMetadata => "a cloud metadata endpoint",
             DeniedClass::ThisHost => "an address of this host",
+            DeniedClass::LocalByRoute => "an address local to this host by route",
             DeniedClass::Listed => "a listed address",
         }
     }

@@ -4,14 +4,17 @@
 //! that a rebinding server could answer differently). IP literals were
 //! judged by the lists alone.
 
+use std::borrow::Borrow;
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use super::{NetConfig, Refusal};
-use crate::policy::address::{classify, embedded_ipv4};
+use super::{route, NetConfig, Refusal};
+use crate::policy::address::{classify, embedded_ipv4, DeniedClass};
 use crate::policy::host::Host;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -22,8 +25,17 @@ pub enum DialError {
     Failed(std::io::Error),
 }
 
-/// Why one resolved address may not be dialed, if it may not.
-pub fn address_refusal(name: &str, ip: IpAddr, port: u16, config: &NetConfig, own: &[IpAddr]) -> Option<String> {
+/// Why one resolved address may not be dialed, if it may not. `own` lists
+/// this host's interface addresses; `local_by_route` says whether the kernel
+/// would deliver an address to this host.
+pub fn address_refusal(
+    name: &str,
+    ip: IpAddr,
+    port: u16,
+    config: &NetConfig,
+    own: &[IpAddr],
+    local_by_route: &dyn Fn(IpAddr) -> bool,
+) -> Option<String> {
     let literal = Host::Ip(match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
@@ -49,7 +61,9 @@ pub fn address_refusal(name: &str, ip: IpAddr, port: u16, config: &NetConfig, ow
         // The user allowed this machine by name: its loopback, and nothing else.
         return if is_loopback(ip) { None } else { Some("a non-loopback address".into()) };
     }
-    classify(ip, own, &config.denied_resolved).map(|c| c.describe().to_string())
+    classify(ip, own, &config.denied_resolved)
+        .or_else(|| local_by_route(ip).then_some(DeniedClass::LocalByRoute))
+        .map(|c| c.describe().to_string())
 }
 
 /// This host's own addresses, re-read at most once a second.
@@ -88,37 +102,80 @@ pub async fn dial_tunnel(host: &Host, port: u16, config: &NetConfig) -> Result<T
     dial(host, port, config).await
 }
 
+/// Answers kept for a while, by key; at most `KEPT` of them.
+struct Recent<K, V>(Option<HashMap<K, (Instant, V)>>);
+
+impl<K: Eq + Hash, V: Clone> Recent<K, V> {
+    const KEPT: usize = 1024;
+
+    const fn new() -> Self {
+        Recent(None)
+    }
+
+    fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q, ttl: Duration) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        self.0.as_ref()?.get(key).filter(|(at, _)| at.elapsed() < ttl).map(|(_, v)| v.clone())
+    }
+
+    fn put(&mut self, key: K, value: V, ttl: Duration) {
+        let map = self.0.get_or_insert_with(HashMap::new);
+        if map.len() >= Self::KEPT {
+            map.retain(|_, (at, _)| at.elapsed() < ttl);
+            if map.len() >= Self::KEPT {
+                map.clear();
+            }
+        }
+        map.insert(key, (Instant::now(), value));
+    }
+}
+
 /// How long an answer of the system resolver is reused. Every use is
 /// checked again, so a short-lived answer (rebinding) gains nothing from
 /// it; what it saves is a resolver thread hand-off per connection.
 const RESOLVED_FOR: Duration = Duration::from_secs(5);
-const RESOLVED_KEPT: usize = 1024;
-
-type Answers = std::collections::HashMap<String, (Instant, Vec<IpAddr>)>;
 
 /// The addresses of `name`, from the system resolver (getaddrinfo).
 async fn resolve(name: &str) -> std::io::Result<Vec<IpAddr>> {
-    static ANSWERS: Mutex<Option<Answers>> = Mutex::new(None);
-    if let Some((at, ips)) =
-        ANSWERS.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Default::default).get(name)
-    {
-        if at.elapsed() < RESOLVED_FOR {
-            return Ok(ips.clone());
-        }
+    static ANSWERS: Mutex<Recent<String, Vec<IpAddr>>> = Mutex::new(Recent::new());
+    if let Some(ips) = ANSWERS.lock().unwrap_or_else(|e| e.into_inner()).get(name, RESOLVED_FOR) {
+        return Ok(ips);
     }
     let ips: Vec<IpAddr> = tokio::net::lookup_host((name, 0)).await?.map(|a| a.ip()).collect();
-    let mut answers = ANSWERS.lock().unwrap_or_else(|e| e.into_inner());
-    let answers = answers.get_or_insert_with(Default::default);
-    if answers.len() >= RESOLVED_KEPT {
-        answers.retain(|_, (at, _)| at.elapsed() < RESOLVED_FOR);
-        if answers.len() >= RESOLVED_KEPT {
-            answers.clear();
-        }
-    }
     if !ips.is_empty() {
-        answers.insert(name.to_string(), (Instant::now(), ips.clone()));
+        ANSWERS.lock().unwrap_or_else(|e| e.into_inner()).put(name.to_string(), ips.clone(), RESOLVED_FOR);
     }
     Ok(ips)
+}
+
+/// How long the kernel's route for an address is reused: routes change
+/// rarely, and a busy proxy should not ask netlink once per connection.
+const ROUTED_FOR: Duration = Duration::from_secs(2);
+
+/// Whether the kernel would deliver `ip` to this host (a `local` route).
+///
+/// When netlink cannot be asked (no netlink, or a seccomp policy around srt
+/// that forbids it), the guard keeps to the interface addresses rather than
+/// refuse every dial: local routes to addresses on no interface are rare
+/// host set-ups, while failing closed would make the proxy unusable. The
+/// failure is logged and not cached, so the next dial asks again.
+fn local_by_route(ip: IpAddr) -> bool {
+    static ANSWERS: Mutex<Recent<IpAddr, bool>> = Mutex::new(Recent::new());
+    if let Some(local) = ANSWERS.lock().unwrap_or_else(|e| e.into_inner()).get(&ip, ROUTED_FOR) {
+        return local;
+    }
+    match route::lookup(ip) {
+        Ok(answer) => {
+            let local = answer == route::Answer::Route(route::RTN_LOCAL);
+            ANSWERS.lock().unwrap_or_else(|e| e.into_inner()).put(ip, local, ROUTED_FOR);
+            local
+        }
+        Err(e) => {
+            tracing::debug!("route lookup for {ip} failed ({e}): judged by the interface addresses only");
+            false
+        }
+    }
 }
 
 /// Connects directly to an allowed destination.
@@ -139,7 +196,7 @@ pub async fn dial(host: &Host, port: u16, config: &NetConfig) -> Result<TcpStrea
             let mut classes: Vec<String> = Vec::new();
             let mut passed = Vec::new();
             for addr in resolved {
-                match address_refusal(name, addr.ip(), port, config, &own) {
+                match address_refusal(name, addr.ip(), port, config, &own, &local_by_route) {
                     None => passed.push(addr),
                     Some(class) if !classes.contains(&class) => classes.push(class),
                     Some(_) => {}

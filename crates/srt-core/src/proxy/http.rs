@@ -40,10 +40,15 @@ pub async fn serve(stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>, ho
         .await;
 }
 
+/// An answer of the proxy's own (a refusal, a bad request, a failed dial).
+/// It ends the connection: hyper closes after a `Connection: close`
+/// response, so a refused client that reads to the end sees it at once, and
+/// the connection stops holding a place in the sandbox's cap.
 fn text(status: StatusCode, body: &str) -> Response<Body> {
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())).map_err(|never| match never {}).boxed());
     *r.status_mut() = status;
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    r.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
     r
 }
 

@@ -15,6 +15,7 @@ pub mod env;
 pub mod http;
 pub mod parent;
 pub mod pool;
+pub mod route;
 pub mod serve;
 pub mod session;
 pub mod socks;

@@ -152,6 +152,11 @@ async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<
             // SOCKS4 carries no name check we could trust: refused (request rejected).
             let mut stream = stream;
             let _ = stream.write_all(&[0, 0x5b, 0, 0, 0, 0, 0, 0]).await;
+            // Only the first byte was read. Closing on the rest of the request
+            // would reset the connection (and the client might lose the reply),
+            // so what has arrived is read first: the close is a plain end.
+            let mut rest = [0u8; 1024];
+            while matches!(stream.try_read(&mut rest), Ok(n) if n > 0) {}
         }
         _ => http::serve(stream, proxy, client, hold).await,
     }

@@ -9,6 +9,9 @@ use tokio::net::{TcpListener, TcpStream};
 use super::dial::address_refusal;
 use super::*;
 
+#[cfg(target_os = "linux")]
+mod netns;
+
 fn config(allowed: &[&str], denied: &[&str]) -> NetConfig {
     let s = |l: &[&str]| l.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let mut reasons = BTreeMap::new();
@@ -199,7 +202,9 @@ async fn updated_rules_apply_to_the_next_connection() {
 fn the_guard_refuses_forbidden_addresses_of_allowed_names() {
     let c = config(&["*.example.test", "10.1.2.3:443"], &["192.0.2.7"]);
     let own: Vec<std::net::IpAddr> = vec!["192.168.5.5".parse().unwrap()];
-    let refusal = |name: &str, ip: &str, port| address_refusal(name, ip.parse().unwrap(), port, &c, &own);
+    // The kernel routes 198.51.100.0/24 here (AnyIP), though no interface has it.
+    let anyip = |ip: std::net::IpAddr| matches!(ip, std::net::IpAddr::V4(a) if a.octets()[..3] == [198, 51, 100]);
+    let refusal = |name: &str, ip: &str, port| address_refusal(name, ip.parse().unwrap(), port, &c, &own, &anyip);
     assert_eq!(refusal("a.example.test", "127.0.0.1", 443).as_deref(), Some("a loopback address"));
     assert_eq!(refusal("a.example.test", "::ffff:127.0.0.1", 443).as_deref(), Some("a loopback address"));
     assert_eq!(refusal("a.example.test", "169.254.169.254", 80).as_deref(), Some("a cloud metadata endpoint"));
@@ -216,6 +221,9 @@ fn the_guard_refuses_forbidden_addresses_of_allowed_names() {
     assert_eq!(refusal("localhost", "127.0.0.1", 80), None);
     assert_eq!(refusal("app.localhost", "::1", 80), None);
     assert_eq!(refusal("localhost", "93.184.216.34", 80).as_deref(), Some("a non-loopback address"));
+    let by_route = Some("an address local to this host by route");
+    assert_eq!(refusal("a.example.test", "198.51.100.7", 443).as_deref(), by_route);
+    assert_eq!(refusal("a.example.test", "198.51.101.7", 443), None);
 }
 
 /// Starts a proxy whose connections are attributed to `key`, with an optional ask hook.
@@ -502,4 +510,52 @@ fn reserved_closed_port() -> (u16, std::os::fd::OwnedFd) {
         assert_eq!(libc::getsockname(fd, (&mut bound as *mut libc::sockaddr_in).cast(), &mut blen), 0);
         (u16::from_be(bound.sin_port), std::os::fd::OwnedFd::from_raw_fd(fd))
     }
+}
+
+/// Everything the proxy sends on `s` until it closes the connection. The
+/// timeout only keeps a proxy that never closes from hanging the test.
+async fn read_until_closed(s: &mut TcpStream) -> String {
+    let mut all = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut all)).await;
+    assert!(matches!(read, Ok(Ok(_))), "not closed ({read:?}) after {:?}", String::from_utf8_lossy(&all));
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[tokio::test]
+async fn a_refused_http_request_ends_its_connection() {
+    let (proxy, port) = start_proxy(config(&[], &[])).await;
+    let requests = [
+        ("CONNECT denied.example:443 HTTP/1.1\r\nHost: denied.example:443\r\n\r\n", "HTTP/1.1 403 "),
+        ("GET http://denied.example/ HTTP/1.1\r\nHost: denied.example\r\n\r\n", "HTTP/1.1 403 "),
+        ("CONNECT denied.example HTTP/1.1\r\n\r\n", "HTTP/1.1 400 "),
+        ("GET / HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 "),
+    ];
+    for (request, status) in requests {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        // The same request again right behind it: a connection that ends
+        // after the refusal never answers it. (The idle timeout would close
+        // a kept-alive one too, but only after answering both.)
+        s.write_all(format!("{request}{request}").as_bytes()).await.unwrap();
+        let all = read_until_closed(&mut s).await;
+        assert!(all.starts_with(status), "{all}");
+        assert_eq!(all.matches("HTTP/1.1 ").count(), 1, "one answer, then the end: {all}");
+        assert!(all.to_lowercase().contains("\r\nconnection: close\r\n"), "{all}");
+    }
+    // Each denied request was judged once: the repeats were never read.
+    assert_eq!(proxy.violations.recent().len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_socks_request_ends_its_connection() {
+    let (_proxy, port) = start_proxy(config(&[], &[])).await;
+    let mut req = vec![5, 1, 0, 3, 14];
+    req.extend_from_slice(b"denied.example");
+    req.extend_from_slice(&[0, 80]);
+    let (mut s, reply) = socks_connect(port, &req).await;
+    assert_eq!(reply[1], 2, "not allowed");
+    assert_eq!(read_until_closed(&mut s).await, "", "nothing after the reply but the end");
+    // SOCKS4 is refused outright, and closed as well.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(&[4, 1, 0, 80, 93, 184, 216, 34, 0]).await.unwrap();
+    assert_eq!(read_until_closed(&mut s).await.as_bytes(), [0, 0x5b, 0, 0, 0, 0, 0, 0]);
 }
