@@ -280,7 +280,7 @@ mod tests {
         let root = nix::unistd::geteuid().is_root();
         // Beneath a directory sandboxes may write (home, the working directory, /tmp).
         let (top, bwrap) = planted("bin");
-        let e = search(vec![bwrap.clone()], &[top.clone()]).unwrap_err().0;
+        let e = search(vec![bwrap.clone()], std::slice::from_ref(&top)).unwrap_err().0;
         assert!(e.contains("where sandboxed commands may write") && e.contains("bwrapPath"), "{e}");
         // Owned by someone other than root: the caller, or a user it runs as.
         if root {
@@ -302,7 +302,7 @@ mod tests {
         // A later candidate that can be trusted is taken.
         let system = candidates(None).into_iter().find(|c| is_executable(c) && distrust(c, &[]).is_none());
         if let Some(system) = system {
-            assert_eq!(search(vec![bwrap.clone(), system.clone()], &[top.clone()]), Ok(system));
+            assert_eq!(search(vec![bwrap.clone(), system.clone()], std::slice::from_ref(&top)), Ok(system));
         }
         std::fs::remove_dir_all(&top).unwrap();
         let (top, bwrap) = planted("node_modules");
