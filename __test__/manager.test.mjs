@@ -437,6 +437,40 @@ time.sleep(30)' ${m.getLinuxHttpSocketPath()}`
   })
 })
 
+describe('library sessions and the filesystem', () => {
+  it('a directory whose name is not UTF-8 and holds a protected file breaks no wrap there', async () => {
+    const dir = tempDir('srt-lib-bytes-')
+    const odd = Buffer.concat([Buffer.from(dir + '/bad'), Buffer.from([0xff])])
+    fs.mkdirSync(odd)
+    fs.writeFileSync(Buffer.concat([odd, Buffer.from('/.bashrc')]), 'orig\n')
+    const m = new SandboxManager()
+    await m.initialize(config({}, { allowWrite: [dir] }))
+    const line = await m.wrapWithSandbox(`cd ${dir} && echo pwned > bad*/.bashrc; echo ran`, undefined, undefined, undefined, undefined)
+    const r = await spawnLine(line)
+    assert.match(r.stdout, /ran/, r.stderr)
+    assert.equal(fs.readFileSync(Buffer.concat([odd, Buffer.from('/.bashrc')]), 'utf8'), 'orig\n')
+    await m.reset()
+  })
+
+  it("a session's wraps share a private TMPDIR that no other session sees, removed by reset()", async () => {
+    const a = new SandboxManager()
+    const b = new SandboxManager()
+    await a.initialize(config())
+    await b.initialize(config())
+    const first = await spawnLine(await a.wrapWithSandbox('echo kept > "$TMPDIR/f"; echo "$TMPDIR"'))
+    const tmpdir = first.stdout.trim()
+    assert.match(tmpdir, /\/srt-tmp-/, first.stderr)
+    const again = await spawnLine(await a.wrapWithSandbox('cat "$TMPDIR/f"'))
+    assert.equal(again.stdout, 'kept\n', again.stderr)
+    const other = await spawnLine(await b.wrapWithSandbox(`cat ${tmpdir}/f; echo "$TMPDIR"`))
+    assert.doesNotMatch(other.stdout, /kept/, other.stderr)
+    assert.notEqual(other.stdout.trim(), tmpdir)
+    await a.reset()
+    await b.reset()
+    assert.ok(!fs.existsSync(tmpdir))
+  })
+})
+
 describe('packaging', () => {
   it('CommonJS require and ESM import give the same API, by the package name too', async () => {
     const require = createRequire(import.meta.url)

@@ -45,7 +45,10 @@ describe('writes', () => {
     fs.chmodSync(tmp, 0o700)
     const file = settingsFile(home, config())
     const ok = runSync('native', ['--settings', file, 'sh', '-c', 'echo "$TMPDIR"; echo x > "$TMPDIR/f" && echo wrote'], { env: { ...env, CLAUDE_CODE_TMPDIR: tmp }, cwd: home })
-    assert.equal(ok.stdout, `${tmp}\nwrote\n`, ok.stderr)
+    const [tmpdir, wrote] = ok.stdout.split('\n')
+    assert.equal(path.dirname(tmpdir), tmp, ok.stderr)
+    assert.equal(wrote, 'wrote')
+    assert.ok(!fs.existsSync(tmpdir), "the run's own TMPDIR is removed when it ends")
     // `/` holds everything: it must not become a write root.
     const probe = path.join(tempDir(), 'probe')
     const bad = runSync('native', ['--settings', file, 'sh', '-c', `echo x > ${probe} && echo WROTE; echo "tmp=$TMPDIR"`], { env: { ...env, CLAUDE_CODE_TMPDIR: '/' }, cwd: home })
@@ -115,7 +118,30 @@ describe('writes', () => {
   it('gives the command a writable TMPDIR', () => {
     const r = sh('f=$(mktemp) && echo ok > "$f" && cat "$f" && rm "$f" && echo "$TMPDIR"')
     assert.equal(r.status, 0, r.stderr)
-    assert.equal(r.stdout, 'ok\n/tmp/claude\n')
+    assert.match(r.stdout, /^ok\n\/tmp\/claude\/srt-tmp-[0-9]+-[0-9]+-[0-9a-f]+\n$/)
+  })
+
+  it('lets no sandbox see what another left in the shared temporary directory', async () => {
+    // The shared directory named by the environment (the default, /tmp/claude, may be another user's here).
+    const shared = tempDir()
+    fs.chmodSync(shared, 0o700)
+    const tenv = { ...env, CLAUDE_CODE_TMPDIR: shared }
+    const mine = path.join(shared, 'host-file')
+    fs.writeFileSync(mine, 'HOST')
+    const writer = start('native', ['--settings', settingsFile(home, config()), 'sh', '-c', `echo SECRET > "$TMPDIR/s"; echo SECRET > ${shared}/direct; echo "$TMPDIR"; sleep 30`], { env: tenv, cwd: home })
+    try {
+      await writer.waitFor('\n')
+      const theirs = writer.stdout.trim()
+      assert.equal(fs.readFileSync(path.join(theirs, 's'), 'utf8'), 'SECRET\n', 'the host sees the TMPDIR')
+      const reader = runSync('native', ['--settings', settingsFile(home, config()), 'sh', '-c', `cat ${theirs}/s ${shared}/direct ${mine}; ls -A ${shared} | wc -l; echo end`], { env: tenv, cwd: home })
+      assert.doesNotMatch(reader.stdout, /SECRET|HOST/, reader.stderr)
+      assert.match(reader.stdout, /^1\nend\n$/, 'only its own TMPDIR is there')
+    } finally {
+      writer.child.kill('SIGTERM')
+      await writer.done
+      fs.rmSync(mine, { force: true })
+    }
+    assert.ok(!fs.existsSync(writer.stdout.trim()), 'removed when the run ends')
   })
 
   it('writes everywhere with filesystem.disabled', () => {

@@ -106,3 +106,17 @@ fn shell_quoting_round_trips() {
         assert_eq!(String::from_utf8_lossy(&out.stdout), word);
     }
 }
+
+#[test]
+fn words_that_are_not_utf8_round_trip_through_sh() {
+    use srt_core::manager::shell_quote_bytes;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    for word in [&b"bad\xff/.bashrc"[..], b"\xfe\xff", b"it's \xc3(", b"a\n\xff\n", b"plain"] {
+        for shell in ["sh", "bash"] {
+            let line = format!("printf %s {}", shell_quote_bytes(OsStr::from_bytes(word)));
+            let out = Command::new(shell).arg("-c").arg(&line).output().unwrap();
+            assert_eq!(std::ffi::OsString::from_vec(out.stdout), OsStr::from_bytes(word), "{shell}: {line}");
+        }
+    }
+}

@@ -29,6 +29,8 @@ pub struct Prepared {
     /// The command as violations name it.
     pub key: String,
     pub warnings: Vec<String>,
+    /// The sandbox's TMPDIR when this run made it (removed when dropped).
+    pub tmp: Option<crate::sandbox::linux::private_tmp::PrivateTmp>,
 }
 
 /// srt's own files, set by the Node addon when it loads (the JavaScript
@@ -69,6 +71,19 @@ pub fn bwrap_avoid(home: &Path, cwd: &Path, tmpdir: Option<&Path>) -> Vec<PathBu
     avoid
 }
 
+/// What varies between the CLI's runs and the library's wraps.
+#[derive(Default)]
+pub struct PrepareOptions<'a> {
+    /// Names this sandbox's record of placeholders (a library wrap's).
+    pub claim_tag: Option<&'a str>,
+    /// The working directory to plan for, else the process's.
+    pub cwd: Option<PathBuf>,
+    /// More paths (relative to the working directory) to keep read-only.
+    pub also_protect: &'a [PathBuf],
+    /// The session's TMPDIR (library); without it, each run makes its own.
+    pub session_tmp: Option<&'a Path>,
+}
+
 /// Plans the sandbox for `command` and renders bubblewrap's argument vector.
 #[cfg(target_os = "linux")]
 pub fn prepare(
@@ -76,12 +91,11 @@ pub fn prepare(
     command: Vec<OsString>,
     helper: PathBuf,
     handover: &Handover,
-    claim_tag: Option<&str>,
-    cwd: Option<PathBuf>,
-    also_protect: &[PathBuf],
+    options: PrepareOptions<'_>,
 ) -> Result<Prepared, String> {
+    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp } = options;
     use crate::runner;
-    use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan};
+    use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp};
 
     let cwd = match cwd {
         Some(dir) => std::fs::canonicalize(&dir)
@@ -90,8 +104,8 @@ pub fn prepare(
     };
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
-    let tmpdir = sandbox_tmpdir(&home, &cwd);
-    let avoid = bwrap_avoid(&home, &cwd, tmpdir.as_deref());
+    let shared_tmp = sandbox_tmpdir(&home, &cwd);
+    let avoid = bwrap_avoid(&home, &cwd, shared_tmp.as_deref());
     let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref(), &avoid).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let wants_nested =
@@ -123,8 +137,29 @@ pub fn prepare(
     if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
         protect.push(xdg.join("git"));
     }
-    let input =
-        plan::PlanInput { settings, cwd: cwd.clone(), home, tmpdir, helper: helper.clone(), empty_dir, protect };
+    // TMPDIR: the session's (library), else one made for this run, below the shared one.
+    let mut own_tmp = None;
+    let tmpdir = match (&shared_tmp, session_tmp) {
+        (Some(shared), Some(t)) if t.parent() == Some(shared.as_path()) => Some(t.to_path_buf()),
+        (Some(shared), _) => {
+            let made = PrivateTmp::create(shared)
+                .map_err(|e| format!("cannot make a temporary directory in {}: {e}", shared.display()))?;
+            let path = made.path().to_path_buf();
+            own_tmp = Some(made);
+            Some(path)
+        }
+        (None, _) => None,
+    };
+    let input = plan::PlanInput {
+        settings,
+        cwd: cwd.clone(),
+        home,
+        tmpdir,
+        shared_tmp,
+        helper: helper.clone(),
+        empty_dir,
+        protect,
+    };
     let mut plan = plan::plan(&input, &HostFs);
     if settings.bwrap_path.is_none() && settings.filesystem.disabled != Some(true) {
         // This very sandbox could replace a bwrap it may write, for the next run.
@@ -204,7 +239,7 @@ pub fn prepare(
     }
     tracing::debug!("bwrap argv: {argv:?}");
     let expectations = mount_expectations(&plan)?;
-    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings })
+    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings, tmp: own_tmp })
 }
 
 /// Runs `argv` in the sandbox described by `settings`; returns its status.
@@ -224,7 +259,8 @@ pub fn run_sandboxed(
     let helper = ctx.helper.clone()?;
     let tty = runner::wants_tty(&ctx.stdio);
     let also_protect = [settings_file.to_path_buf()];
-    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, None, None, &also_protect)?;
+    let options = PrepareOptions { also_protect: &also_protect, ..Default::default() };
+    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, options)?;
     for w in &prepared.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
     }

@@ -51,6 +51,30 @@ pub struct Session {
     pending: PendingMap,
     /// Wraps not yet cleaned up (`cleanupAfterCommand`).
     active: Mutex<usize>,
+    /// The session's TMPDIR, made by its first wrap, shared by its wraps
+    /// only, and removed with the session.
+    tmp: Mutex<Option<crate::sandbox::linux::private_tmp::PrivateTmp>>,
+}
+
+/// Quotes a word of any bytes for `sh`, without loss (a path on disk need
+/// not be UTF-8, and a lossy rendering would name another path): UTF-8 runs
+/// as [`shell_quote`] does, each other byte as `"$(printf '\NNN')"` (POSIX,
+/// unlike `$'...'`, which dash lacks).
+pub fn shell_quote_bytes(word: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    if let Some(text) = word.to_str() {
+        return shell_quote(text);
+    }
+    let mut out = String::new();
+    for chunk in word.as_bytes().utf8_chunks() {
+        if !chunk.valid().is_empty() {
+            out.push_str(&shell_quote(chunk.valid()));
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\"$(printf '\\{byte:03o}')\""));
+        }
+    }
+    out
 }
 
 /// Quotes a word for `sh`: bare when it is plainly safe, else in single quotes.
@@ -105,6 +129,7 @@ impl Session {
             helper,
             pending,
             active: Mutex::new(0),
+            tmp: Mutex::new(None),
         })
     }
 
@@ -147,15 +172,23 @@ impl Session {
         let n = WRAPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let checks = self.dir.join(format!("wrap-{n}.checks"));
         // The checks file exists before the plan binds it into the sandbox.
-        write_private(&checks, b"")?;
+        let mut checks_file = create_private(&checks)?;
         let handover = crate::launch::Handover::Paths {
             bridge: self.socket.clone(),
             token: token.clone(),
             checks: checks.clone(),
         };
         let argv: Vec<OsString> = vec![shell.into(), "-c".into(), command.into()];
-        let prepared =
-            crate::launch::prepare(settings, argv, self.helper.clone(), &handover, Some(&format!("w{n}")), cwd, &[]);
+        let mut tmp = self.tmp.lock().unwrap_or_else(|e| e.into_inner());
+        let session_tmp = tmp.as_ref().map(|t| t.path().to_path_buf());
+        let tag = format!("w{n}");
+        let options = crate::launch::PrepareOptions {
+            claim_tag: Some(&tag),
+            cwd,
+            session_tmp: session_tmp.as_deref(),
+            ..Default::default()
+        };
+        let prepared = crate::launch::prepare(settings, argv, self.helper.clone(), &handover, options);
         let mut prepared = match prepared {
             Ok(p) => p,
             Err(e) => {
@@ -164,14 +197,18 @@ impl Session {
             }
         };
         drop(prepared.claim.take_lock());
-        std::fs::write(&checks, &prepared.expectations)
+        if tmp.is_none() {
+            *tmp = prepared.tmp.take();
+        }
+        drop(tmp);
+        std::io::Write::write_all(&mut checks_file, &prepared.expectations)
             .map_err(|e| format!("cannot write {}: {e}", checks.display()))?;
+        drop(checks_file);
         let key = command_id.unwrap_or(command).to_string();
         let entry = Pending { key: Some(key), list_id: command_id.map(str::to_string), claim: prepared.claim, checks };
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(token, entry);
         *self.active.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        let command_line =
-            prepared.argv.iter().map(|w| shell_quote(&w.to_string_lossy())).collect::<Vec<_>>().join(" ");
+        let command_line = prepared.argv.iter().map(|w| shell_quote_bytes(w)).collect::<Vec<_>>().join(" ");
         Ok(Wrapped { argv: prepared.argv, command_line, warnings: prepared.warnings })
     }
 
@@ -204,6 +241,7 @@ impl Session {
         }
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let _ = std::fs::remove_dir_all(&self.dir);
+        self.tmp.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 
@@ -213,16 +251,17 @@ impl Drop for Session {
     }
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
+/// A new file only its owner may read, open for writing: the mode is
+/// checked when a file is opened, so the open descriptor is the only way
+/// to write it (reopening it by path fails for everyone but root).
+fn create_private(path: &Path) -> Result<std::fs::File, String> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o400)
         .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// The shell's absolute path: as given if absolute, else looked up on PATH.

@@ -7,3 +7,4 @@ pub mod mountinfo;
 pub mod paths;
 pub mod placeholders;
 pub mod plan;
+pub mod private_tmp;

@@ -38,6 +38,10 @@ pub struct PlanInput<'a> {
     pub home: PathBuf,
     /// The sandbox's TMPDIR (a default write path), if usable.
     pub tmpdir: Option<PathBuf>,
+    /// The temporary directory every sandbox is given (`/tmp/claude`) that
+    /// `tmpdir` lies below: an empty tmpfs of the sandbox's own inside, so
+    /// that no sandbox sees what another left there.
+    pub shared_tmp: Option<PathBuf>,
     /// The in-sandbox helper binary, re-exposed last so no deny can hide it.
     pub helper: PathBuf,
     /// An empty read-only directory of ours, mounted over a missing directory
@@ -273,8 +277,30 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         // and projects: the working directory and home.
         let every_name = *root == input.cwd || *root == input.home;
         let found = mandatory::scan(fs, root, scan_depth, allow_git_config, every_name);
-        for path in found.existing.iter().chain(&found.nested) {
+        for path in &found.existing {
             refuse_replaceable_link(fs, path, &roots, &mut out);
+        }
+        // Below the root's own names, a protected name that is a link (a
+        // dangling one left by an earlier run, say) is no reason to refuse
+        // every later run: its directory is kept read-only whole instead.
+        for path in &found.nested {
+            let mut probe = Plan::default();
+            refuse_replaceable_link(fs, path, &roots, &mut probe);
+            if probe.errors.is_empty() {
+                continue;
+            }
+            match path.parent().and_then(|dir| fs.real_path(dir)) {
+                Some(dir) if dir != *root => {
+                    out.warnings.push(format!(
+                        "{} is a symbolic link: {} is kept read-only whole (remove the link with: rm {})",
+                        path.display(),
+                        dir.display(),
+                        shell_word(path)
+                    ));
+                    write_denies.push(dir);
+                }
+                _ => out.errors.extend(probe.errors),
+            }
         }
         for path in found.existing.into_iter().chain(found.unreadable) {
             write_denies.push(fs.real_path(&path).unwrap_or(path));
@@ -355,6 +381,9 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     // beneath it before: so the write region goes shallow first.
     let mut write_ops: Vec<(usize, u8, Mount)> = Vec::new();
     write_ops.extend(roots.iter().map(|r| (depth(r), 0, Mount::Bind(r.clone(), r.clone()))));
+    if let Some(shared) = hidden_shared_tmp(input, &roots, &user_roots) {
+        write_ops.push((depth(&shared), 0, Mount::Tmpfs(shared)));
+    }
     write_ops.extend(pins.iter().map(|p| (depth(p), 1, Mount::Bind(p.clone(), p.clone()))));
     write_ops.extend(write_denies.iter().map(|d| (depth(d), 2, Mount::RoBind(d.clone(), d.clone()))));
     write_ops.extend(placeholders.iter().map(|(d, src)| (depth(d), 2, Mount::RoBind(src.clone(), d.clone()))));
@@ -366,6 +395,16 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     out.write_roots = roots;
     finish(input, &mut out);
     out
+}
+
+/// The shared temporary directory to replace by an empty tmpfs: when this
+/// sandbox's TMPDIR (below it) is writable, and unless allowWrite names a
+/// path inside it (then its content is what the settings ask for).
+fn hidden_shared_tmp(input: &PlanInput<'_>, roots: &[PathBuf], user_roots: &[PathBuf]) -> Option<PathBuf> {
+    let shared = input.shared_tmp.as_ref()?;
+    let tmpdir = input.tmpdir.as_ref()?;
+    let usable = roots.contains(tmpdir) && is_within(tmpdir, shared) && tmpdir != shared;
+    (usable && !user_roots.iter().any(|r| is_within(r, shared))).then(|| shared.clone())
 }
 
 /// The kernel lets uid 0 write `/proc/sys` whatever its capabilities, and a
@@ -431,8 +470,9 @@ fn refuse_replaceable_link(fs: &dyn FsView, path: &Path, roots: &[PathBuf], out:
         }
         let line = if at == landing_of_name(fs, path) {
             format!(
-                "{} is a symbolic link in a directory the command may write: it could be replaced, and a protected file cannot sit on a link; replace the link by the file it points to, or keep its directory out of allowWrite (or in denyWrite)",
-                at.display()
+                "{} is a symbolic link in a directory the command may write: it could be replaced, and a protected file cannot sit on a link; replace the link by the file it points to (or remove it: rm {}), or keep its directory out of allowWrite (or in denyWrite)",
+                at.display(),
+                shell_word(&at)
             )
         } else {
             format!(
@@ -445,6 +485,11 @@ fn refuse_replaceable_link(fs: &dyn FsView, path: &Path, roots: &[PathBuf], out:
             out.errors.push(line);
         }
     }
+}
+
+/// A path as one word for a shell command people copy.
+fn shell_word(path: &Path) -> String {
+    format!("'{}'", path.to_string_lossy().replace('\'', "'\\''"))
 }
 
 /// Where the entry a path names sits: its directory resolved, its own name.

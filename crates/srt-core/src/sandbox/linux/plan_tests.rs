@@ -100,6 +100,7 @@ fn run_protecting(fs: &FakeFs, s: &crate::config::Settings, cwd: &str, protect: 
         cwd: cwd.into(),
         home: "/home/u".into(),
         tmpdir: Some("/tmp/claude".into()),
+        shared_tmp: None,
         helper: "/opt/srt/srt".into(),
         empty_dir: "/run/srt/empty".into(),
         protect: vec![protect.into()],
@@ -739,4 +740,63 @@ fn agent_settings_hooks_dev_containers_and_hg_config_are_protected() {
         assert!(r.contains(&line.to_string()), "{line} missing from {r:?}");
     }
     assert_eq!(p.prefilled, [(PathBuf::from("/home/u/proj/.claude/settings.local.json"), "{}\n")]);
+}
+
+#[test]
+fn the_shared_temporary_directory_is_each_sandboxs_own() {
+    let s = settings(json!({"denyRead": [], "allowWrite": [], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/tmp/claude/srt-tmp-1-2-ab", Node::Dir);
+    fs.add("/tmp/claude/left-by-another-sandbox", Node::File);
+    let input = |s| PlanInput {
+        settings: s,
+        cwd: "/home/u/proj".into(),
+        home: "/home/u".into(),
+        tmpdir: Some("/tmp/claude/srt-tmp-1-2-ab".into()),
+        shared_tmp: Some("/tmp/claude".into()),
+        helper: "/opt/srt/srt".into(),
+        empty_dir: "/run/srt/empty".into(),
+        protect: vec![],
+    };
+    let p = plan(&input(&s), &fs);
+    assert_eq!(
+        render(&p),
+        [
+            "ro-bind / /",
+            "dev /dev",
+            "proc /proc",
+            "tmpfs /tmp/claude",
+            "bind /tmp/claude/srt-tmp-1-2-ab /tmp/claude/srt-tmp-1-2-ab",
+            "ro-bind /opt/srt/srt /opt/srt/srt"
+        ]
+    );
+    assert!(p.env.contains(&("TMPDIR".into(), "/tmp/claude/srt-tmp-1-2-ab".into())));
+    // What allowWrite names inside it stays as the settings ask.
+    let s = settings(json!({"denyRead": [], "allowWrite": ["/tmp/claude/left-by-another-sandbox"], "denyWrite": []}));
+    assert!(!render(&plan(&input(&s), &fs)).contains(&"tmpfs /tmp/claude".to_string()));
+}
+
+#[test]
+fn a_link_left_below_the_working_directorys_own_names_protects_its_directory_instead_of_refusing() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/a/.bashrc", Node::Link("/nonexistent".into()));
+    fs.add("/home/u/proj/a/b/.git", Node::Link("/home/u/elsewhere".into()));
+    fs.add("/home/u/elsewhere", Node::Dir);
+    let p = run(&fs, &s);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    let r = render(&p);
+    assert!(r.contains(&"ro-bind /home/u/proj/a /home/u/proj/a".to_string()), "{r:?}");
+    assert!(
+        p.warnings
+            .iter()
+            .any(|w| w.contains("/home/u/proj/a/.bashrc is a symbolic link")
+                && w.contains("rm '/home/u/proj/a/.bashrc'")),
+        "{:?}",
+        p.warnings
+    );
+    // At the working directory's own level it is still refused, saying how to remove it.
+    fs.add("/home/u/proj/.zshrc", Node::Link("/nonexistent".into()));
+    let p = run(&fs, &s);
+    assert!(p.errors.iter().any(|e| e.contains("rm '/home/u/proj/.zshrc'")), "{:?}", p.errors);
 }

@@ -1,0 +1,126 @@
+//! Each sandbox's own temporary directory, below the shared one (`/tmp/claude`
+//! or `$CLAUDE_CODE_TMPDIR`). The shared directory is one place for every
+//! sandbox whatever its policy: one that may read a secret could leave it
+//! there for one that may send it. So inside each sandbox the shared
+//! directory is an empty tmpfs of its own, and `TMPDIR` is this directory:
+//! one per run (CLI) or per session (library), removed when that ends.
+
+use std::path::{Path, PathBuf};
+
+/// Names of our directories: `srt-tmp-<pid>-<start time>-<random>`. The
+/// owner's pid and start time tell a leftover of a killed run from a live one.
+const PREFIX: &str = "srt-tmp-";
+
+/// A private temporary directory, removed (with what is in it) when dropped.
+#[derive(Debug)]
+pub struct PrivateTmp {
+    path: PathBuf,
+}
+
+impl PrivateTmp {
+    /// Makes a fresh directory (mode 0700) below `shared`, after removing
+    /// those whose owner is gone.
+    pub fn create(shared: &Path) -> std::io::Result<PrivateTmp> {
+        use std::os::unix::fs::DirBuilderExt;
+        sweep(shared);
+        let pid = std::process::id();
+        let start = start_time(pid).unwrap_or(0);
+        let path = shared.join(format!("{PREFIX}{pid}-{start}-{}", random_suffix()?));
+        // Never an existing directory (create, not create_all): a planted
+        // one could hold a link.
+        std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+        Ok(PrivateTmp { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for PrivateTmp {
+    fn drop(&mut self) {
+        // remove_dir_all never follows a link the command left inside.
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Removes directories of ours whose owner no longer runs.
+fn sweep(shared: &Path) {
+    let Ok(entries) = std::fs::read_dir(shared) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(owner) = name.to_str().and_then(owner_of) else { continue };
+        if !is_alive(owner) && entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// (pid, start time) from one of our names.
+fn owner_of(name: &str) -> Option<(u32, u64)> {
+    let mut parts = name.strip_prefix(PREFIX)?.split('-');
+    let pid = parts.next()?.parse().ok()?;
+    let start = parts.next()?.parse().ok()?;
+    parts.next()?;
+    Some((pid, start))
+}
+
+fn is_alive((pid, start): (u32, u64)) -> bool {
+    start_time(pid) == Some(start)
+}
+
+/// A process's start time (in clock ticks since boot): with the pid, it
+/// names one process, whatever pid reuse does.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (which may hold spaces and parentheses), field 22.
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn random_suffix() -> std::io::Result<String> {
+    let mut bytes = [0u8; 6];
+    // SAFETY: getrandom fills the buffer we own.
+    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+    if n != bytes.len() as isize {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_private_removed_on_drop_and_leftovers_of_dead_owners_swept() {
+        use std::os::unix::fs::PermissionsExt;
+        let shared = std::env::temp_dir().join(format!("srt-ptmp-{}", std::process::id()));
+        std::fs::create_dir_all(&shared).unwrap();
+        let tmp = PrivateTmp::create(&shared).unwrap();
+        let path = tmp.path().to_path_buf();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
+        std::fs::create_dir(path.join("sub")).unwrap();
+        std::os::unix::fs::symlink(&shared, path.join("sub/link")).unwrap();
+        // A killed run's (no such start time), and a stranger's directory.
+        let dead = shared.join(format!("{PREFIX}{}-1-abc", std::process::id()));
+        std::fs::create_dir(&dead).unwrap();
+        std::fs::create_dir(shared.join("keep-me")).unwrap();
+        let second = PrivateTmp::create(&shared).unwrap();
+        assert!(!dead.exists(), "the leftover is swept");
+        assert!(path.exists(), "a live owner's directory is kept");
+        assert!(shared.join("keep-me").exists());
+        drop(tmp);
+        assert!(!path.exists());
+        assert!(shared.exists(), "the link inside was not followed");
+        drop(second);
+        std::fs::remove_dir_all(&shared).unwrap();
+    }
+
+    #[test]
+    fn names_parse_back_to_their_owner() {
+        assert_eq!(owner_of("srt-tmp-42-1234-ab12"), Some((42, 1234)));
+        assert_eq!(owner_of("srt-tmp-42-1234"), None);
+        assert_eq!(owner_of("claude-xyz"), None);
+        assert!(is_alive((std::process::id(), start_time(std::process::id()).unwrap())));
+    }
+}
