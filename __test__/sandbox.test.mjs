@@ -552,6 +552,24 @@ describe('mandatory write denies', () => {
     assert.equal(content(work, 'priv/key'), 'SECRET')
   })
 
+  it('cannot carry a deeper protected file or a nested repository away by renaming its directory', () => {
+    const parent = tempDir()
+    const work = path.join(parent, 'sub')
+    for (const d of ['nested/.git/hooks', 'a/b']) fs.mkdirSync(path.join(work, d), { recursive: true })
+    fs.writeFileSync(path.join(work, 'a', 'b', '.bashrc'), 'orig\n')
+    fs.writeFileSync(path.join(work, 'nested', '.git', 'hooks', 'pre-commit'), 'orig\n')
+    const r = sh(
+      'mv a/b a/b2; mkdir -p a/b && echo evil > a/b/.bashrc; mv nested nested2; mkdir -p nested/.git/hooks && echo evil > nested/.git/hooks/pre-commit; cd .. && mv sub sub2; echo done',
+      config({ filesystem: { allowWrite: ['..'] } }),
+      { cwd: work },
+    )
+    assert.match(r.stdout, /done/)
+    assert.match(r.stderr, /Device or resource busy/)
+    assert.equal(content(work, 'a/b/.bashrc'), 'orig\n')
+    assert.equal(content(work, 'nested/.git/hooks/pre-commit'), 'orig\n')
+    for (const moved of ['a/b2', 'nested2', '../sub2']) assert.ok(!fs.existsSync(path.join(work, moved)), moved)
+  })
+
   it('cannot move a protected path away', () => {
     const work = repo()
     const r = sh('mv .git/hooks h2; mv .bashrc x; rm -rf .git/hooks; echo done', config({ filesystem: { allowWrite: ['.'] } }), { cwd: work })

@@ -58,8 +58,8 @@ pub struct MandatoryDenies {
     /// Directories the walk could not list: denied whole, since what is inside is unknown.
     pub unreadable: Vec<PathBuf>,
     /// Existing protected paths below the root's own level (`a/b/.bashrc`,
-    /// a nested repository): read-only, but not worth a pinned directory each,
-    /// since a command may plant a fresh copy in a new directory anyway.
+    /// a nested repository): no placeholders are made for what is missing
+    /// around them.
     pub nested: Vec<PathBuf>,
 }
 

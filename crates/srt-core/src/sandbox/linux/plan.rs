@@ -236,7 +236,6 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     // Write denies: denyWrite and the mandatory denies, where they fall inside a write root.
     let mut write_denies: Vec<PathBuf> = Vec::new();
     let mut missing: Vec<PathBuf> = Vec::new();
-    let mut unpinned: Vec<PathBuf> = Vec::new();
     let deny_write = resolve_all("filesystem.denyWrite", Some(&s.deny_write), true, input, fs, &mut out);
     let home_writable = roots.iter().any(|r| is_within(&input.home, r));
     if home_writable {
@@ -305,10 +304,11 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         for path in found.existing.into_iter().chain(found.unreadable) {
             write_denies.push(fs.real_path(&path).unwrap_or(path));
         }
+        // Deeper finds are pinned too, as the original pins them: a rename
+        // of a directory on the way would carry a protected file (a nested
+        // repository's hooks) away and let a fresh one take its name.
         for path in found.nested {
-            let real = fs.real_path(&path).unwrap_or(path);
-            unpinned.push(real.clone());
-            write_denies.push(real);
+            write_denies.push(fs.real_path(&path).unwrap_or(path));
         }
         missing.extend(found.missing);
     }
@@ -374,8 +374,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let read_landings: Vec<PathBuf> =
         deny_read.iter().filter_map(|lexical| fs.real_path(lexical)).filter(|real| !is_virtual(real)).collect();
 
-    let pinned = write_denies.iter().filter(|d| !unpinned.contains(d));
-    let pins = pins(&roots, pinned.chain(&read_landings).chain(&out.placeholders), &write_denies);
+    let pins = pins(&roots, write_denies.iter().chain(&read_landings).chain(&out.placeholders), &write_denies);
 
     // Every bind is a fresh copy of the host path, hiding what was mounted
     // beneath it before: so the write region goes shallow first.

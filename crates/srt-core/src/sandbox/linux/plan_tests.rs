@@ -178,6 +178,7 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             // Pins: the directories between protected paths and their write root.
             "bind /home/u/proj/.claude /home/u/proj/.claude",
             "bind /home/u/proj/.git /home/u/proj/.git",
+            "bind /home/u/proj/a /home/u/proj/a",
             // No repository may be made at the top of a directory allowWrite names.
             "ro-bind /run/srt/empty /home/u/.aws/.git",
             "ro-bind /run/srt/empty /home/u/.aws/HEAD",
@@ -203,6 +204,8 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/.zshrc",
             // Nor may the working directory become a bare repository.
             "ro-bind /run/srt/empty /home/u/proj/HEAD",
+            // Deeper finds are pinned too (a/b/.zshrc, a/.vscode).
+            "bind /home/u/proj/a/b /home/u/proj/a/b",
             "ro-bind /run/srt/empty /home/u/proj/.claude/agents",
             "ro-bind /home/u/proj/.claude/commands /home/u/proj/.claude/commands",
             "ro-bind /run/srt/empty /home/u/proj/.claude/hooks",
