@@ -237,6 +237,21 @@ pub fn prepare(
         // Made before the sandbox starts; if something is there by now, it is protected as it is.
         let _ = placeholders::create_new_nofollow(path, content.as_bytes());
     }
+    // Every other mount point a placeholder needs, made by srt, never
+    // through a link: bubblewrap, finding them there, makes nothing.
+    for m in &plan.mounts {
+        if let plan::Mount::RoBind(src, dest) = m {
+            if src == dest || !plan.placeholders.contains(dest) {
+                continue;
+            }
+            placeholders::make_mount_point(dest, src != Path::new("/dev/null")).map_err(|e| {
+                format!(
+                    "cannot make the placeholder {} ({e}): a directory on the way changed while the sandbox was being set up; refusing to run",
+                    dest.display()
+                )
+            })?;
+        }
+    }
     tracing::debug!("bwrap argv: {argv:?}");
     let expectations = mount_expectations(&plan)?;
     Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings, tmp: own_tmp })

@@ -323,6 +323,43 @@ pub fn create_new_nofollow(path: &Path, content: &[u8]) -> io::Result<()> {
     std::io::Write::write_all(&mut file, content)
 }
 
+/// Makes the mount point of a placeholder, an empty directory or file, with
+/// no link followed on the way: made by bubblewrap instead, it would be made
+/// wherever a directory swapped for a link meanwhile points, a place no
+/// sandbox may write. One of the right kind already there (another live run's
+/// placeholder) will do; anything else is an error.
+pub fn make_mount_point(path: &Path, dir: bool) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let (parent, name) =
+        split(path).ok_or_else(|| io::Error::other("a directory on the way is gone or has become a symbolic link"))?;
+    let at = parent.as_raw_fd();
+    // SAFETY: mkdirat/openat/fstatat relative to a directory we hold.
+    let made = if dir {
+        unsafe { libc::mkdirat(at, name.as_ptr(), 0o755) == 0 }
+    } else {
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        let fd = unsafe { libc::openat(at, name.as_ptr(), flags, 0o644) };
+        fd >= 0 && unsafe { libc::close(fd) } == 0
+    };
+    if made {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::EEXIST) {
+        return Err(err);
+    }
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatat(at, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let kind = st.st_mode & libc::S_IFMT;
+    if (dir && kind == libc::S_IFDIR) || (!dir && kind == libc::S_IFREG) {
+        Ok(())
+    } else {
+        Err(io::Error::other("something else has appeared there"))
+    }
+}
+
 /// Removes `path` if it is still what was made for the run: an empty regular
 /// file or directory (bubblewrap's), or a commondir naming its own repository
 /// (ours). Never through a symlink, in the name or on the way to it.
@@ -466,6 +503,29 @@ mod tests {
 #[cfg(test)]
 mod nofollow_tests {
     use super::*;
+
+    #[test]
+    fn mount_points_are_made_where_planned_or_not_at_all() {
+        let base = std::env::temp_dir().join(format!("srt-mp-{}-{}", std::process::id(), line!()));
+        let real = base.join("real");
+        let elsewhere = base.join("elsewhere");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        make_mount_point(&real.join(".bashrc"), false).unwrap();
+        make_mount_point(&real.join(".vscode"), true).unwrap();
+        assert!(real.join(".bashrc").is_file() && real.join(".vscode").is_dir());
+        // Again (another run's, still there): fine. Of the other kind: refused.
+        make_mount_point(&real.join(".vscode"), true).unwrap();
+        assert!(make_mount_point(&real.join(".vscode"), false).is_err());
+        // A directory on the way swapped for a link: nothing made at its target.
+        std::os::unix::fs::symlink(&elsewhere, base.join("swapped")).unwrap();
+        assert!(make_mount_point(&base.join("swapped/.git"), true).is_err());
+        assert!(make_mount_point(&base.join("swapped/HEAD"), false).is_err());
+        std::os::unix::fs::symlink(&elsewhere, real.join(".idea")).unwrap();
+        assert!(make_mount_point(&real.join(".idea"), true).is_err());
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 
     #[test]
     fn removal_never_goes_through_a_symlinked_parent() {
