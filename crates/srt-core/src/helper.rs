@@ -193,6 +193,17 @@ pub fn main(args: &[OsString]) -> i32 {
 
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
+    // Looked up as a shell would, before the fork (it allocates).
+    let program = crate::program_lookup::resolve(&opts.argv[0], std::env::var_os("PATH").as_deref());
+    // A file that is no binary and has no `#!` runs with /bin/sh, as execvp does it.
+    let sh_argv: Vec<*const libc::c_char> = match &program {
+        Ok(path) => [c"/bin/sh".as_ptr(), path.as_ptr()]
+            .into_iter()
+            .chain(argv.iter().skip(1).map(|a| a.as_ptr()))
+            .chain([std::ptr::null()])
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     let name = opts.argv[0].to_string_lossy().into_owned();
     // Written before the fork: the relays' threads may hold the allocator's lock.
     let not_found = format!("srt: {name}: command not found\n");
@@ -226,8 +237,16 @@ pub fn main(args: &[OsString]) -> i32 {
                     libc::_exit(1);
                 }
             }
-            libc::execvp(ptrs[0], ptrs.as_ptr());
-            let err = *libc::__errno_location();
+            let err = match &program {
+                Ok(path) => {
+                    libc::execv(path.as_ptr(), ptrs.as_ptr());
+                    if *libc::__errno_location() == libc::ENOEXEC {
+                        libc::execv(sh_argv[0], sh_argv.as_ptr());
+                    }
+                    *libc::__errno_location()
+                }
+                Err(e) => *e,
+            };
             let (msg, code) = match err {
                 libc::ENOENT => (&not_found, 127),
                 libc::EACCES => (&denied, 126),

@@ -403,26 +403,52 @@ fn bwrap_version(bwrap: &Path, state: &Path) -> Result<String, String> {
 /// created private if missing. `None` when it exists but is not ours: then it
 /// is neither made writable nor named in TMPDIR.
 fn sandbox_tmpdir(home: &Path, cwd: &Path) -> Option<PathBuf> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    use std::os::unix::fs::MetadataExt;
     let named = ["CLAUDE_CODE_TMPDIR", "CLAUDE_TMPDIR"]
         .iter()
         .find_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()))
         .map(PathBuf::from);
-    let dir = named.clone().unwrap_or_else(|| PathBuf::from("/tmp/claude"));
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
-    let meta = std::fs::symlink_metadata(&dir).ok()?;
+    if let Some(dir) = named {
+        return usable_tmpdir(&dir, true, home, cwd);
+    }
+    // The original's path, unless another user made it first (on a shared
+    // machine, or root's runs before this user's): then one of this user's own.
+    let default = Path::new("/tmp/claude");
+    make_private_dir(default);
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    if !std::fs::symlink_metadata(default).is_ok_and(|m| m.uid() != uid) {
+        return usable_tmpdir(default, false, home, cwd);
+    }
+    let fallback = PathBuf::from(format!("/tmp/claude-{uid}"));
+    tracing::debug!("/tmp/claude is another user's; {} instead", fallback.display());
+    make_private_dir(&fallback);
+    usable_tmpdir(&fallback, false, home, cwd)
+}
+
+fn make_private_dir(dir: &Path) {
+    use std::os::unix::fs::DirBuilderExt;
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
+}
+
+/// `dir` if it can be the shared temporary directory; `named`: the
+/// environment named it (it must be private then).
+fn usable_tmpdir(dir: &Path, named: bool, home: &Path, cwd: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    make_private_dir(dir);
+    let meta = std::fs::symlink_metadata(dir).ok()?;
     // SAFETY: geteuid cannot fail.
     let ours = meta.uid() == unsafe { libc::geteuid() };
     // It becomes a write root: a directory of ours, never one that holds home
     // or the working directory, and one named by the environment must be
     // private (`CLAUDE_CODE_TMPDIR=/` or `/etc` must not make them writable
     // for a caller running as root).
-    let private = meta.mode() & 0o077 == 0 || named.is_none();
-    let holds_more = !dir.is_absolute() || home.starts_with(&dir) || cwd.starts_with(&dir);
+    let private = meta.mode() & 0o077 == 0 || !named;
+    let holds_more = !dir.is_absolute() || home.starts_with(dir) || cwd.starts_with(dir);
     if meta.is_dir() && ours && private && !holds_more {
-        return Some(dir);
+        return Some(dir.to_path_buf());
     }
-    if named.is_some() {
+    if named {
         crate::cli::say(&format!(
             "srt: warning: {} (CLAUDE_CODE_TMPDIR) is not a private (0700) directory of yours outside home and the working directory; the sandbox gets no TMPDIR",
             dir.display()

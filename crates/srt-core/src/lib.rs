@@ -12,6 +12,7 @@ pub mod logging;
 #[cfg(target_os = "linux")]
 pub mod manager;
 pub mod policy;
+pub mod program_lookup;
 pub mod proxy;
 pub mod runner;
 pub mod sandbox;
