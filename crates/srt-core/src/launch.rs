@@ -215,6 +215,8 @@ pub fn prepare(
     helper_argv.push("--".into());
     helper_argv.extend(command);
     plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy));
+    let java = std::env::var("JAVA_TOOL_OPTIONS").ok();
+    plan.env.push(("JAVA_TOOL_OPTIONS".into(), crate::proxy::env::java_tool_options(java.as_deref())));
     let key = argv_key(&helper_argv);
     let launch = bwrap::Launch { bwrap: bwrap_path, info_fd, cwd, disable_userns, helper_argv };
     let argv = bwrap::argv(&plan, &launch);

@@ -14,9 +14,11 @@
 //! setuid-root program for any local user. `openat2`, whose mode a filter
 //! cannot read, gets ENOSYS (libc's `open` does not use it).
 //! Unless unix sockets are allowed, also: `socket(AF_UNIX)` (it reaches host
-//! services by path) and `socketpair(AF_UNIX)` of any type but `SOCK_STREAM` (a datagram pair,
-//! which `SOCK_RAW` quietly is too, can `sendto` any host socket by path;
-//! stream pairs stay allowed, programs use them as pipes).
+//! services by path) and `socketpair(AF_UNIX)` of any type but `SOCK_STREAM`
+//! and `SOCK_SEQPACKET` (a datagram pair, which `SOCK_RAW` quietly is too,
+//! can `sendto` any host socket by path; stream and sequenced-packet pairs
+//! are connected, the kernel ignores an address given to them, and programs
+//! use them as pipes: cargo and rustc spawn their children through one).
 //! Unless nested user namespaces are allowed, also the calls that make
 //! namespaces or mounts (`mount`, `umount2`, `pivot_root`, `setns`, the new
 //! mount API, `unshare` and `clone` with `CLONE_NEWUSER` or `CLONE_NEWNS`),
@@ -121,7 +123,8 @@ pub fn filter(block_unix_sockets: bool, block_namespaces: bool) -> Result<BpfPro
     }
     // The socket type is the low four bits of the argument (the rest are flags).
     let mut socketpair = Vec::new();
-    for sock_type in (0..16u64).filter(|t| *t != libc::SOCK_STREAM as u64) {
+    let connected = [libc::SOCK_STREAM as u64, libc::SOCK_SEQPACKET as u64];
+    for sock_type in (0..16u64).filter(|t| !connected.contains(t)) {
         let type_is = Cond::new(1, Len::Dword, Op::MaskedEq(0xf), sock_type).map_err(|e| e.to_string())?;
         socketpair.push(rule(vec![arg_eq(0, af_unix)?, type_is])?);
     }

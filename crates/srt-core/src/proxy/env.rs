@@ -48,6 +48,30 @@ pub fn proxy_env(ssh_proxy_command: &str) -> Vec<(String, String)> {
     v.into_iter().map(|(k, val)| (k.to_string(), val)).collect()
 }
 
+/// `NO_PROXY` in the JVM's grammar (`|`-separated, `*` wildcards; the
+/// 172.16.0.0/12 range spelled out).
+fn java_non_proxy_hosts() -> String {
+    let mut hosts =
+        vec!["localhost".to_string(), "127.0.0.1".into(), "[::1]".into(), "169.254.*".into(), "10.*".into()];
+    hosts.extend((16..32).map(|n| format!("172.{n}.*")));
+    hosts.push("192.168.*".into());
+    hosts.join("|")
+}
+
+/// `JAVA_TOOL_OPTIONS` for the sandbox: the JVM ignores `HTTP_PROXY`, so its
+/// proxy properties, after what the caller set (the JVM takes the last of a
+/// property, and inside only srt's proxies lead anywhere).
+pub fn java_tool_options(caller: Option<&str>) -> String {
+    let ours = format!(
+        "-Dhttp.proxyHost=localhost -Dhttp.proxyPort={SANDBOX_HTTP_PORT} -Dhttps.proxyHost=localhost -Dhttps.proxyPort={SANDBOX_HTTP_PORT} -DsocksProxyHost=localhost -DsocksProxyPort={SANDBOX_SOCKS_PORT} -Dhttp.nonProxyHosts={hosts} -DsocksNonProxyHosts={hosts}",
+        hosts = java_non_proxy_hosts()
+    );
+    match caller.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(caller) => format!("{caller} {ours}"),
+        None => ours,
+    }
+}
+
 /// The subcommand of srt that ssh runs as its ProxyCommand.
 pub const CONNECT_SUBCOMMAND: &str = "__proxy-connect";
 
@@ -77,6 +101,19 @@ mod tests {
             get("GIT_SSH_COMMAND"),
             Some("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='/opt/srt __proxy-connect %h %p'")
         );
+    }
+
+    #[test]
+    fn java_gets_the_proxies_after_what_the_caller_set() {
+        let ours = java_tool_options(None);
+        assert!(ours.starts_with("-Dhttp.proxyHost=localhost -Dhttp.proxyPort=3128 -Dhttps.proxyHost=localhost"));
+        assert!(ours.contains("-DsocksProxyPort=1080"));
+        assert!(ours.contains("-Dhttp.nonProxyHosts=localhost|127.0.0.1|[::1]|169.254.*|10.*|172.16.*|"));
+        assert!(ours.contains("|172.31.*|192.168.* "));
+        assert!(!ours.contains("172.32"));
+        let theirs = java_tool_options(Some(" -Xmx1g -Dhttps.proxyHost=corp "));
+        assert!(theirs.starts_with("-Xmx1g -Dhttps.proxyHost=corp -Dhttp.proxyHost=localhost"), "{theirs}");
+        assert_eq!(java_tool_options(Some("  ")), ours);
     }
 
     #[test]
