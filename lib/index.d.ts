@@ -42,6 +42,8 @@ export interface SandboxRuntimeConfig {
   allowNestedUserNamespaces?: boolean
   mandatoryDenySearchDepth?: number
   bwrapPath?: string
+  /** Per sandbox; a key left out takes its default, `null` means no limit. */
+  limits?: { maxProcesses?: number | null; maxMemoryMB?: number | null }
   [key: string]: unknown
 }
 

@@ -189,11 +189,13 @@ pub struct DependencyCheck {
     pub warnings: Vec<String>,
 }
 
-/// Whether this machine can sandbox: bubblewrap present, user namespaces on.
+/// Whether this machine can sandbox: bubblewrap present, user namespaces on;
+/// warnings for the default limits nothing here can hold.
 #[napi]
 pub fn check_dependencies() -> DependencyCheck {
     use srt_core::sandbox::linux::bwrap;
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     if !cfg!(target_os = "linux") {
         errors.push(format!("Unsupported platform: {}", std::env::consts::OS));
     } else {
@@ -209,8 +211,9 @@ pub fn check_dependencies() -> DependencyCheck {
         if let Err(e) = helper_path() {
             errors.push(e);
         }
+        warnings = srt_core::limits::default_warnings();
     }
-    DependencyCheck { errors, warnings: Vec::new() }
+    DependencyCheck { errors, warnings }
 }
 
 /// One recorded violation.
@@ -253,6 +256,8 @@ impl NativeSession {
             .await
             .map_err(|e| Error::from_reason(e.to_string()))?
             .map_err(Error::from_reason)?;
+        let mut warnings = warnings;
+        warnings.extend(started.limit_warnings());
         let old = self.session.lock().map_err(|_| no_session())?.replace(Arc::new(started));
         if let Some(old) = old {
             tokio::task::spawn_blocking(move || drop(old));

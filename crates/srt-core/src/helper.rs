@@ -33,6 +33,8 @@ struct Options {
     bridge_socket: Option<(PathBuf, String)>,
     verify_file: Option<PathBuf>,
     block_unix_sockets: bool,
+    /// RLIMIT_NPROC for everything inside (see `limits`).
+    max_processes: Option<u64>,
     argv: Vec<OsString>,
 }
 
@@ -46,6 +48,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut bridge_path = None;
     let mut bridge_token = None;
     let mut verify_file = None;
+    let mut max_processes = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.to_str() {
@@ -70,6 +73,10 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
             }
             Some("--verify-file") => {
                 verify_file = Some(PathBuf::from(iter.next().ok_or("--verify-file needs a path")?))
+            }
+            Some("--max-processes") => {
+                let n = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
+                max_processes = Some(n.ok_or("--max-processes needs a number")?);
             }
             Some("--tty") => tty = true,
             Some("--block-unix-sockets") => block_unix_sockets = true,
@@ -96,6 +103,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
         bridge_socket,
         verify_file,
         block_unix_sockets,
+        max_processes,
         argv,
     })
 }
@@ -114,6 +122,16 @@ pub fn main(args: &[OsString]) -> i32 {
     let Ok(argv) = opts.argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<Vec<_>, _>>() else {
         return fail("an argument contains a NUL byte");
     };
+    // Before anything starts a thread or a process: in this user namespace
+    // the kernel counts this uid's processes here alone, and without
+    // capabilities nothing inside can raise the hard limit again.
+    if let Some(n) = opts.max_processes {
+        let limit = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
+        // SAFETY: setrlimit with a local struct.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &limit) } != 0 {
+            return fail(&format!("cannot limit processes: {}", std::io::Error::last_os_error()));
+        }
+    }
     // The standard stream that is the sandbox's terminal, when it has one.
     // SAFETY: isatty on the standard descriptors.
     let tty_fd = if opts.tty { (0..3).find(|fd| unsafe { libc::isatty(*fd) } == 1) } else { None };
@@ -148,7 +166,7 @@ pub fn main(args: &[OsString]) -> i32 {
         (None, None) => None,
     };
     if let Some(Err(e)) = bridged {
-        return fail(&format!("{e}; refusing to run the command without its proxies"));
+        return fail(&format!("{e}; refusing to run the command without its proxies and limits"));
     }
     // Every mount is in place now: tell srt (it stops holding its registry lock).
     if let Some(fd) = opts.ready_fd {

@@ -31,6 +31,8 @@ pub struct Prepared {
     pub warnings: Vec<String>,
     /// The sandbox's TMPDIR when this run made it (removed when dropped).
     pub tmp: Option<crate::sandbox::linux::private_tmp::PrivateTmp>,
+    /// The sandbox's process and memory limits, and what holds each.
+    pub limits: crate::limits::Decision,
 }
 
 /// srt's own files, set by the Node addon when it loads (the JavaScript
@@ -177,8 +179,28 @@ pub fn prepare(
         lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
         return Err(lines.join("\n       "));
     }
+    // Only the CLI starts bubblewrap itself, as systemd-run would have to.
+    let cli = matches!(handover, Handover::Descriptors { .. });
+    let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
+    let limits = crate::limits::probe(wanted, cli);
+    tracing::debug!("limits: {}", limits.describe());
+    for (what, explicit, message) in limits.unheld() {
+        if explicit {
+            return Err(format!(
+                "{message}.\n       Refusing to run the command with weaker rules than the settings ask for."
+            ));
+        }
+        // A default nothing here can hold: said once, not at every run (the
+        // library says it at initialize, and in checkDependencies).
+        if cli && crate::limits::first_time(registry.dir(), what) {
+            plan.warnings.push(format!("{message} (said once; `srt --debug` shows it at every run)"));
+        }
+    }
     let ssh_proxy = crate::proxy::env::ssh_proxy_command(&helper);
     let mut helper_argv: Vec<OsString> = vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
+    if let Some(n) = limits.rlimit_nproc() {
+        helper_argv.extend(["--max-processes".into(), n.to_string().into()]);
+    }
     if matches!(handover, Handover::Descriptors { tty: true }) {
         helper_argv.push("--tty".into());
     }
@@ -256,7 +278,7 @@ pub fn prepare(
     }
     tracing::debug!("bwrap argv: {argv:?}");
     let expectations = mount_expectations(&plan)?;
-    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings, tmp: own_tmp })
+    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings, tmp: own_tmp, limits })
 }
 
 /// Runs `argv` in the sandbox described by `settings`; returns its status.
@@ -281,13 +303,29 @@ pub fn run_sandboxed(
     for w in &prepared.warnings {
         crate::cli::say(&format!("srt: warning: {w}"));
     }
+    // Made before bubblewrap starts, removed when the run ends.
+    let cgroups = crate::limits::Cgroups::create(&prepared.limits)?;
+    let confinement = runner::Confinement {
+        procs: cgroups.procs()?,
+        prefix: match prepared.limits.systemd_run() {
+            Some(run) => prepared.limits.scope_prefix(crate::limits::systemd_version(run)).unwrap_or_default(),
+            None => Vec::new(),
+        },
+    };
+    if !cgroups.dirs().is_empty() {
+        tracing::debug!("limits: the sandbox runs in {:?}", cgroups.dirs());
+    }
     let store = crate::violations::Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
     let proxy = crate::proxy::Proxy::with_store(net_config, None, std::sync::Arc::new(store));
     let client = crate::proxy::Client::new(Some(prepared.key.clone()));
     let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
         .map_err(|e| format!("cannot start the network proxies: {e}"))?;
     let lock = Box::new(prepared.claim.take_lock());
-    let outcome = runner::run(&prepared.argv, ctx.stdio, tty, &ctx.control, lock, &prepared.expectations, Some(bridge));
+    let start = runner::Start { argv: &prepared.argv, expectations: &prepared.expectations, confinement: &confinement };
+    let outcome = runner::run(start, ctx.stdio, tty, &ctx.control, lock, Some(bridge));
+    let (scoped, in_cgroup) = (!confinement.prefix.is_empty(), !cgroups.dirs().is_empty());
+    drop(confinement);
+    drop(cgroups);
     network.stop();
     for line in proxy.violations.summary() {
         crate::cli::say(&line);
@@ -295,10 +333,14 @@ pub fn run_sandboxed(
     drop(prepared);
     match outcome {
         Ok(RunOutcome::Exited(code)) => Ok(code),
+        Ok(RunOutcome::SetupFailed(code)) if scoped => Err(format!(
+            "bubblewrap, started by systemd-run in a user scope for the sandbox's limits, could not create the sandbox (exit {code}; the message above says whose)"
+        )),
         Ok(RunOutcome::SetupFailed(code)) => Err(format!(
             "bubblewrap could not create the sandbox (it exited {code}; its own message is above). If it could not create namespaces: {}",
             bwrap::USERNS_HINT
         )),
+        Err(e) if in_cgroup => Err(format!("could not start bubblewrap in the sandbox's cgroup: {e}")),
         Err(e) => Err(format!("could not start bubblewrap: {e}")),
     }
 }

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod helper;
 pub mod launch;
+#[cfg(target_os = "linux")]
+pub mod limits;
 pub mod logging;
 #[cfg(target_os = "linux")]
 pub mod manager;

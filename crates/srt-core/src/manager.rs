@@ -37,6 +37,9 @@ struct Pending {
     /// wrap is given up), then released.
     claim: Claim,
     checks: PathBuf,
+    /// Its process and memory limits: cgroups are made and its helper moved
+    /// in when it hands over, before the command starts.
+    limits: crate::limits::Decision,
 }
 
 type PendingMap = Arc<Mutex<HashMap<String, Pending>>>;
@@ -146,6 +149,14 @@ impl Session {
         Ok(())
     }
 
+    /// The limits the session's sandboxes would go without here, each said
+    /// once (at `initialize`).
+    pub fn limit_warnings(&self) -> Vec<String> {
+        let settings = self.settings();
+        let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
+        crate::limits::probe(wanted, false).unheld().into_iter().map(|(_, _, message)| message).collect()
+    }
+
     /// The bridge socket's path (the original's `getLinuxHttpSocketPath`).
     pub fn bridge_socket(&self) -> &Path {
         &self.socket
@@ -205,7 +216,13 @@ impl Session {
             .map_err(|e| format!("cannot write {}: {e}", checks.display()))?;
         drop(checks_file);
         let key = command_id.unwrap_or(command).to_string();
-        let entry = Pending { key: Some(key), list_id: command_id.map(str::to_string), claim: prepared.claim, checks };
+        let entry = Pending {
+            key: Some(key),
+            list_id: command_id.map(str::to_string),
+            claim: prepared.claim,
+            checks,
+            limits: prepared.limits,
+        };
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(token, entry);
         *self.active.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let command_line = prepared.argv.iter().map(|w| shell_quote_bytes(w)).collect::<Vec<_>>().join(" ");
@@ -375,7 +392,22 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
             };
             let _ = std::fs::remove_file(&entry.checks);
             let mut entry = entry;
-            if let Some(pid) = peer.and_then(|p| u32::try_from(p).ok()) {
+            let helper = peer.and_then(|p| u32::try_from(p).ok());
+            // The helper waits for our answer before it starts anything: in
+            // its cgroups now, everything inside will be.
+            let cgroups = crate::limits::Cgroups::create(&entry.limits)
+                .and_then(|c| helper.map_or(Err("no helper pid".into()), |pid| c.adopt(pid)).map(|()| c));
+            let cgroups = match cgroups {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!("limits: {e}");
+                    let mut stream = stream;
+                    let _ = stream.write_all(b"l").await;
+                    tokio::task::spawn_blocking(move || drop((entry, message)));
+                    return;
+                }
+            };
+            if let Some(pid) = helper {
                 // The placeholders live as long as this sandbox, whatever becomes of us.
                 entry.claim.tie_to_sandbox(pid);
             }
@@ -396,7 +428,7 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
                 t.abort();
             }
             let claim = entry.claim;
-            tokio::task::spawn_blocking(move || drop(claim));
+            tokio::task::spawn_blocking(move || drop((claim, cgroups)));
         });
     }
 }

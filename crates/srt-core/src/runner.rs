@@ -167,24 +167,43 @@ pub fn wants_tty(stdio: &HostStdio) -> bool {
     [&stdio.stdin, &stdio.stdout, &stdio.stderr].into_iter().any(isatty)
 }
 
-/// Runs `argv` (bubblewrap and its arguments) and waits for it.
+/// What puts bubblewrap, and so the whole sandbox, under its limits
+/// before it can start anything (see `limits`).
+#[derive(Default)]
+pub struct Confinement {
+    /// `cgroup.procs` files bubblewrap writes itself into before its exec.
+    pub procs: Vec<OwnedFd>,
+    /// A command that starts bubblewrap in a limited scope (systemd-run).
+    pub prefix: Vec<OsString>,
+}
+
+/// The sandbox to start: bubblewrap's argv, what its helper checks, and
+/// what limits it.
+pub struct Start<'a> {
+    pub argv: &'a [OsString],
+    pub expectations: &'a [u8],
+    pub confinement: &'a Confinement,
+}
+
+/// Runs bubblewrap with its arguments and waits for it.
 /// `until_started` is dropped once the sandbox is set up (its helper says so
 /// on the ready descriptor) or bubblewrap ended without getting there.
 pub fn run(
-    argv: &[OsString],
+    start: Start<'_>,
     stdio: HostStdio,
     tty: bool,
     control: &Arc<RunControl>,
     until_started: Box<dyn Send>,
-    expectations: &[u8],
     bridge: Option<OwnedFd>,
 ) -> io::Result<RunOutcome> {
     let (info_read, info_write) = pipe()?;
     let (ready_read, ready_write) = pipe()?;
-    let (argv, payload) = fit_command_line(argv, command_line_budget());
+    let (argv, payload) = fit_command_line(start.argv, command_line_budget());
     let args_file = payload.map(|bytes| sealed_file(&bytes)).transpose()?;
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]);
+    // bubblewrap, or what starts it in a limited scope and then bubblewrap.
+    let line: Vec<&OsString> = start.confinement.prefix.iter().chain(&argv).collect();
+    let mut cmd = Command::new(line[0]);
+    cmd.args(&line[1..]);
     // Its own process group: a ^C typed at the caller's terminal reaches srt,
     // which forwards it to the command, instead of killing bubblewrap.
     cmd.process_group(0);
@@ -201,7 +220,7 @@ pub fn run(
         cmd.stdout(Stdio::from(stdio.stdout.try_clone()?));
         cmd.stderr(Stdio::from(stdio.stderr.try_clone()?));
     }
-    let expect_file = sealed_file(expectations)?;
+    let expect_file = sealed_file(start.expectations)?;
     let mut passed = vec![
         (info_write.as_raw_fd(), INFO_FD),
         (ready_write.as_raw_fd(), READY_FD),
@@ -216,9 +235,17 @@ pub fn run(
     // SAFETY: getpid cannot fail.
     let parent = unsafe { libc::getpid() };
     let descriptor_limit = crate::proxy::serve::command_descriptor_limit();
+    let cgroups: Vec<RawFd> = start.confinement.procs.iter().map(AsRawFd::as_raw_fd).collect();
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
+            // Into the sandbox's cgroups first, before anything it starts, and
+            // before the moves below can close these descriptors.
+            for fd in &cgroups {
+                if libc::write(*fd, b"0".as_ptr().cast(), 1) != 1 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
             // Each passed descriptor to its number, by way of a copy above
             // them all, so one move cannot overwrite the next one's source.
             let mut high = [0; 5];

@@ -65,6 +65,60 @@ pub struct Settings {
     /// Windows backend settings (ignored on Linux and macOS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows: Option<WindowsSettings>,
+    /// Linux: the most processes and memory one sandbox may use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsSettings>,
+}
+
+/// `limits`: what one sandbox may use at once. A key left out takes its
+/// default; `null` means no limit.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LimitsSettings {
+    /// Processes and threads at once, bubblewrap's and srt's helper's included (default 4096; at least 8), or null for no limit.
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "max_processes_schema")]
+    pub max_processes: Option<Limit>,
+    /// Memory in MiB, swap included (default: three quarters of the machine's memory; at least 16), or null for no limit.
+    #[serde(rename = "maxMemoryMB", default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "max_memory_schema")]
+    pub max_memory_mb: Option<Limit>,
+}
+
+/// A limit as written: a number, or `null` for none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    Unlimited,
+    At(i64),
+}
+
+pub const LIMIT_SHAPE: &str = "expected a whole number, or null for no limit";
+
+/// A key that is there, even as `null`: `Some`. (Serde reads a `null` as a
+/// missing `Option`, but here `null` says "no limit" and missing says "the default".)
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Limit>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(Some(Limit::Unlimited)),
+        serde_json::Value::Number(n) if n.is_i64() => Ok(n.as_i64().map(Limit::At)),
+        _ => Err(serde::de::Error::custom(LIMIT_SHAPE)),
+    }
+}
+
+impl Serialize for Limit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Limit::Unlimited => s.serialize_none(),
+            Limit::At(n) => s.serialize_i64(*n),
+        }
+    }
+}
+
+fn max_processes_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["integer", "null"], "minimum": 8 })
+}
+
+fn max_memory_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": ["integer", "null"], "minimum": 16 })
 }
 
 /// `network`.

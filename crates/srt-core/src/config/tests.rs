@@ -180,6 +180,15 @@ rules! {
     mandatory_deny_search_depth_range:
         json!({"mandatoryDenySearchDepth": 10}),
         json!({"mandatoryDenySearchDepth": 11}) => "mandatoryDenySearchDepth", "from 1 to 10";
+    limits_max_processes_range:
+        json!({"limits": {"maxProcesses": 8}}),
+        json!({"limits": {"maxProcesses": 7}}) => "limits.maxProcesses", "from 8 to 4194304, or null for no limit";
+    limits_max_memory_range:
+        json!({"limits": {"maxMemoryMB": 16}}),
+        json!({"limits": {"maxMemoryMB": 0}}) => "limits.maxMemoryMB", "from 16 to";
+    limits_are_whole_numbers:
+        json!({"limits": {"maxProcesses": 4096, "maxMemoryMB": 2048}}),
+        json!({"limits": {"maxMemoryMB": "2G"}}) => "limits.maxMemoryMB", "expected a whole number, or null for no limit";
     mandatory_deny_search_depth_is_an_integer:
         json!({"mandatoryDenySearchDepth": 1}),
         json!({"mandatoryDenySearchDepth": 2.5}) => "mandatoryDenySearchDepth", "invalid type";
@@ -283,6 +292,27 @@ fn unknown_keys_are_reported_with_a_suggestion_and_do_not_fail() {
     assert_eq!(suggest_key("filesytem").as_deref(), Some("filesystem"));
     assert_eq!(suggest_key("filesystem.allowWrites").as_deref(), Some("allowWrite"));
     assert_eq!(suggest_key("network.zzzzzzzzzzzz"), None);
+}
+
+#[test]
+fn a_null_limit_is_no_limit_and_a_missing_one_the_default() {
+    let parsed = parse_settings(&with(json!({"limits": {"maxProcesses": 64}}))).unwrap();
+    let doc = r#"{"network": {"allowedDomains": [], "deniedDomains": []},
+        "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []},
+        "limits": {"maxMemoryMB": null}}"#;
+    let unlimited = parse_settings(doc).unwrap();
+    assert_eq!(
+        parsed.settings.limits,
+        Some(LimitsSettings { max_processes: Some(Limit::At(64)), max_memory_mb: None })
+    );
+    assert_eq!(
+        unlimited.settings.limits,
+        Some(LimitsSettings { max_processes: None, max_memory_mb: Some(Limit::Unlimited) })
+    );
+    // And back: null stays null, not "missing".
+    let again = parse_settings(&serde_json::to_string(&unlimited.settings).unwrap()).unwrap();
+    assert_eq!(again.settings, unlimited.settings);
+    assert!(unlimited.unknown_keys.is_empty());
 }
 
 #[test]

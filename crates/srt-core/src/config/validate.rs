@@ -26,6 +26,18 @@ impl Checker {
         }
     }
 
+    /// A limit: a whole number in range, or null (no limit).
+    fn limit(&mut self, path: &str, value: Option<Limit>, min: i64, max: i64) {
+        if let Some(Limit::At(v)) = value {
+            if v < min || v > max {
+                self.fail(
+                    path,
+                    format!("{v} is out of range: it must be a whole number from {min} to {max}, or null for no limit"),
+                );
+            }
+        }
+    }
+
     fn domains(&mut self, path: &str, list: &[String], kind: EntryKind) -> Vec<HostPattern> {
         let mut parsed = Vec::new();
         for (i, entry) in list.iter().enumerate() {
@@ -64,6 +76,11 @@ pub fn validate(settings: &Settings) -> Vec<Issue> {
     let allowed = network(&mut c, &settings.network);
     filesystem(&mut c, &settings.filesystem);
     c.range("mandatoryDenySearchDepth", settings.mandatory_deny_search_depth, 1, 10);
+    if let Some(l) = &settings.limits {
+        // Below these, bubblewrap and srt's helper alone would not fit.
+        c.limit("limits.maxProcesses", l.max_processes, 8, 4_194_304);
+        c.limit("limits.maxMemoryMB", l.max_memory_mb, 16, 1 << 40);
+    }
     c.absolute("bwrapPath", &settings.bwrap_path);
     c.absolute("socatPath", &settings.socat_path);
     c.absolute("javaAgentJarPath", &settings.java_agent_jar_path);

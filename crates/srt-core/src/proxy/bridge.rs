@@ -104,6 +104,7 @@ pub fn connect_and_send(socket: &std::path::Path, token: &str) -> Result<(), Str
     let mut byte = [0u8; 1];
     match std::io::Read::read(&mut &stream, &mut byte) {
         Ok(1) if byte[0] == b'k' => Ok(()),
+        Ok(1) if byte[0] == b'l' => Err("srt could not put this sandbox under its process and memory limits (its debug log says why)".into()),
         _ => Err("srt did not accept this sandbox's proxy listeners (the session was reset, or the command was wrapped by another session)".into()),
     }
 }

@@ -73,7 +73,7 @@ fn search(candidates: Vec<PathBuf>, avoid: &[PathBuf]) -> Result<PathBuf, Depend
 
 /// Why a bwrap found by searching could have been put there by a sandboxed
 /// command (or by anyone but root), if it could.
-fn distrust(candidate: &Path, avoid: &[PathBuf]) -> Option<String> {
+pub(crate) fn distrust(candidate: &Path, avoid: &[PathBuf]) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let real = std::fs::canonicalize(candidate).ok()?;
     // The package manager's directories are judged by ownership alone: a
