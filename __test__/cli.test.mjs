@@ -15,7 +15,8 @@ for (const kind of Object.keys(kinds)) {
     it('runs a command and passes its output', () => {
       const r = runSync(kind, ['echo', 'hello'], { env, cwd: home })
       assert.equal(r.stdout, 'hello\n')
-      assert.equal(r.stderr, '')
+      // Nothing on stderr, but the note srt gives once per user where a limit cannot be held.
+      assert.equal(r.stderr.replace(/^srt: warning: sandboxes here get no .*\n/m, ''), '')
       assert.equal(r.status, 0)
     })
 

@@ -347,11 +347,11 @@ describe('mandatory write denies', () => {
   it('a name of another case left by one run stands in for nothing in the next', () => {
     const work = tempDir()
     const rules = config({ filesystem: { allowWrite: ['.'] } })
-    sh('mkdir .GIT .CLAUDE; touch .BASHRC Head', rules, { cwd: work })
+    sh('mkdir .GIT .CLAUDE; touch .BASHRC Refs', rules, { cwd: work })
     assert.ok(fs.existsSync(path.join(work, '.GIT')), 'the first run made its decoys')
-    const r = sh('echo pwned > .bashrc; mkdir .git; touch HEAD; mkdir -p .claude/commands; echo done', rules, { cwd: work })
+    const r = sh('echo pwned > .bashrc; mkdir .git; mkdir refs; mkdir -p .claude/commands; echo done', rules, { cwd: work })
     assert.match(r.stdout, /done/, r.stderr)
-    for (const f of ['.bashrc', '.git', 'HEAD', '.claude']) assert.ok(!fs.existsSync(path.join(work, f)), f)
+    for (const f of ['.bashrc', '.git', 'refs', '.claude']) assert.ok(!fs.existsSync(path.join(work, f)), f)
   })
 
   it('refuses a settings file reached through a link the command could repoint', () => {
@@ -379,12 +379,12 @@ describe('mandatory write denies', () => {
     const other = path.join(tempDir(), 'other')
     fs.mkdirSync(proj)
     fs.mkdirSync(other)
-    const r = sh(`git init -q ${work}; mkdir ${work}/.git; git init -q ${other}; touch ${other}/HEAD; echo x > inside; echo done`, config({ filesystem: { allowWrite: [work, other] } }), {
+    const r = sh(`git init -q ${work}; mkdir ${work}/.git; git init -q ${other}; mkdir ${other}/refs; echo x > inside; echo done`, config({ filesystem: { allowWrite: [work, other] } }), {
       cwd: proj,
     })
     assert.match(r.stdout, /done/, r.stderr)
     assert.equal(content(proj, 'inside'), 'x\n')
-    for (const p of [path.join(work, '.git'), path.join(other, '.git'), path.join(other, 'HEAD')]) assert.ok(!fs.existsSync(p), p)
+    for (const p of [path.join(work, '.git'), path.join(other, '.git'), path.join(other, 'refs')]) assert.ok(!fs.existsSync(p), p)
   })
 
   it('protects every name in a writable home, and its .ssh and git config, even those not there yet', () => {
@@ -521,7 +521,10 @@ describe('mandatory write denies', () => {
     )
     assert.match(r.stdout, /done/)
     assert.doesNotMatch(r.stdout, /INIT|BARE/)
-    assert.ok(!fs.existsSync(path.join(work, '.git')) && !fs.existsSync(path.join(work, 'HEAD')))
+    assert.ok(!fs.existsSync(path.join(work, '.git')) && !fs.existsSync(path.join(work, 'refs')))
+    // Whatever the command made there, git on the host finds no repository in it.
+    const git = spawnSync('git', ['rev-parse', '--git-dir'], { cwd: work, encoding: 'utf8', env: { ...env, GIT_CEILING_DIRECTORIES: path.dirname(work) } })
+    assert.notEqual(git.status, 0, git.stdout)
   })
 
   it('keeps a placeholder another run relies on, whatever its environment says', async () => {
@@ -990,7 +993,7 @@ describe('refusals when the sandbox cannot work', () => {
     // What srt protects atop a write root exists already, so bubblewrap needs
     // no placeholder there (which it could not make under the misdirected
     // mount) and the helper's check is what stops the run.
-    fs.writeFileSync(path.join(work, 'build', 'HEAD'), '')
+    fs.writeFileSync(path.join(work, 'build', 'refs'), '')
     fs.writeFileSync(path.join(work, 'build', '.git'), 'gitdir: /nonexistent\n')
     const elsewhere = tempDir()
     const real = which('bwrap')

@@ -123,6 +123,7 @@ pub fn prepare(
     // this sandbox (below), and claimed too where this run mounts over it.
     let live = registry.sweep();
     let empty_dir = registry.empty_dir().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
+    let empty_pipe = registry.empty_pipe().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
     // srt itself: a command that could rewrite srt's files (a package inside
     // a writable project's node_modules) would run code outside the sandbox
     // the next time srt starts. The directory of the helper binary, and the
@@ -160,6 +161,7 @@ pub fn prepare(
         shared_tmp,
         helper: helper.clone(),
         empty_dir,
+        empty_pipe,
         protect,
     };
     let mut plan = plan::plan(&input, &HostFs);
@@ -265,10 +267,16 @@ pub fn prepare(
     // through a link: bubblewrap, finding them there, makes nothing.
     for m in &plan.mounts {
         if let plan::Mount::RoBind(src, dest) = m {
-            if src == dest || !plan.placeholders.contains(dest) {
+            let kind = if plan.pipes.contains(dest) {
+                placeholders::MountPoint::Pipe
+            } else if src == dest || !plan.placeholders.contains(dest) {
                 continue;
-            }
-            placeholders::make_mount_point(dest, src != Path::new("/dev/null")).map_err(|e| {
+            } else if src == Path::new("/dev/null") {
+                placeholders::MountPoint::File
+            } else {
+                placeholders::MountPoint::Dir
+            };
+            placeholders::make_mount_point(dest, kind).map_err(|e| {
                 format!(
                     "cannot make the placeholder {} ({e}): a directory on the way changed while the sandbox was being set up; refusing to run",
                     dest.display()

@@ -123,6 +123,40 @@ pub fn scan(
     found
 }
 
+/// What keeps a directory from becoming a bare repository, which git on the
+/// host would take it for (running its `config`) before looking further up:
+/// git needs a `HEAD` file and `objects` and `refs` directories there. So one
+/// of them must not be made: `refs` (else `objects`) as a named pipe, which
+/// git and `git add` ignore, and no name a command line uses (a `HEAD` in
+/// the working directory makes `git log HEAD` ambiguous); `HEAD` only where
+/// both are directories already.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Blocker {
+    /// Keep this entry as it is (read-only): it already blocks.
+    Existing(&'static str),
+    /// Make this one (a placeholder): see [`BLOCKER_PIPES`].
+    Missing(&'static str),
+}
+
+/// The blockers made as named pipes.
+pub const BLOCKER_PIPES: &[&str] = &["refs", "objects"];
+
+pub fn bare_repository_blocker(entries: &[DirEntry]) -> Blocker {
+    for name in BLOCKER_PIPES {
+        match entries.iter().find(|e| e.0 == **name) {
+            None => return Blocker::Missing(name),
+            // Not a directory (a link may lead to one, and could be replaced by one).
+            Some((_, false, false)) => return Blocker::Existing(name),
+            Some(_) => {}
+        }
+    }
+    if has(entries, "HEAD") {
+        Blocker::Existing("HEAD")
+    } else {
+        Blocker::Missing("HEAD")
+    }
+}
+
 /// Entries whose name is `name` in any case: all protected (protecting a
 /// `.BashRC` too costs nothing).
 fn variants<'a>(entries: &'a [DirEntry], name: &'a str) -> impl Iterator<Item = &'a DirEntry> + 'a {
@@ -174,12 +208,10 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
         if !has(&entries, ".git") {
             found.missing.push(dir.join(".git"));
         }
-        // Nor may the directory itself become a bare repository (git falls
-        // back to reading `./config` when `.git` is broken): that needs a HEAD.
-        if has(&entries, "HEAD") {
-            found.existing.push(dir.join("HEAD"));
-        } else {
-            found.missing.push(dir.join("HEAD"));
+        // Nor may the directory itself become a bare repository.
+        match bare_repository_blocker(&entries) {
+            Blocker::Existing(name) => found.existing.push(dir.join(name)),
+            Blocker::Missing(name) => found.missing.push(dir.join(name)),
         }
     }
     for (name, is_dir, is_symlink) in &entries {
@@ -301,7 +333,7 @@ mod tests {
         dirs.insert(PathBuf::from("/p"), at_root);
         dirs.insert(PathBuf::from("/p/.git"), Vec::new());
         let found = scan(&Listing(dirs.clone()), Path::new("/p"), 3, false, true);
-        for made in ["/p/.git", "/p/.bashrc", "/p/HEAD", "/p/.claude/commands"] {
+        for made in ["/p/.git", "/p/.bashrc", "/p/refs", "/p/.claude/commands"] {
             assert!(found.missing.contains(&PathBuf::from(made)), "{made} must stay impossible to make: {found:?}");
         }
         for kept in ["/p/.GIT", "/p/.BASHRC", "/p/.CLAUDE"] {

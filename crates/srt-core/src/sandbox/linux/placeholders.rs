@@ -128,6 +128,22 @@ impl Registry {
         }
     }
 
+    /// A named pipe of ours: the source of placeholders that are pipes.
+    pub fn empty_pipe(&self) -> io::Result<PathBuf> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::FileTypeExt;
+        let pipe = self.dir.join("empty-pipe");
+        let c = std::ffi::CString::new(pipe.as_os_str().as_bytes()).map_err(io::Error::other)?;
+        // SAFETY: mknod on a NUL-terminated path we own; EEXIST is checked below.
+        unsafe { libc::mknod(c.as_ptr(), libc::S_IFIFO | 0o400, 0) };
+        let meta = std::fs::symlink_metadata(&pipe)?;
+        if meta.file_type().is_fifo() && ours(&meta) {
+            Ok(pipe)
+        } else {
+            Err(io::Error::other(format!("{} must be a named pipe of yours", pipe.display())))
+        }
+    }
+
     /// Each record: its id, the ids of the sandboxes it was tied to, its paths.
     fn records(&self) -> Vec<Record> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else { return Vec::new() };
@@ -323,23 +339,34 @@ pub fn create_new_nofollow(path: &Path, content: &[u8]) -> io::Result<()> {
     std::io::Write::write_all(&mut file, content)
 }
 
-/// Makes the mount point of a placeholder, an empty directory or file, with
+/// What a placeholder's mount point is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountPoint {
+    Dir,
+    File,
+    Pipe,
+}
+
+/// Makes the mount point of a placeholder, an empty directory, file or pipe, with
 /// no link followed on the way: made by bubblewrap instead, it would be made
 /// wherever a directory swapped for a link meanwhile points, a place no
 /// sandbox may write. One of the right kind already there (another live run's
 /// placeholder) will do; anything else is an error.
-pub fn make_mount_point(path: &Path, dir: bool) -> io::Result<()> {
+pub fn make_mount_point(path: &Path, kind: MountPoint) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let (parent, name) =
         split(path).ok_or_else(|| io::Error::other("a directory on the way is gone or has become a symbolic link"))?;
     let at = parent.as_raw_fd();
-    // SAFETY: mkdirat/openat/fstatat relative to a directory we hold.
-    let made = if dir {
-        unsafe { libc::mkdirat(at, name.as_ptr(), 0o755) == 0 }
-    } else {
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-        let fd = unsafe { libc::openat(at, name.as_ptr(), flags, 0o644) };
-        fd >= 0 && unsafe { libc::close(fd) } == 0
+    // SAFETY: mkdirat/mknodat/openat/fstatat relative to a directory we hold.
+    let made = match kind {
+        MountPoint::Dir => unsafe { libc::mkdirat(at, name.as_ptr(), 0o755) == 0 },
+        // No execute bit: git's test for a repository directory fails on it, even for root.
+        MountPoint::Pipe => unsafe { libc::mknodat(at, name.as_ptr(), libc::S_IFIFO | 0o444, 0) == 0 },
+        MountPoint::File => {
+            let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+            let fd = unsafe { libc::openat(at, name.as_ptr(), flags, 0o644) };
+            fd >= 0 && unsafe { libc::close(fd) } == 0
+        }
     };
     if made {
         return Ok(());
@@ -352,8 +379,12 @@ pub fn make_mount_point(path: &Path, dir: bool) -> io::Result<()> {
     if unsafe { libc::fstatat(at, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    let kind = st.st_mode & libc::S_IFMT;
-    if (dir && kind == libc::S_IFDIR) || (!dir && kind == libc::S_IFREG) {
+    let wanted = match kind {
+        MountPoint::Dir => libc::S_IFDIR,
+        MountPoint::File => libc::S_IFREG,
+        MountPoint::Pipe => libc::S_IFIFO,
+    };
+    if st.st_mode & libc::S_IFMT == wanted {
         Ok(())
     } else {
         Err(io::Error::other("something else has appeared there"))
@@ -375,6 +406,10 @@ fn remove_placeholder(path: &Path) {
     match st.st_mode & libc::S_IFMT {
         libc::S_IFDIR => unsafe {
             libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR);
+        },
+        // Only srt makes named pipes where protected names go.
+        libc::S_IFIFO => unsafe {
+            libc::unlinkat(dir, name.as_ptr(), 0);
         },
         libc::S_IFREG => {
             let ours = st.st_size == 0 || {
@@ -511,18 +546,25 @@ mod nofollow_tests {
         let elsewhere = base.join("elsewhere");
         std::fs::create_dir_all(&real).unwrap();
         std::fs::create_dir_all(&elsewhere).unwrap();
-        make_mount_point(&real.join(".bashrc"), false).unwrap();
-        make_mount_point(&real.join(".vscode"), true).unwrap();
+        make_mount_point(&real.join(".bashrc"), MountPoint::File).unwrap();
+        make_mount_point(&real.join(".vscode"), MountPoint::Dir).unwrap();
+        make_mount_point(&real.join("refs"), MountPoint::Pipe).unwrap();
         assert!(real.join(".bashrc").is_file() && real.join(".vscode").is_dir());
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(real.join("refs")).unwrap().file_type().is_fifo());
         // Again (another run's, still there): fine. Of the other kind: refused.
-        make_mount_point(&real.join(".vscode"), true).unwrap();
-        assert!(make_mount_point(&real.join(".vscode"), false).is_err());
+        make_mount_point(&real.join(".vscode"), MountPoint::Dir).unwrap();
+        make_mount_point(&real.join("refs"), MountPoint::Pipe).unwrap();
+        assert!(make_mount_point(&real.join(".vscode"), MountPoint::File).is_err());
+        assert!(make_mount_point(&real.join("refs"), MountPoint::Dir).is_err());
+        remove_placeholder(&real.join("refs"));
+        assert!(!real.join("refs").exists(), "srt's pipe is removed");
         // A directory on the way swapped for a link: nothing made at its target.
         std::os::unix::fs::symlink(&elsewhere, base.join("swapped")).unwrap();
-        assert!(make_mount_point(&base.join("swapped/.git"), true).is_err());
-        assert!(make_mount_point(&base.join("swapped/HEAD"), false).is_err());
+        assert!(make_mount_point(&base.join("swapped/.git"), MountPoint::Dir).is_err());
+        assert!(make_mount_point(&base.join("swapped/refs"), MountPoint::Pipe).is_err());
         std::os::unix::fs::symlink(&elsewhere, real.join(".idea")).unwrap();
-        assert!(make_mount_point(&real.join(".idea"), true).is_err());
+        assert!(make_mount_point(&real.join(".idea"), MountPoint::Dir).is_err());
         assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
         std::fs::remove_dir_all(&base).unwrap();
     }

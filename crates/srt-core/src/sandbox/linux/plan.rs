@@ -47,6 +47,8 @@ pub struct PlanInput<'a> {
     /// An empty read-only directory of ours, mounted over a missing directory
     /// on the way to protected paths (`.claude` for `.claude/commands`).
     pub empty_dir: PathBuf,
+    /// A named pipe of ours, mounted over the bare-repository blockers.
+    pub empty_pipe: PathBuf,
     /// Extra paths the command must not write (srt's own state).
     pub protect: Vec<PathBuf>,
 }
@@ -69,6 +71,8 @@ pub struct Plan {
     /// Placeholders srt must create itself, with this content, before the
     /// sandbox starts (an empty one would confuse the host's own tools).
     pub prefilled: Vec<(PathBuf, &'static str)>,
+    /// Placeholders whose mount points are named pipes (bare-repository blockers).
+    pub pipes: Vec<PathBuf>,
 }
 
 /// A missing `.git/commondir` is stood in for by one naming the repository
@@ -319,8 +323,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     roots.retain(|r| !write_denies.iter().any(|d| is_within(r, d)));
     roots.sort_by_key(|p| (depth(p), p.clone()));
 
-    // No repository may be made, nor a bare one (git falls back to `./config`
-    // beside a HEAD), where git on the host would find it: in the directories
+    // No repository may be made, nor a bare one (see `Blocker`), where git
+    // on the host would find it: in the directories
     // above the working directory (git looks upwards) and at the top of every
     // directory allowWrite names. An existing repository there keeps its hooks
     // and config, as the scan keeps those of the roots'.
@@ -337,10 +341,11 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     repo_homes.sort();
     repo_homes.dedup();
     for dir in &repo_homes {
-        let head = dir.join("HEAD");
-        match fs.real_path(&head) {
-            Some(real) => write_denies.push(real),
-            None => missing.push(head),
+        match mandatory::bare_repository_blocker(&fs.list_dir(dir).unwrap_or_default()) {
+            mandatory::Blocker::Existing(name) => {
+                write_denies.push(fs.real_path(&dir.join(name)).unwrap_or(dir.join(name)))
+            }
+            mandatory::Blocker::Missing(name) => missing.push(dir.join(name)),
         }
         let git = dir.join(".git");
         if !fs.exists_no_follow(&git) {
@@ -568,7 +573,17 @@ fn placeholder_mounts(
         // An empty directory, as a rule: git ignores empty directories, so a
         // placeholder shows up neither in `git status` nor in `git add -A`,
         // inside or on the host. What tools read as files is a file.
+        // (Only the bare-repository blockers are missing under these names
+        // outside `.git`; a missing denyWrite of the same name is kept from
+        // being made just as well.)
+        let pipe = first == *path
+            && first.file_name().is_some_and(|n| mandatory::BLOCKER_PIPES.iter().any(|b| n == *b))
+            && parent.file_name().is_none_or(|n| n != ".git");
         let source: PathBuf = match placeholder_file(&first).filter(|_| first == *path) {
+            _ if pipe => {
+                out.pipes.push(first.clone());
+                input.empty_pipe.clone()
+            }
             Some("") => "/dev/null".into(),
             Some(content) => {
                 out.prefilled.push((first.clone(), content));

@@ -103,6 +103,7 @@ fn run_protecting(fs: &FakeFs, s: &crate::config::Settings, cwd: &str, protect: 
         shared_tmp: None,
         helper: "/opt/srt/srt".into(),
         empty_dir: "/run/srt/empty".into(),
+        empty_pipe: "/run/srt/pipe".into(),
         protect: vec![protect.into()],
     };
     plan(&input, fs)
@@ -181,8 +182,8 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "bind /home/u/proj/a /home/u/proj/a",
             // No repository may be made at the top of a directory allowWrite names.
             "ro-bind /run/srt/empty /home/u/.aws/.git",
-            "ro-bind /run/srt/empty /home/u/.aws/HEAD",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
+            "ro-bind /run/srt/pipe /home/u/.aws/refs",
             // Placeholders: protected names that do not exist yet in the working directory.
             "ro-bind /run/srt/empty /home/u/proj/.bash_login",
             "ro-bind /run/srt/empty /home/u/proj/.bash_logout",
@@ -203,7 +204,7 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/.zshenv",
             "ro-bind /run/srt/empty /home/u/proj/.zshrc",
             // Nor may the working directory become a bare repository.
-            "ro-bind /run/srt/empty /home/u/proj/HEAD",
+            "ro-bind /run/srt/pipe /home/u/proj/refs",
             // Deeper finds are pinned too (a/b/.zshrc, a/.vscode).
             "bind /home/u/proj/a/b /home/u/proj/a/b",
             "ro-bind /run/srt/empty /home/u/proj/.claude/agents",
@@ -504,9 +505,10 @@ fn no_repository_and_no_bare_repository_can_be_made_where_git_looks() {
     for line in [
         // The working directory has no .git: none may be made.
         "ro-bind /run/srt/empty /home/u/proj/.git",
-        "ro-bind /run/srt/empty /home/u/proj/HEAD",
-        // The writable directory above it must not become a bare repository.
-        "ro-bind /run/srt/empty /home/u/HEAD",
+        "ro-bind /run/srt/pipe /home/u/proj/refs",
+        // The writable directory above it must not become a bare repository
+        // (a named pipe where git would need a `refs` directory).
+        "ro-bind /run/srt/pipe /home/u/refs",
         // A denied read that does not exist yet cannot be created.
         "ro-bind /run/srt/empty /home/u/.ssh",
     ] {
@@ -529,7 +531,7 @@ fn a_writable_home_keeps_every_protected_name_and_ssh_and_git_config() {
         "ro-bind /run/srt/empty /home/u/.gitconfig",
         "ro-bind /run/srt/empty /home/u/.vscode",
         "ro-bind /run/srt/empty /home/u/.git",
-        "ro-bind /run/srt/empty /home/u/HEAD",
+        "ro-bind /run/srt/pipe /home/u/refs",
         "ro-bind /home/u/.ssh /home/u/.ssh",
         "ro-bind /run/srt/empty /home/u/.config/git",
     ] {
@@ -545,7 +547,7 @@ fn no_repository_in_a_writable_directory_above_the_working_directory() {
     let p = run_in(&fs, &s, "/w/proj");
     let r = render(&p);
     for line in
-        ["ro-bind /run/srt/empty /w/.git", "ro-bind /run/srt/empty /w/HEAD", "ro-bind /run/srt/empty /w/proj/.git"]
+        ["ro-bind /run/srt/empty /w/.git", "ro-bind /run/srt/pipe /w/refs", "ro-bind /run/srt/empty /w/proj/.git"]
     {
         assert!(r.contains(&line.to_string()), "{line} missing from {r:#?}");
     }
@@ -759,6 +761,7 @@ fn the_shared_temporary_directory_is_each_sandboxs_own() {
         shared_tmp: Some("/tmp/claude".into()),
         helper: "/opt/srt/srt".into(),
         empty_dir: "/run/srt/empty".into(),
+        empty_pipe: "/run/srt/pipe".into(),
         protect: vec![],
     };
     let p = plan(&input(&s), &fs);
