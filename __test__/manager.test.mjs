@@ -269,27 +269,32 @@ describe('SandboxManager members', () => {
     assert.equal(m.getConfig(), undefined)
   })
 
-  it("placeholders live as long as their sandbox; a wrap given up by cleanupAfterCommand cannot run", async () => {
+  it('a wrapped line runs any number of times while its session lives, then says the session has ended', async () => {
     const project = tempDir('srt-lib-p-')
     const m = new SandboxManager()
     await m.initialize(config({}, { allowWrite: ['.'] }))
     const bashrc = path.join(project, '.bashrc')
-    // A missing .bashrc in a writable directory gets a placeholder (bubblewrap's mount point) while the command runs.
+    // A missing .bashrc in a writable directory gets a placeholder while the command runs.
     // Planned for `project` (the cwd argument), wherever this process is.
-    const { argv } = await m.wrapWithSandboxArgv('touch .bashrc 2>/dev/null || echo protected; sleep 1', '/bin/sh', undefined, undefined, project)
-    const running = spawnLine(argv.map((a) => `'${a.replaceAll("'", `'"'"'`)}'`).join(' '))
+    const { argv } = await m.wrapWithSandboxArgv('touch .bashrc 2>/dev/null || echo protected; echo x >> runs; sleep 1', '/bin/sh', undefined, undefined, project)
+    const line = argv.map((a) => `'${a.replaceAll("'", `'"'"'`)}'`).join(' ')
+    const running = spawnLine(line)
     assert.ok(await eventually(() => fs.existsSync(bashrc), 5000), 'the placeholder is there while the command runs')
-    const r = await running
-    assert.equal(r.stdout, 'protected\n', r.stderr)
-    assert.ok(await eventually(() => !fs.existsSync(bashrc)), 'removed once its sandbox ended')
+    assert.equal((await running).stdout, 'protected\n')
     m.cleanupAfterCommand()
-    // Wrapped, then given up before it ran: refused, and nothing left behind.
-    const never = await m.wrapWithSandbox('echo ran')
-    m.cleanupAfterCommand()
-    const late = await spawnLine(never)
-    assert.doesNotMatch(late.stdout, /ran/)
-    assert.notEqual(late.status, 0, 'refused (its checks and token are gone)')
+    // Agents run a line again: the same rules, as often as they like.
+    for (let i = 0; i < 2; i++) {
+      const again = await spawnLine(line)
+      assert.equal(again.stdout, 'protected\n', again.stderr)
+      m.cleanupAfterCommand()
+    }
+    assert.equal(fs.readFileSync(path.join(project, 'runs'), 'utf8'), 'x\nx\nx\n')
     await m.reset()
+    assert.ok(await eventually(() => !fs.existsSync(bashrc)), 'placeholders go with the session')
+    const late = await spawnLine(line)
+    assert.equal(late.status, 1)
+    assert.match(late.stderr, /srt: this sandboxed command line belongs to a SandboxManager session that has ended/)
+    assert.equal(fs.readFileSync(path.join(project, 'runs'), 'utf8'), 'x\nx\nx\n')
   })
 })
 
@@ -311,9 +316,9 @@ describe('library sessions under attack', () => {
     a.cleanupAfterCommand()
     const r = await running
     assert.equal(r.stdout, 'protected\n', r.stderr)
-    // Its placeholder goes once its sandbox has ended; nothing was planted there.
-    assert.ok(await eventually(() => !fs.existsSync(path.join(project, '.bashrc'))), 'the placeholder is removed')
+    // Its placeholder goes with the sessions; nothing was planted there.
     await Promise.all([a.reset(), b.reset()])
+    assert.ok(await eventually(() => !fs.existsSync(path.join(project, '.bashrc'))), 'the placeholder is removed')
   })
 
   it("srt's registry (its lock, other sessions' sockets) is hidden from every sandbox", async () => {

@@ -95,7 +95,11 @@ fn a_wrapped_command_line_cannot_run_once_the_session_is_gone() {
     session.reset();
     let (stdout, stderr, code) = run(&wrapped.command_line);
     assert!(!stdout.contains("SHOULD-NOT-RUN"), "{stdout}");
-    assert_ne!(code, 0, "{stderr}");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("srt: this sandboxed command line belongs to a SandboxManager session that has ended"),
+        "{stderr}"
+    );
 }
 
 #[test]

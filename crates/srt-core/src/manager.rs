@@ -29,14 +29,14 @@ pub struct Wrapped {
     pub warnings: Vec<String>,
 }
 
-/// A wrap whose sandbox has not started yet.
+/// A wrapped command line: it may be run any number of times while the
+/// session lives.
 struct Pending {
     key: Option<String>,
     list_id: Option<String>,
-    /// The placeholders it relies on: held until its sandbox ends (or the
-    /// wrap is given up), then released.
+    /// The placeholders it relies on: held while the session lives, and
+    /// beyond for as long as a sandbox of this line runs.
     claim: Claim,
-    checks: PathBuf,
     /// Its process and memory limits: cgroups are made and its helper moved
     /// in when it hands over, before the command starts.
     limits: crate::limits::Decision,
@@ -215,36 +215,31 @@ impl Session {
         std::io::Write::write_all(&mut checks_file, &prepared.expectations)
             .map_err(|e| format!("cannot write {}: {e}", checks.display()))?;
         drop(checks_file);
+        // Once the session is gone (its directory with it), the line says so
+        // itself rather than leave it to bubblewrap's "Can't find source path".
+        let command_line = format!(
+            "test -e {checks} || {{ echo 'srt: this sandboxed command line belongs to a SandboxManager session that has ended (reset() was called, or its process exited): wrap the command again' >&2; exit 1; }}; exec {argv}",
+            checks = shell_quote_bytes(checks.as_os_str()),
+            argv = prepared.argv.iter().map(|w| shell_quote_bytes(w)).collect::<Vec<_>>().join(" ")
+        );
         let key = command_id.unwrap_or(command).to_string();
         let entry = Pending {
             key: Some(key),
             list_id: command_id.map(str::to_string),
             claim: prepared.claim,
-            checks,
             limits: prepared.limits,
         };
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).insert(token, entry);
         *self.active.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-        let command_line = prepared.argv.iter().map(|w| shell_quote_bytes(w)).collect::<Vec<_>>().join(" ");
         Ok(Wrapped { argv: prepared.argv, command_line, warnings: prepared.warnings })
     }
 
-    /// One wrapped command has ended. When none is left, wraps that never
-    /// ran are given up: their command lines will be refused, and their
-    /// placeholders removed. (A sandbox that ran releases its own when it ends.)
+    /// One wrapped command has ended. Its line stays runnable, and the
+    /// placeholders it relies on stay in place, until `reset()`: agents run a
+    /// line again, and its mount checks name those placeholders.
     pub fn cleanup_after_command(&self) {
         let mut active = self.active.lock().unwrap_or_else(|e| e.into_inner());
         *active = active.saturating_sub(1);
-        if *active == 0 {
-            let given_up: Vec<Pending> =
-                self.pending.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(_, p)| p).collect();
-            // Off the caller's thread: releasing takes the registry lock.
-            std::thread::spawn(move || {
-                for p in given_up {
-                    let _ = std::fs::remove_file(&p.checks);
-                }
-            });
-        }
     }
 
     /// Stops everything: proxies, listeners, bridge; removes placeholders.
@@ -378,24 +373,30 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
             let Ok(Some(message)) = tokio::time::timeout(IDENTIFY_TIMEOUT, read).await else { return };
             drop(slot);
             let peer = stream.peer_cred().ok().and_then(|c| c.pid());
-            let entry = if sent_by_a_helper(peer, message.pidfd.as_ref()) {
-                // Each token once: a command that learnt a token gains nothing by replaying it.
-                message.token.as_ref().and_then(|t| pending.lock().unwrap_or_else(|e| e.into_inner()).remove(t))
-            } else {
-                None
+            // A token names its line's rules and nothing more: a command that
+            // learnt one gains nothing by presenting it (only a sandbox's pid 1
+            // can, and it would get the same rules again).
+            let helper = peer.and_then(|p| u32::try_from(p).ok());
+            let entry = match (sent_by_a_helper(peer, message.pidfd.as_ref()), message.token.as_ref(), helper) {
+                (true, Some(t), Some(pid)) => {
+                    let mut map = pending.lock().unwrap_or_else(|e| e.into_inner());
+                    map.get_mut(t).map(|p| {
+                        // The placeholders live as long as this sandbox, whatever becomes of us.
+                        p.claim.tie_to_sandbox(pid);
+                        (p.key.clone(), p.list_id.clone(), p.limits.clone())
+                    })
+                }
+                _ => None,
             };
-            let Some(entry) = entry else {
+            let Some((key, list_id, limits)) = entry else {
                 // What was sent is closed off the runtime's threads (a socket
                 // can be made to block in close).
                 tokio::task::spawn_blocking(move || drop(message));
                 return;
             };
-            let _ = std::fs::remove_file(&entry.checks);
-            let mut entry = entry;
-            let helper = peer.and_then(|p| u32::try_from(p).ok());
             // The helper waits for our answer before it starts anything: in
             // its cgroups now, everything inside will be.
-            let cgroups = crate::limits::Cgroups::create(&entry.limits)
+            let cgroups = crate::limits::Cgroups::create(&limits)
                 .and_then(|c| helper.map_or(Err("no helper pid".into()), |pid| c.adopt(pid)).map(|()| c));
             let cgroups = match cgroups {
                 Ok(c) => c,
@@ -403,15 +404,11 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
                     tracing::debug!("limits: {e}");
                     let mut stream = stream;
                     let _ = stream.write_all(b"l").await;
-                    tokio::task::spawn_blocking(move || drop((entry, message)));
+                    tokio::task::spawn_blocking(move || drop(message));
                     return;
                 }
             };
-            if let Some(pid) = helper {
-                // The placeholders live as long as this sandbox, whatever becomes of us.
-                entry.claim.tie_to_sandbox(pid);
-            }
-            let client = Arc::new(Client::with_list(entry.key, entry.list_id));
+            let client = Arc::new(Client::with_list(key, list_id));
             let tasks = serve::serve_sandbox(&tokio::runtime::Handle::current(), message.listeners, &proxy, &client);
             let mut stream = stream;
             let _ = stream.write_all(b"k").await;
@@ -427,8 +424,7 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
             for t in tasks {
                 t.abort();
             }
-            let claim = entry.claim;
-            tokio::task::spawn_blocking(move || drop((claim, cgroups)));
+            tokio::task::spawn_blocking(move || drop(cgroups));
         });
     }
 }

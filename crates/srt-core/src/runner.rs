@@ -6,7 +6,7 @@
 //! because bubblewrap's --die-with-parent watches the thread that spawned it.
 
 use std::ffi::OsString;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
@@ -281,9 +281,15 @@ pub fn run(
         });
     }
     let raw_mode = match &terminal {
-        Some(_) if isatty(&stdio.stdin) => RawMode::enter(stdio.stdin.as_raw_fd()),
+        Some(t) if isatty(&stdio.stdin) => RawMode::enter(stdio.stdin.as_raw_fd()).map(|(mode, early)| {
+            // What the caller's terminal held before it went raw, on to the
+            // sandbox's terminal (where the command will read it).
+            let _ = std::fs::File::from(t.master.try_clone()?).write_all(&early);
+            Ok::<_, io::Error>(mode)
+        }),
         _ => None,
-    };
+    }
+    .transpose()?;
     let mut child = cmd.spawn()?;
     drop(cmd);
     drop(info_write);
@@ -401,19 +407,44 @@ struct RawMode {
 }
 
 impl RawMode {
-    fn enter(fd: RawFd) -> Option<Self> {
+    /// Also returns the input the terminal held ready before: in canonical
+    /// mode, an end-of-file (the caller's ^D, or `script` when its own input
+    /// ends) waits in the line as a marker that raw mode would turn into a
+    /// NUL byte. So complete lines are read out first, and an end-of-file
+    /// becomes the sandbox terminal's own end-of-file character.
+    fn enter(fd: RawFd) -> Option<(Self, Vec<u8>)> {
         // SAFETY: termios calls on a terminal descriptor with local structs.
         unsafe {
             let mut saved: libc::termios = std::mem::zeroed();
             if libc::tcgetattr(fd, &mut saved) != 0 {
                 return None;
             }
+            let mut early = Vec::new();
+            if saved.c_lflag & libc::ICANON != 0 {
+                let eof = saved.c_cc[libc::VEOF];
+                let mut buf = [0u8; 4096];
+                loop {
+                    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+                    if libc::poll(&mut pfd, 1, 0) != 1 || pfd.revents & libc::POLLIN == 0 {
+                        break;
+                    }
+                    let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
+                    if n < 0 {
+                        break;
+                    }
+                    if n == 0 {
+                        early.push(if eof == 0 { 4 } else { eof });
+                        break;
+                    }
+                    early.extend_from_slice(&buf[..n as usize]);
+                }
+            }
             let mut raw = saved;
             libc::cfmakeraw(&mut raw);
             if libc::tcsetattr(fd, libc::TCSADRAIN, &raw) != 0 {
                 return None;
             }
-            Some(Self { fd, saved })
+            Some((Self { fd, saved }, early))
         }
     }
 }
