@@ -292,7 +292,7 @@ describe("srt's own files in a project's node_modules stay read-only (prebuilt l
   const pkg = path.join(nm, 'srt-rs')
   const plat = path.join(nm, 'srt-rs-linux-x64-gnu')
   for (const d of [path.join(pkg, 'bin'), path.join(pkg, 'lib'), plat, path.join(nm, '.bin')]) fs.mkdirSync(d, { recursive: true })
-  for (const f of ['bin/srt', 'bin/srt.js', 'lib/addon.js', 'lib/index.js', 'index.js', 'package.json']) fs.copyFileSync(path.join(root, f), path.join(pkg, f))
+  for (const f of ['bin/srt', 'bin/srt.js', 'lib/addon.js', 'lib/index.js', 'lib/schemas.js', 'index.js', 'package.json']) fs.copyFileSync(path.join(root, f), path.join(pkg, f))
   fs.copyFileSync(path.join(root, 'npm', 'linux-x64-gnu', 'package.json'), path.join(plat, 'package.json'))
   fs.copyFileSync(path.join(root, 'srt.linux-x64-gnu.node'), path.join(plat, 'srt.linux-x64-gnu.node'))
   fs.copyFileSync(path.join(root, 'srt'), path.join(plat, 'srt'))

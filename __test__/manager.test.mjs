@@ -476,6 +476,44 @@ describe('library sessions and the filesystem', () => {
   })
 })
 
+describe("the original's config schemas", () => {
+  it('parse and safeParse as the original does: the same verdicts and issue paths, every problem at once', async () => {
+    const ours = await import('../lib/index.mjs')
+    const original = createRequire(import.meta.url)('@anthropic-ai/sandbox-runtime')
+    const fsOk = { denyRead: [], allowWrite: [], denyWrite: [] }
+    const cases = [
+      ['SandboxRuntimeConfigSchema', { network: { allowedDomains: ['a.com'], deniedDomains: [] }, filesystem: fsOk }],
+      ['SandboxRuntimeConfigSchema', {}],
+      ['SandboxRuntimeConfigSchema', { network: {} }],
+      ['SandboxRuntimeConfigSchema', { network: { allowedDomains: ['*.com'], deniedDomains: [] }, filesystem: fsOk }],
+      ['SandboxRuntimeConfigSchema', { network: { allowedDomains: [], deniedDomains: [], httpProxyPort: 'x' }, filesystem: fsOk }],
+      ['SandboxRuntimeConfigSchema', 'not a config'],
+      ['NetworkConfigSchema', { allowedDomains: ['a.com'], deniedDomains: [] }],
+      ['NetworkConfigSchema', { allowedDomains: [1] }],
+      ['NetworkConfigSchema', undefined],
+      ['FilesystemConfigSchema', { denyRead: ['~/.ssh'], allowWrite: ['.'], denyWrite: [] }],
+      ['FilesystemConfigSchema', { denyRead: 'x' }],
+    ]
+    const sorted = (issues) => (issues ?? []).map((i) => JSON.stringify(i.path)).sort()
+    for (const [name, value] of cases) {
+      const a = ours[name].safeParse(value)
+      const b = original[name].safeParse(value)
+      assert.equal(a.success, b.success, `${name} ${JSON.stringify(value)}`)
+      assert.deepEqual(sorted(a.error?.issues), sorted(b.error?.issues), `${name} ${JSON.stringify(value)}`)
+      if (a.success) assert.deepEqual(ours[name].parse(value), value)
+      else {
+        assert.throws(() => ours[name].parse(value), (e) => e.name === 'ZodError' && e.issues.length === a.error.issues.length)
+        assert.ok(a.error.issues.every((i) => typeof i.message === 'string' && i.message.length > 0))
+      }
+    }
+    for (const name of ['CredentialsConfigSchema', 'IgnoreViolationsConfigSchema', 'RipgrepConfigSchema', 'WindowsConfigSchema', 'SrtWinConfigSchema', 'GitConfigSchema']) {
+      assert.equal(typeof ours[name].safeParse, 'function', name)
+      assert.equal(typeof original[name].safeParse, 'function', name)
+    }
+    assert.equal(ours.IgnoreViolationsConfigSchema.safeParse({ '*': ['x'] }).success, original.IgnoreViolationsConfigSchema.safeParse({ '*': ['x'] }).success)
+  })
+})
+
 describe('packaging', () => {
   it('CommonJS require and ESM import give the same API, by the package name too', async () => {
     const require = createRequire(import.meta.url)

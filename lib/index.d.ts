@@ -131,3 +131,32 @@ export type LinuxSandboxProfileErrorCode = 'too_many_arguments' | 'nul_in_path' 
 export declare class LinuxSandboxProfileError extends Error {
   readonly code: LinuxSandboxProfileErrorCode
 }
+
+/** One way a config does not fit a schema: `path` is keys and indices, as zod gives them. */
+export interface SandboxConfigIssue {
+  code: 'custom'
+  path: (string | number)[]
+  message: string
+}
+/** Thrown by a schema's `parse`, and `safeParse`'s `error`: shaped like zod's (`name` is `'ZodError'`). */
+export declare class SandboxConfigSchemaError extends Error {
+  readonly issues: SandboxConfigIssue[]
+  readonly errors: SandboxConfigIssue[]
+}
+export type SafeParseResult<T> = { success: true; data: T } | { success: false; error: SandboxConfigSchemaError }
+/** The original's config schemas, judged by srt's own validator (every problem at once). */
+export interface SandboxConfigSchema<T> {
+  parse(value: unknown): T
+  safeParse(value: unknown): SafeParseResult<T>
+  parseAsync(value: unknown): Promise<T>
+  safeParseAsync(value: unknown): Promise<SafeParseResult<T>>
+}
+export declare const SandboxRuntimeConfigSchema: SandboxConfigSchema<SandboxRuntimeConfig>
+export declare const NetworkConfigSchema: SandboxConfigSchema<NetworkConfig>
+export declare const FilesystemConfigSchema: SandboxConfigSchema<FilesystemConfig>
+export declare const CredentialsConfigSchema: SandboxConfigSchema<Record<string, unknown>>
+export declare const IgnoreViolationsConfigSchema: SandboxConfigSchema<Record<string, string[]>>
+export declare const RipgrepConfigSchema: SandboxConfigSchema<Record<string, unknown>>
+export declare const WindowsConfigSchema: SandboxConfigSchema<Record<string, unknown>>
+export declare const SrtWinConfigSchema: SandboxConfigSchema<Record<string, unknown>>
+export declare const GitConfigSchema: SandboxConfigSchema<Record<string, unknown>>

@@ -409,4 +409,15 @@ function getDefaultWritePaths() {
   return defaultWritePaths()
 }
 
-module.exports = { SandboxManager, SandboxViolationStore, SandboxInitializeConflictError, LinuxSandboxProfileError, validateConfig, getDefaultWritePaths }
+const { schemas, SandboxConfigSchemaError } = require('./schemas.js')
+
+module.exports = {
+  SandboxManager,
+  SandboxViolationStore,
+  SandboxInitializeConflictError,
+  LinuxSandboxProfileError,
+  SandboxConfigSchemaError,
+  validateConfig,
+  getDefaultWritePaths,
+  ...schemas(native),
+}

@@ -182,6 +182,27 @@ pub fn validate_config(json: String) -> ConfigCheck {
     }
 }
 
+/// One problem with a config, for the schema objects' `safeParse`.
+#[napi(object)]
+pub struct ConfigIssue {
+    /// Where, as the CLI names it: `network.allowedDomains[2]` ("" for the whole).
+    pub path: String,
+    pub message: String,
+}
+
+/// Every problem with a config's shape and values (JSON text), as the
+/// original's schemas judge them: no check of what this build enforces.
+#[napi]
+pub fn config_issues(json: String) -> Vec<ConfigIssue> {
+    match parse_settings(&json) {
+        Ok(_) => Vec::new(),
+        Err(ParseError::Json(m)) => vec![ConfigIssue { path: String::new(), message: format!("not valid JSON: {m}") }],
+        Err(ParseError::Invalid(issues)) => {
+            issues.into_iter().map(|i| ConfigIssue { path: i.path, message: i.message }).collect()
+        }
+    }
+}
+
 /// What `checkDependencies` finds.
 #[napi(object)]
 pub struct DependencyCheck {

@@ -67,6 +67,26 @@ pub fn parse_settings(text: &str) -> Result<ParsedSettings, ParseError> {
             message: "a config must be a JSON object".into(),
         }]));
     }
+    // Every missing required key at once (serde would stop at the first).
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    let schema = SCHEMA.get_or_init(json_schema);
+    let mut missing = Vec::new();
+    missing_required(schema, schema, &value, "", &mut missing);
+    if !missing.is_empty() {
+        // And what else is wrong, judged with the missing keys stood in for.
+        let mut patched = value;
+        fill_required(schema, schema, &mut patched);
+        if let Err(ParseError::Invalid(more)) = parse_value(patched) {
+            let more: Vec<Issue> = more.into_iter().filter(|i| !missing.iter().any(|m| m.path == i.path)).collect();
+            missing.extend(more);
+        }
+        return Err(ParseError::Invalid(missing));
+    }
+    parse_value(value)
+}
+
+/// Deserializes and validates a JSON object.
+fn parse_value(value: serde_json::Value) -> Result<ParsedSettings, ParseError> {
     let mut unknown_keys = Vec::new();
     let mut on_unknown = |path: serde_ignored::Path<'_>| unknown_keys.push(path.to_string());
     let ignored = serde_ignored::Deserializer::new(value, &mut on_unknown);
@@ -79,6 +99,65 @@ pub fn parse_settings(text: &str) -> Result<ParsedSettings, ParseError> {
         return Err(ParseError::Invalid(issues));
     }
     Ok(ParsedSettings { settings, unknown_keys })
+}
+
+/// The required keys missing from `value`, by the JSON Schema, in objects
+/// at any depth (a value of the wrong type is left to serde to report).
+fn missing_required(
+    root: &serde_json::Value,
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    at: &str,
+    out: &mut Vec<Issue>,
+) {
+    let Some(object) = value.as_object() else { return };
+    let Some(schema) = object_schema(root, schema) else { return };
+    let join = |key: &str| if at.is_empty() { key.to_string() } else { format!("{at}.{key}") };
+    for key in schema.get("required").and_then(|r| r.as_array()).into_iter().flatten().filter_map(|k| k.as_str()) {
+        if !object.contains_key(key) {
+            out.push(Issue { path: join(key), message: "is required".into() });
+        }
+    }
+    let properties = schema.get("properties").and_then(|p| p.as_object());
+    for (key, inner) in object {
+        if let Some(inner_schema) = properties.and_then(|p| p.get(key)) {
+            missing_required(root, inner_schema, inner, &join(key), out);
+        }
+    }
+}
+
+/// Puts an empty list or object where a required key is missing.
+fn fill_required(root: &serde_json::Value, schema: &serde_json::Value, value: &mut serde_json::Value) {
+    let Some(object) = value.as_object_mut() else { return };
+    let Some(schema) = object_schema(root, schema) else { return };
+    let properties = schema.get("properties").and_then(|p| p.as_object());
+    for key in schema.get("required").and_then(|r| r.as_array()).into_iter().flatten().filter_map(|k| k.as_str()) {
+        let inner = properties.and_then(|p| p.get(key));
+        let empty = if inner.is_some_and(|i| object_schema(root, i).is_some()) {
+            serde_json::json!({})
+        } else {
+            serde_json::json!([])
+        };
+        object.entry(key).or_insert(empty);
+    }
+    for (key, inner) in object.iter_mut() {
+        if let Some(inner_schema) = properties.and_then(|p| p.get(key)) {
+            fill_required(root, inner_schema, inner);
+        }
+    }
+}
+
+/// The object schema behind `$ref`s and an optional's `anyOf [.., null]`.
+fn object_schema<'a>(root: &'a serde_json::Value, schema: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+    if let Some(target) = schema.get("$ref").and_then(|r| r.as_str()) {
+        let name = target.strip_prefix("#/$defs/")?;
+        return object_schema(root, root.get("$defs")?.get(name)?);
+    }
+    if schema.get("properties").is_some() {
+        return Some(schema);
+    }
+    let options = schema.get("anyOf").or_else(|| schema.get("oneOf"))?.as_array()?;
+    options.iter().find_map(|o| object_schema(root, o))
 }
 
 /// Turns serde's message into ours: a missing field is reported at its own path.

@@ -372,3 +372,34 @@ fn json_schema_knows_every_key_of_a_full_config() {
         assert!(network.get(key).is_some(), "network.{key} missing from the schema");
     }
 }
+
+#[test]
+fn every_missing_required_key_is_reported_at_once() {
+    let Err(ParseError::Invalid(issues)) =
+        parse_settings(r#"{"network": {"allowedDomains": []}, "filesystem": {"denyRead": []}}"#)
+    else {
+        panic!("accepted")
+    };
+    let shown: Vec<String> = issues.iter().map(|i| i.to_string()).collect();
+    assert_eq!(
+        shown,
+        [
+            "filesystem.allowWrite: is required",
+            "filesystem.denyWrite: is required",
+            "network.deniedDomains: is required"
+        ]
+    );
+    let Err(ParseError::Invalid(issues)) = parse_settings("{}") else { panic!("accepted") };
+    assert_eq!(issues.len(), 2, "{issues:?}");
+}
+
+#[test]
+fn missing_keys_and_the_first_wrong_value_are_reported_together() {
+    let Err(ParseError::Invalid(issues)) = parse_settings(
+        r#"{"network": {"allowedDomains": [1]}, "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}}"#,
+    ) else {
+        panic!("accepted")
+    };
+    let paths: Vec<&str> = issues.iter().map(|i| i.path.as_str()).collect();
+    assert_eq!(paths, ["network.deniedDomains", "network.allowedDomains[0]"], "{issues:?}");
+}
