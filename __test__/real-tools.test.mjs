@@ -198,6 +198,22 @@ public class Fetch { public static void main(String[] a) throws Exception {
   })
 }
 
+describe('refusals explained', () => {
+  it('git init in the working directory fails, and srt says why and what to do', async () => {
+    const dir = tempDir('srt-init-')
+    const r = await viaCli('git init -q', writable(), dir)
+    assert.notEqual(r.status, 0)
+    assert.match(r.stderr, /Read-only file system/)
+    assert.match(r.stderr, /srt: note: no repository may be made in the working directory[\s\S]*Make it outside srt first \(`git init`\)/)
+    assert.ok(!fs.existsSync(path.join(dir, '.git')))
+    // Made outside first, the repository works inside.
+    spawnSync('git', ['init', '-q', dir])
+    const ok = await viaCli('git status --short && echo ok', writable(), dir)
+    assert.equal(ok.stdout, 'ok\n', ok.stderr)
+    assert.doesNotMatch(ok.stderr, /srt: note/)
+  })
+})
+
 describe('terminals and repeated lines', () => {
   it('script with stdin from /dev/null hands the command an end of file, not a NUL', { skip: (!which('script') || !which('perl')) && 'script or perl missing' }, () => {
     // The shell inside `script` waits until the terminal holds script's end

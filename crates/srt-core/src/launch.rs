@@ -29,6 +29,8 @@ pub struct Prepared {
     /// The command as violations name it.
     pub key: String,
     pub warnings: Vec<String>,
+    /// What this run protects that a failed command's note speaks of.
+    pub protected: crate::hints::Protected,
     /// The sandbox's TMPDIR when this run made it (removed when dropped).
     pub tmp: Option<crate::sandbox::linux::private_tmp::PrivateTmp>,
     /// The sandbox's process and memory limits, and what holds each.
@@ -242,6 +244,10 @@ pub fn prepare(
     let java = std::env::var("JAVA_TOOL_OPTIONS").ok();
     plan.env.push(("JAVA_TOOL_OPTIONS".into(), crate::proxy::env::java_tool_options(java.as_deref())));
     let key = argv_key(&helper_argv);
+    let protected = crate::hints::Protected {
+        no_repository_here: plan.placeholders.contains(&cwd.join(".git")),
+        git_config: plan.mounts.iter().any(|m| matches!(m, plan::Mount::RoBind(_, d) if *d == cwd.join(".git/config"))),
+    };
     let launch = bwrap::Launch { bwrap: bwrap_path, info_fd, cwd, disable_userns, helper_argv };
     let argv = bwrap::argv(&plan, &launch);
     let options = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
@@ -286,7 +292,7 @@ pub fn prepare(
     }
     tracing::debug!("bwrap argv: {argv:?}");
     let expectations = mount_expectations(&plan)?;
-    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings, tmp: own_tmp, limits })
+    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings, protected, tmp: own_tmp, limits })
 }
 
 /// Runs `argv` in the sandbox described by `settings`; returns its status.
@@ -337,6 +343,11 @@ pub fn run_sandboxed(
     network.stop();
     for line in proxy.violations.summary() {
         crate::cli::say(&line);
+    }
+    if matches!(outcome, Ok(RunOutcome::Exited(code)) if code != 0) {
+        for line in crate::hints::after_failure(&prepared.key, prepared.protected) {
+            crate::cli::say(&line);
+        }
     }
     drop(prepared);
     match outcome {

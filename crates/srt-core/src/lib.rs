@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod config;
 pub mod helper;
+pub mod hints;
 pub mod launch;
 #[cfg(target_os = "linux")]
 pub mod limits;
