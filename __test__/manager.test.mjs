@@ -28,10 +28,23 @@ async function server() {
   return s.address().port
 }
 
-/** Runs a wrapped command line as a library caller does: spawn(line, {shell: true}). */
-function spawnLine(line) {
+/** Runs argv (from wrapWithSandboxArgv) in `cwd`. */
+function collectArgv(argv, cwd) {
   return new Promise((resolve, reject) => {
-    const child = spawn(line, { shell: true, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
+/** Runs a wrapped command line as a library caller does: spawn(line, {shell: true}). */
+function spawnLine(line, cwd = work) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(line, { shell: true, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d) => (stdout += d))
@@ -269,6 +282,27 @@ describe('SandboxManager members', () => {
     assert.equal(m.getConfig(), undefined)
   })
 
+  it('a wrapped line runs where its caller spawns it, and refuses a writable directory its plan does not fit', async () => {
+    const parent = tempDir('srt-lib-cwd-')
+    for (const d of ['a/sub', 'b']) fs.mkdirSync(path.join(parent, d), { recursive: true })
+    const m2 = new SandboxManager()
+    await m2.initialize(config({}, { allowWrite: [parent] }))
+    const { argv } = await m2.wrapWithSandboxArgv('pwd; echo x > here && echo wrote', undefined, undefined, undefined, path.join(parent, 'a'))
+    const run = (cwd) => collectArgv(argv, cwd)
+    const inSub = await run(path.join(parent, 'a', 'sub'))
+    assert.equal(inSub.stdout, `${path.join(parent, 'a', 'sub')}\nwrote\n`, inSub.stderr)
+    const inB = await run(path.join(parent, 'b'))
+    assert.notEqual(inB.status, 0)
+    assert.doesNotMatch(inB.stdout, /wrote/)
+    assert.match(inB.stderr, /this command line was made for .*\/a and is run in .*\/b, where the sandbox may write/)
+    assert.ok(!fs.existsSync(path.join(parent, 'b', 'here')))
+    // Where the sandbox may not write, nothing planned is missing: it runs (read-only).
+    const elsewhere = await run('/')
+    assert.match(elsewhere.stdout, /^\/\n/, elsewhere.stderr)
+    assert.doesNotMatch(elsewhere.stdout, /wrote/)
+    await m2.reset()
+  })
+
   it('a wrapped line runs any number of times while its session lives, then says the session has ended', async () => {
     const project = tempDir('srt-lib-p-')
     const m = new SandboxManager()
@@ -278,20 +312,20 @@ describe('SandboxManager members', () => {
     // Planned for `project` (the cwd argument), wherever this process is.
     const { argv } = await m.wrapWithSandboxArgv('touch .bashrc 2>/dev/null || echo protected; echo x >> runs; sleep 1', '/bin/sh', undefined, undefined, project)
     const line = argv.map((a) => `'${a.replaceAll("'", `'"'"'`)}'`).join(' ')
-    const running = spawnLine(line)
+    const running = spawnLine(line, project)
     assert.ok(await eventually(() => fs.existsSync(bashrc), 5000), 'the placeholder is there while the command runs')
     assert.equal((await running).stdout, 'protected\n')
     m.cleanupAfterCommand()
     // Agents run a line again: the same rules, as often as they like.
     for (let i = 0; i < 2; i++) {
-      const again = await spawnLine(line)
+      const again = await spawnLine(line, project)
       assert.equal(again.stdout, 'protected\n', again.stderr)
       m.cleanupAfterCommand()
     }
     assert.equal(fs.readFileSync(path.join(project, 'runs'), 'utf8'), 'x\nx\nx\n')
     await m.reset()
     assert.ok(await eventually(() => !fs.existsSync(bashrc)), 'placeholders go with the session')
-    const late = await spawnLine(line)
+    const late = await spawnLine(line, project)
     assert.equal(late.status, 1)
     assert.match(late.stderr, /srt: this sandboxed command line belongs to a SandboxManager session that has ended/)
     assert.equal(fs.readFileSync(path.join(project, 'runs'), 'utf8'), 'x\nx\nx\n')

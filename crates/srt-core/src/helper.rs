@@ -35,6 +35,9 @@ struct Options {
     block_unix_sockets: bool,
     /// RLIMIT_NPROC for everything inside (see `limits`).
     max_processes: Option<u64>,
+    /// A library line: the directory it was planned for (it starts wherever
+    /// its caller runs it).
+    planned_cwd: Option<PathBuf>,
     argv: Vec<OsString>,
 }
 
@@ -49,6 +52,7 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     let mut bridge_token = None;
     let mut verify_file = None;
     let mut max_processes = None;
+    let mut planned_cwd = None;
     let mut iter = args.iter();
     while let Some(arg) = iter.next() {
         match arg.to_str() {
@@ -78,6 +82,9 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
                 let n = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
                 max_processes = Some(n.ok_or("--max-processes needs a number")?);
             }
+            Some("--planned-cwd") => {
+                planned_cwd = Some(PathBuf::from(iter.next().ok_or("--planned-cwd needs a path")?))
+            }
             Some("--tty") => tty = true,
             Some("--block-unix-sockets") => block_unix_sockets = true,
             Some("--allow-namespaces") => allow_namespaces = true,
@@ -104,8 +111,25 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
         verify_file,
         block_unix_sockets,
         max_processes,
+        planned_cwd,
         argv,
     })
+}
+
+/// Whether a library line may run where its caller started it: where it was
+/// planned, below it (as the command could `cd` there itself), or where the
+/// sandbox may not write (no protection planned for elsewhere is missing
+/// there). Anywhere else writable, the protections of that directory (its
+/// placeholders, its scan) were never planned: refused.
+pub fn cwd_verdict(here: &std::path::Path, planned: &std::path::Path, writable: bool) -> Result<(), String> {
+    if here.starts_with(planned) || !writable {
+        return Ok(());
+    }
+    Err(format!(
+        "this command line was made for {} and is run in {}, where the sandbox may write but srt planned no protection: wrap the command again for that directory (the cwd argument of wrapWithSandboxArgv, or wrap it from there)",
+        planned.display(),
+        here.display()
+    ))
 }
 
 fn fail(message: &str) -> i32 {
@@ -156,6 +180,14 @@ pub fn main(args: &[OsString]) -> i32 {
     if let Some(fd) = checks {
         if let Err(e) = fd.and_then(verify_mounts) {
             return fail(&format!("the sandbox is not as planned ({e}); refusing to run the command"));
+        }
+    }
+    if let Some(planned) = &opts.planned_cwd {
+        let here = std::env::current_dir().unwrap_or_default();
+        // SAFETY: access on a static path; a read-only mount answers EROFS.
+        let writable = unsafe { libc::access(c".".as_ptr(), libc::W_OK) } == 0;
+        if let Err(e) = cwd_verdict(&here, planned, writable) {
+            return fail(&e);
         }
     }
     // The proxies' listeners, in the sandbox's network namespace, listening
@@ -424,4 +456,21 @@ fn verify_mounts(fd: libc::c_int) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod cwd_tests {
+    use super::cwd_verdict;
+    use std::path::Path;
+
+    #[test]
+    fn a_library_line_runs_where_planned_below_it_or_where_nothing_is_writable() {
+        let planned = Path::new("/w/proj");
+        assert!(cwd_verdict(Path::new("/w/proj"), planned, true).is_ok());
+        assert!(cwd_verdict(Path::new("/w/proj/src"), planned, true).is_ok());
+        assert!(cwd_verdict(Path::new("/etc"), planned, false).is_ok());
+        let e = cwd_verdict(Path::new("/w/other"), planned, true).unwrap_err();
+        assert!(e.contains("made for /w/proj and is run in /w/other"), "{e}");
+        assert!(cwd_verdict(Path::new("/w/projection"), planned, true).is_err(), "a sibling with the same prefix");
+    }
 }

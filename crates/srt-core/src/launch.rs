@@ -235,6 +235,7 @@ pub fn prepare(
             helper_argv.extend(["--bridge-socket".into(), bridge.clone().into_os_string()]);
             helper_argv.extend(["--bridge-token".into(), token.into()]);
             helper_argv.extend(["--verify-file".into(), checks.clone().into_os_string()]);
+            helper_argv.extend(["--planned-cwd".into(), cwd.clone().into_os_string()]);
             None
         }
     };

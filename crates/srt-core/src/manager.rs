@@ -59,6 +59,18 @@ pub struct Session {
     tmp: Mutex<Option<crate::sandbox::linux::private_tmp::PrivateTmp>>,
 }
 
+/// bubblewrap's words for a shell line: each quoted, but the directory to
+/// start in, which is the shell's own (`"$PWD"`): a line runs wherever its
+/// caller spawns it, as in the original (the helper refuses a directory the
+/// plan does not fit).
+fn line_words(argv: &[OsString]) -> Vec<String> {
+    let mut words: Vec<String> = argv.iter().map(|w| shell_quote_bytes(w)).collect();
+    if let Some(i) = argv.iter().position(|w| w == "--chdir").filter(|i| i + 1 < words.len()) {
+        words[i + 1] = "\"$PWD\"".into();
+    }
+    words
+}
+
 /// Quotes a word of any bytes for `sh`, without loss (a path on disk need
 /// not be UTF-8, and a lossy rendering would name another path): UTF-8 runs
 /// as [`shell_quote`] does, each other byte as `"$(printf '\NNN')"` (POSIX,
@@ -220,7 +232,7 @@ impl Session {
         let command_line = format!(
             "test -e {checks} || {{ echo 'srt: this sandboxed command line belongs to a SandboxManager session that has ended (reset() was called, or its process exited): wrap the command again' >&2; exit 1; }}; exec {argv}",
             checks = shell_quote_bytes(checks.as_os_str()),
-            argv = prepared.argv.iter().map(|w| shell_quote_bytes(w)).collect::<Vec<_>>().join(" ")
+            argv = line_words(&prepared.argv).join(" ")
         );
         let key = command_id.unwrap_or(command).to_string();
         let entry = Pending {
