@@ -93,6 +93,19 @@ export function start(kind, args, { env, cwd, stdio = ['pipe', 'pipe', 'pipe'] }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
+/** Runs a command to its end without blocking the event loop (a test's own servers answer meanwhile). */
+export function collect(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
 /** Host processes whose command line starts with `prefix` (a regular expression). */
 export function processesWith(prefix) {
   const r = spawnSync('pgrep', ['-f', `^${prefix}`], { encoding: 'utf8' })

@@ -11,7 +11,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 
-import { eventually, root, tempDir, which } from './helpers.mjs'
+import { collect, eventually, root, tempDir, which } from './helpers.mjs'
 import { SandboxInitializeConflictError, SandboxManager, SandboxViolationStore, validateConfig } from '../lib/index.mjs'
 
 const work = tempDir('srt-lib-')
@@ -29,30 +29,10 @@ async function server() {
 }
 
 /** Runs argv (from wrapWithSandboxArgv) in `cwd`. */
-function collectArgv(argv, cwd) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
+const collectArgv = (argv, cwd) => collect(argv[0], argv.slice(1), { cwd })
 
 /** Runs a wrapped command line as a library caller does: spawn(line, {shell: true}). */
-function spawnLine(line, cwd = work) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(line, { shell: true, cwd, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
+const spawnLine = (line, cwd = work) => collect(line, [], { shell: true, cwd })
 
 const curl = (url) => `unset NO_PROXY no_proxy; curl -sS -o /dev/null -w '%{http_code}\\n' ${url}`
 

@@ -4,7 +4,7 @@
 // is skipped with the reason; nothing here talks to a remote host (servers
 // are the test's own, on loopback or on this machine's own address).
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -12,7 +12,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 
-import { config, gitIn, native, sandboxEnv, settingsFile, start, tempDir, which } from './helpers.mjs'
+import { collect, config, gitIn, native, sandboxEnv, settingsFile, start, tempDir, which } from './helpers.mjs'
 import { SandboxManager } from '../lib/index.mjs'
 
 const { home, env } = sandboxEnv()
@@ -21,23 +21,10 @@ const writable = (extra = {}) => config({ filesystem: { allowWrite: ['.'] }, ...
 const rustup = { RUSTUP_HOME: process.env.RUSTUP_HOME || path.join(os.userInfo().homedir, '.rustup') }
 const runs = (cmd, args = ['--version'], extra = {}) => spawnSync(cmd, args, { env: { ...env, ...extra }, encoding: 'utf8' }).status === 0
 
-/** Runs argv to its end without blocking the event loop (the test's own servers answer meanwhile). */
-function collect(argv, options) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
-
 /** `script` run through the CLI, in `cwd`. */
 function viaCli(script, settings, cwd, extraEnv = {}) {
   const file = settingsFile(home, settings)
-  return collect([native, '--settings', file, 'sh', '-c', script], { env: { ...env, ...extraEnv }, cwd })
+  return collect(native, ['--settings', file, 'sh', '-c', script], { env: { ...env, ...extraEnv }, cwd })
 }
 
 /** The same through the library: one session, the wrapped argv spawned in `cwd`. */
@@ -46,7 +33,7 @@ async function viaLibrary(script, settings, cwd, extraEnv = {}) {
   await m.initialize(settings)
   try {
     const { argv } = await m.wrapWithSandboxArgv(script, undefined, undefined, undefined, cwd)
-    return await collect(argv, { cwd, env: { ...env, ...extraEnv } })
+    return await collect(argv[0], argv.slice(1), { cwd, env: { ...env, ...extraEnv } })
   } finally {
     await m.reset()
   }
