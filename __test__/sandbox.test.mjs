@@ -179,6 +179,15 @@ describe('reads', () => {
     assert.match(r.stderr, /the glob "~\/keys\/\*\*\/\*\.pem" covers the 2 existing path\(s\)/)
   })
 
+  it('a glob sent across the disk by a planted link is refused naming the link', () => {
+    const work = tempDir()
+    fs.symlinkSync('/', path.join(work, 'd'))
+    const r = sh('echo RAN', config({ filesystem: { allowWrite: ['.'], denyWrite: ['./**/*.pem'] } }), { cwd: work })
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, new RegExp(`looks at more than 200000 entries \\(it went through the symbolic links ${work}/d[,:]`))
+  })
+
   it('refuses a glob that would walk the whole disk', () => {
     const r = sh('echo RAN', config({ filesystem: { denyRead: ['/*/.ssh'] } }))
     assert.equal(r.status, 1)
@@ -510,6 +519,21 @@ describe('mandatory write denies', () => {
     run.child.stdin.end('go\n')
     const r = await run.done
     assert.match(r.stdout, /added=0\nA  a\.txt\nready/, r.stderr)
+  })
+
+  it('lets no bare repository be planted through a commondir, nor a Mercurial one, here or in a writable parent', () => {
+    const parent = tempDir()
+    const work = path.join(parent, 'proj')
+    fs.mkdirSync(work)
+    const plant = (dir) =>
+      `cd ${dir}; printf "ref: refs/heads/main\\n" > HEAD; mkdir -p x/objects x/refs; echo x > commondir; printf "[core]\\n\\tpager = touch ${dir}/PWNED\\n" > x/config; mkdir .hg; echo done`
+    const r = sh(`(${plant(work)}); (${plant(parent)})`, config({ filesystem: { allowWrite: ['.', parent] } }), { cwd: work })
+    assert.match(r.stdout, /done\ndone/, r.stderr)
+    for (const dir of [work, parent]) {
+      for (const f of ['commondir', '.hg']) assert.ok(!fs.existsSync(path.join(dir, f)), path.join(dir, f))
+      const git = spawnSync('git', ['rev-parse', '--git-dir'], { cwd: dir, encoding: 'utf8', env: { ...env, GIT_CEILING_DIRECTORIES: path.dirname(parent) } })
+      assert.notEqual(git.status, 0, `git found a repository in ${dir}: ${git.stdout}`)
+    }
   })
 
   it('lets no repository be planted where git will look', () => {
@@ -954,6 +978,20 @@ describe('refusals when the sandbox cannot work', () => {
     const r = spawnSync(which('bwrap'), [...hide, native, 'echo', 'RAN'], { env: { ...env, PATH: ':.' }, cwd: dir, encoding: 'utf8' })
     assert.equal(r.status, 1)
     assert.ok(!fs.existsSync(path.join(dir, 'fake-ran')), 'the bwrap in the working directory did not run')
+  })
+
+  it('never runs a bwrap found on PATH by itself: names it and asks for bwrapPath', () => {
+    // As where bwrap is in no system directory: one on PATH that an earlier
+    // sandboxed command (allowed to write there) could have put in place.
+    const dir = tempDir()
+    fs.chmodSync(dir, 0o755)
+    fs.writeFileSync(path.join(dir, 'bwrap'), `#!/bin/sh\necho FAKE-BWRAP-RAN > ${dir}/fake-ran\nexit 0\n`, { mode: 0o755 })
+    const hide = ['--dev-bind', '/', '/', '--ro-bind', '/dev/null', which('bwrap'), '--']
+    const r = spawnSync(which('bwrap'), [...hide, native, 'echo', 'RAN'], { env: { ...env, PATH: `${dir}:/usr/bin:/bin` }, encoding: 'utf8' })
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, new RegExp(`bubblewrap was found on PATH \\(${dir}/bwrap\\)[\\s\\S]*bwrapPath`))
+    assert.ok(!fs.existsSync(path.join(dir, 'fake-ran')), 'the bwrap on PATH did not run')
   })
 
   /** A stand-in for bubblewrap, from a shell script body. */

@@ -220,10 +220,7 @@ pub fn check_dependencies() -> DependencyCheck {
     if !cfg!(target_os = "linux") {
         errors.push(format!("Unsupported platform: {}", std::env::consts::OS));
     } else {
-        let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_else(|| "/".into());
-        let cwd = std::env::current_dir().unwrap_or_else(|_| "/".into());
-        let avoid = srt_core::launch::bwrap_avoid(&home, &cwd, None);
-        if let Err(e) = bwrap::find_bwrap(&Settings::default(), std::env::var_os("PATH").as_deref(), &avoid) {
+        if let Err(e) = bwrap::find_bwrap(&Settings::default(), std::env::var_os("PATH").as_deref()) {
             errors.push(e.0);
         }
         if let Err(e) = bwrap::check_user_namespaces() {

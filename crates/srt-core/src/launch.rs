@@ -64,17 +64,6 @@ fn own_paths(helper: &Path) -> Vec<PathBuf> {
     own
 }
 
-/// Where a searched-for bwrap must not lie: what sandboxes are given to write.
-#[cfg(target_os = "linux")]
-pub fn bwrap_avoid(home: &Path, cwd: &Path, tmpdir: Option<&Path>) -> Vec<PathBuf> {
-    let mut avoid = vec![home.to_path_buf(), cwd.to_path_buf()];
-    avoid.extend(tmpdir.map(Path::to_path_buf));
-    for dir in crate::sandbox::linux::bwrap::SCRATCH_DIRS {
-        avoid.push(std::fs::canonicalize(dir).unwrap_or_else(|_| PathBuf::from(dir)));
-    }
-    avoid
-}
-
 /// What varies between the CLI's runs and the library's wraps.
 #[derive(Default)]
 pub struct PrepareOptions<'a> {
@@ -109,8 +98,7 @@ pub fn prepare(
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
     let shared_tmp = sandbox_tmpdir(&home, &cwd);
-    let avoid = bwrap_avoid(&home, &cwd, shared_tmp.as_deref());
-    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref(), &avoid).map_err(|e| e.0)?;
+    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let wants_nested =
         settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);

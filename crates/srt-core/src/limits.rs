@@ -558,7 +558,7 @@ impl View for HostView {
         unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) == 0 }
     }
     fn trusted(&self, path: &Path) -> bool {
-        crate::sandbox::linux::bwrap::is_executable(path) && crate::sandbox::linux::bwrap::distrust(path, &[]).is_none()
+        crate::sandbox::linux::bwrap::is_executable(path) && crate::sandbox::linux::bwrap::distrust(path).is_none()
     }
 }
 

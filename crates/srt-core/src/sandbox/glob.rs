@@ -149,6 +149,9 @@ pub struct Expansion {
     pub unlistable: BTreeSet<PathBuf>,
     /// The walk stopped at the limit: the result is incomplete.
     pub truncated: bool,
+    /// Symbolic links to directories the walk went through, as reached (the
+    /// first few): one planted to `/` is why a walk hits the limit.
+    pub links: Vec<PathBuf>,
 }
 
 /// How many directory entries one expansion may look at.
@@ -191,7 +194,7 @@ impl Walk<'_> {
             self.out.unlistable.insert(real.to_path_buf());
             return;
         };
-        for (name, _, _) in entries {
+        for (name, _, is_link) in entries {
             if self.budget == 0 {
                 self.out.truncated = true;
                 return;
@@ -207,6 +210,9 @@ impl Walk<'_> {
             }
             let Some(entry_real) = self.fs.real_path(&real.join(&name)) else { continue };
             let entry_shown = shown.join(&name);
+            if is_link && self.out.links.len() < 5 && self.fs.is_dir(&entry_real) {
+                self.out.links.push(entry_shown.clone());
+            }
             if *segment == Segment::AnyDepth {
                 // ...or one more, staying on `**`.
                 if self.fs.is_dir(&entry_real) {

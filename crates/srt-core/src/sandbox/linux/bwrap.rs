@@ -22,26 +22,19 @@ pub const INSTALL_HINT: &str =
 
 pub const USERNS_HINT: &str = "bubblewrap needs unprivileged user namespaces: check that `sysctl user.max_user_namespaces` is above 0, that `sysctl kernel.unprivileged_userns_clone` (where it exists) is 1, and on Ubuntu 23.10 and later that `sysctl kernel.apparmor_restrict_unprivileged_userns` is 0 or bwrap has an AppArmor profile. In an unprivileged container, try \"enableWeakerNestedSandbox\": true (weaker)";
 
-/// Where the system's package manager puts bwrap: looked at before PATH.
+/// Where the system's package manager puts bwrap: the only places srt
+/// looks by itself.
 const SYSTEM_DIRS: &[&str] = &["/usr/bin", "/bin", "/usr/local/bin", "/usr/sbin", "/sbin"];
 
-/// Directories sandboxed commands commonly may write, beyond the caller's
-/// home and working directory: a bwrap found beneath one is never run.
-pub const SCRATCH_DIRS: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
-
 /// Finds bwrap: `bwrapPath` if set (no fallback), else in the system
-/// directories, else on PATH (absolute entries only). bwrap runs outside the
-/// sandbox, as the caller: a searched one is run only if no sandbox could
-/// have put it there. It must not lie beneath `avoid` (home, the working
-/// directory, temporary directories: what sandboxes are given to write) nor
-/// in a `node_modules`, and it, its links and every directory on the way
-/// must be root's and writable by no one else (a sticky directory, like
-/// `/nix/store`, is fine: only root may replace root's entries there).
-pub fn find_bwrap(
-    settings: &Settings,
-    path_var: Option<&std::ffi::OsStr>,
-    avoid: &[PathBuf],
-) -> Result<PathBuf, DependencyError> {
+/// directories, where it, the links to it and every directory on the way
+/// must be root's and writable by no one else (a sticky directory is fine:
+/// only root may replace root's entries there). bwrap runs outside the
+/// sandbox, as the caller. One found only on PATH is not run: whether an
+/// earlier sandboxed command put it there (a run allowed to write that
+/// directory, `node_modules/.bin` under an npm script) cannot be told, so
+/// the error names it and asks for `bwrapPath`.
+pub fn find_bwrap(settings: &Settings, path_var: Option<&std::ffi::OsStr>) -> Result<PathBuf, DependencyError> {
     if let Some(p) = &settings.bwrap_path {
         return if is_executable(Path::new(p)) {
             Ok(PathBuf::from(p))
@@ -51,13 +44,24 @@ pub fn find_bwrap(
             )))
         };
     }
-    search(candidates(path_var), avoid)
+    let system = SYSTEM_DIRS.iter().map(|d| Path::new(d).join("bwrap")).collect();
+    search(system).map_err(|e| {
+        let on_path: Vec<String> =
+            path_candidates(path_var).iter().filter(|c| is_executable(c)).map(|c| c.display().to_string()).collect();
+        if on_path.is_empty() {
+            return e;
+        }
+        DependencyError(format!(
+            "{e}. bubblewrap was found on PATH ({}), but srt does not run one from outside the system directories by itself: bwrap runs outside the sandbox, and an earlier sandboxed command may have put it there. Name the bwrap you trust with \"bwrapPath\" in the settings",
+            on_path.join(", ")
+        ))
+    })
 }
 
-fn search(candidates: Vec<PathBuf>, avoid: &[PathBuf]) -> Result<PathBuf, DependencyError> {
+fn search(candidates: Vec<PathBuf>) -> Result<PathBuf, DependencyError> {
     let mut distrusted = Vec::new();
     for candidate in candidates.into_iter().filter(|c| is_executable(c)) {
-        match distrust(&candidate, avoid) {
+        match distrust(&candidate) {
             None => return Ok(candidate),
             Some(why) => distrusted.push(format!("{} ({why})", candidate.display())),
         }
@@ -66,26 +70,18 @@ fn search(candidates: Vec<PathBuf>, avoid: &[PathBuf]) -> Result<PathBuf, Depend
         return Err(DependencyError(format!("bubblewrap (bwrap) is not installed: {INSTALL_HINT}")));
     }
     Err(DependencyError(format!(
-        "no bubblewrap that a sandboxed command could not have replaced was found: {}. bwrap runs outside the sandbox; name the one you trust with \"bwrapPath\" in the settings, or {INSTALL_HINT}",
+        "no bubblewrap that only root could have put there was found: {}. bwrap runs outside the sandbox; name the one you trust with \"bwrapPath\" in the settings, or {INSTALL_HINT}",
         distrusted.join("; ")
     )))
 }
 
-/// Why a bwrap found by searching could have been put there by a sandboxed
-/// command (or by anyone but root), if it could.
-pub(crate) fn distrust(candidate: &Path, avoid: &[PathBuf]) -> Option<String> {
+/// Why a program found by searching could have been put there by anyone but
+/// root (a sandboxed command included), if it could.
+pub(crate) fn distrust(candidate: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let real = std::fs::canonicalize(candidate).ok()?;
-    // The package manager's directories are judged by ownership alone: a
-    // caller working in /usr/bin must still find /usr/bin/bwrap.
-    let system = candidate.parent().is_some_and(|d| SYSTEM_DIRS.iter().any(|s| d == Path::new(s)));
-    for place in [candidate, real.as_path()].into_iter().filter(|_| !system) {
-        if let Some(dir) = avoid.iter().find(|d| d.as_os_str().len() > 1 && place.starts_with(d)) {
-            return Some(format!("it lies in {}, where sandboxed commands may write", dir.display()));
-        }
-        if place.components().any(|c| c.as_os_str() == "node_modules") {
-            return Some("it lies in a node_modules directory, where sandboxed commands may write".into());
-        }
+    if [candidate, real.as_path()].iter().any(|p| p.components().any(|c| c.as_os_str() == "node_modules")) {
+        return Some("it lies in a node_modules directory, where sandboxed commands may write".into());
     }
     // Every entry on the way, as spelled (links included) and where it lands.
     let mut entries: Vec<PathBuf> = candidate.ancestors().chain(real.ancestors()).map(Path::to_path_buf).collect();
@@ -107,10 +103,10 @@ pub(crate) fn distrust(candidate: &Path, avoid: &[PathBuf]) -> Option<String> {
     None
 }
 
-/// Where to look for bwrap, in order.
-fn candidates(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
+/// The absolute PATH entries' bwrap, for the error that names them.
+fn path_candidates(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
     let on_path = path_var.map(std::env::split_paths).into_iter().flatten().filter(|dir| dir.is_absolute());
-    SYSTEM_DIRS.iter().map(PathBuf::from).chain(on_path).map(|dir| dir.join("bwrap")).collect()
+    on_path.map(|dir| dir.join("bwrap")).collect()
 }
 
 pub(crate) fn is_executable(path: &Path) -> bool {
@@ -244,20 +240,9 @@ mod tests {
     }
 
     #[test]
-    fn system_directories_first_and_relative_path_entries_never() {
-        let found = candidates(Some(std::ffi::OsStr::new(":.:bin:/home/u/.local/bin")));
-        let shown: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
-        assert_eq!(
-            shown,
-            [
-                "/usr/bin/bwrap",
-                "/bin/bwrap",
-                "/usr/local/bin/bwrap",
-                "/usr/sbin/bwrap",
-                "/sbin/bwrap",
-                "/home/u/.local/bin/bwrap"
-            ]
-        );
+    fn path_entries_are_only_named_and_relative_ones_never() {
+        let found = path_candidates(Some(std::ffi::OsStr::new(":.:bin:/home/u/.local/bin")));
+        assert_eq!(found, [PathBuf::from("/home/u/.local/bin/bwrap")]);
     }
 
     /// A bwrap in a directory `name` under a fresh temporary directory.
@@ -275,39 +260,53 @@ mod tests {
     }
 
     #[test]
-    fn a_bwrap_a_sandbox_could_have_planted_is_never_chosen() {
+    fn a_bwrap_anyone_but_root_could_have_put_there_is_never_chosen() {
         use std::os::unix::fs::PermissionsExt;
-        let root = nix::unistd::geteuid().is_root();
-        // Beneath a directory sandboxes may write (home, the working directory, /tmp).
         let (top, bwrap) = planted("bin");
-        let e = search(vec![bwrap.clone()], std::slice::from_ref(&top)).unwrap_err().0;
-        assert!(e.contains("where sandboxed commands may write") && e.contains("bwrapPath"), "{e}");
-        // Owned by someone other than root: the caller, or a user it runs as.
-        if root {
-            assert_eq!(search(vec![bwrap.clone()], &[]), Ok(bwrap.clone()), "root's, writable by root only");
+        if nix::unistd::geteuid().is_root() {
+            assert_eq!(search(vec![bwrap.clone()]), Ok(bwrap.clone()), "root's, writable by root only");
             nix::unistd::chown(&top.join("bin"), Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
-            let e = search(vec![bwrap.clone()], &[]).unwrap_err().0;
-            assert!(e.contains("belongs to uid 65534, not root"), "{e}");
+            let e = search(vec![bwrap.clone()]).unwrap_err().0;
+            assert!(e.contains("belongs to uid 65534, not root") && e.contains("bwrapPath"), "{e}");
             nix::unistd::chown(&top.join("bin"), Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
             std::fs::set_permissions(top.join("bin"), std::fs::Permissions::from_mode(0o775)).unwrap();
-            let e = search(vec![bwrap.clone()], &[]).unwrap_err().0;
+            let e = search(vec![bwrap.clone()]).unwrap_err().0;
             assert!(e.contains("bin is writable by others than root"), "{e}");
             // A sticky directory keeps others from replacing root's entries.
             std::fs::set_permissions(top.join("bin"), std::fs::Permissions::from_mode(0o1777)).unwrap();
-            assert_eq!(search(vec![bwrap.clone()], &[]), Ok(bwrap.clone()));
+            assert_eq!(search(vec![bwrap.clone()]), Ok(bwrap.clone()));
         } else {
-            let e = search(vec![bwrap.clone()], &[]).unwrap_err().0;
+            let e = search(vec![bwrap.clone()]).unwrap_err().0;
             assert!(e.contains("not root"), "{e}");
         }
         // A later candidate that can be trusted is taken.
-        let system = candidates(None).into_iter().find(|c| is_executable(c) && distrust(c, &[]).is_none());
+        let system =
+            SYSTEM_DIRS.iter().map(|d| Path::new(d).join("bwrap")).find(|c| is_executable(c) && distrust(c).is_none());
         if let Some(system) = system {
-            assert_eq!(search(vec![bwrap.clone(), system.clone()], std::slice::from_ref(&top)), Ok(system));
+            std::fs::set_permissions(top.join("bin"), std::fs::Permissions::from_mode(0o777)).unwrap();
+            assert_eq!(search(vec![bwrap.clone(), system.clone()]), Ok(system));
         }
         std::fs::remove_dir_all(&top).unwrap();
         let (top, bwrap) = planted("node_modules");
-        let e = search(vec![bwrap], &[]).unwrap_err().0;
+        let e = search(vec![bwrap]).unwrap_err().0;
         assert!(e.contains("node_modules"), "{e}");
+        std::fs::remove_dir_all(&top).unwrap();
+    }
+
+    #[test]
+    fn one_found_only_on_path_is_named_never_run() {
+        // Only where this machine has no system bwrap can the search reach PATH.
+        if SYSTEM_DIRS.iter().any(|d| Path::new(d).join("bwrap").exists()) {
+            let (top, _) = planted("bin");
+            let s = Settings::default();
+            let found = find_bwrap(&s, Some(top.join("bin").as_os_str())).unwrap();
+            assert!(SYSTEM_DIRS.iter().any(|d| found.starts_with(d)), "{}", found.display());
+            std::fs::remove_dir_all(&top).unwrap();
+            return;
+        }
+        let (top, _) = planted("bin");
+        let e = find_bwrap(&Settings::default(), Some(top.join("bin").as_os_str())).unwrap_err().0;
+        assert!(e.contains("was found on PATH") && e.contains("bwrapPath"), "{e}");
         std::fs::remove_dir_all(&top).unwrap();
     }
 
@@ -315,10 +314,10 @@ mod tests {
     fn missing_bwrap_names_the_fix() {
         let s = Settings::default();
         if !SYSTEM_DIRS.iter().any(|d| Path::new(d).join("bwrap").exists()) {
-            let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent")), &[]).unwrap_err();
+            let e = find_bwrap(&s, Some(std::ffi::OsStr::new("/nonexistent"))).unwrap_err();
             assert!(e.0.contains("apt-get install bubblewrap"), "{e}");
         }
         let s = Settings { bwrap_path: Some("/nonexistent/bwrap".into()), ..Default::default() };
-        assert!(find_bwrap(&s, None, &[]).unwrap_err().0.contains("bwrapPath"));
+        assert!(find_bwrap(&s, None).unwrap_err().0.contains("bwrapPath"));
     }
 }

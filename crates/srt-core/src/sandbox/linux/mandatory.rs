@@ -125,11 +125,12 @@ pub fn scan(
 
 /// What keeps a directory from becoming a bare repository, which git on the
 /// host would take it for (running its `config`) before looking further up:
-/// git needs a `HEAD` file and `objects` and `refs` directories there. So one
-/// of them must not be made: `refs` (else `objects`) as a named pipe, which
-/// git and `git add` ignore, and no name a command line uses (a `HEAD` in
-/// the working directory makes `git log HEAD` ambiguous); `HEAD` only where
-/// both are directories already.
+/// git needs a `HEAD` file there and `objects` and `refs` directories where
+/// its `commondir` file points (else there too). So `commondir` must not be
+/// made, and one of the others must not either: `refs` (else `objects`) as a
+/// named pipe, which git and `git add` ignore, and no name a command line
+/// uses (a `HEAD` in the working directory makes `git log HEAD` ambiguous);
+/// `HEAD` only where both are directories already.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Blocker {
     /// Keep this entry as it is (read-only): it already blocks.
@@ -141,20 +142,22 @@ pub enum Blocker {
 /// The blockers made as named pipes.
 pub const BLOCKER_PIPES: &[&str] = &["refs", "objects"];
 
-pub fn bare_repository_blocker(entries: &[DirEntry]) -> Blocker {
+pub fn bare_repository_blockers(entries: &[DirEntry]) -> [Blocker; 2] {
+    // git reads `objects` and `refs` from where a `commondir` file points:
+    // that must not be made either (a missing one gets an empty directory,
+    // which git never reads unless a HEAD is there too, and then fails on).
+    let commondir =
+        if has(entries, "commondir") { Blocker::Existing("commondir") } else { Blocker::Missing("commondir") };
     for name in BLOCKER_PIPES {
         match entries.iter().find(|e| e.0 == **name) {
-            None => return Blocker::Missing(name),
+            None => return [Blocker::Missing(name), commondir],
             // Not a directory (a link may lead to one, and could be replaced by one).
-            Some((_, false, false)) => return Blocker::Existing(name),
+            Some((_, false, false)) => return [Blocker::Existing(name), commondir],
             Some(_) => {}
         }
     }
-    if has(entries, "HEAD") {
-        Blocker::Existing("HEAD")
-    } else {
-        Blocker::Missing("HEAD")
-    }
+    let head = if has(entries, "HEAD") { Blocker::Existing("HEAD") } else { Blocker::Missing("HEAD") };
+    [head, commondir]
 }
 
 /// Entries whose name is `name` in any case: all protected (protecting a
@@ -208,10 +211,16 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
         if !has(&entries, ".git") {
             found.missing.push(dir.join(".git"));
         }
-        // Nor may the directory itself become a bare repository.
-        match bare_repository_blocker(&entries) {
-            Blocker::Existing(name) => found.existing.push(dir.join(name)),
-            Blocker::Missing(name) => found.missing.push(dir.join(name)),
+        // Nor a Mercurial one (its hooks run too)...
+        if !has(&entries, ".hg") {
+            found.missing.push(dir.join(".hg"));
+        }
+        // ...nor may the directory itself become a bare repository.
+        for blocker in bare_repository_blockers(&entries) {
+            match blocker {
+                Blocker::Existing(name) => found.existing.push(dir.join(name)),
+                Blocker::Missing(name) => found.missing.push(dir.join(name)),
+            }
         }
     }
     for (name, is_dir, is_symlink) in &entries {

@@ -137,8 +137,17 @@ fn resolve_all(
         }
         let found = glob::expand(&pattern, fs);
         if found.truncated {
+            let links = if found.links.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<String> = found.links.iter().map(|l| l.display().to_string()).collect();
+                format!(
+                    " (it went through the symbolic links {}: remove any that should not be there)",
+                    names.join(", ")
+                )
+            };
             out.errors.push(format!(
-                "{key}[{i}]: the glob {shown:?} looks at more than {} entries: narrow it",
+                "{key}[{i}]: the glob {shown:?} looks at more than {} entries{links}: narrow it",
                 glob::WALK_LIMIT
             ));
             continue;
@@ -341,11 +350,16 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     repo_homes.sort();
     repo_homes.dedup();
     for dir in &repo_homes {
-        match mandatory::bare_repository_blocker(&fs.list_dir(dir).unwrap_or_default()) {
-            mandatory::Blocker::Existing(name) => {
-                write_denies.push(fs.real_path(&dir.join(name)).unwrap_or(dir.join(name)))
+        for blocker in mandatory::bare_repository_blockers(&fs.list_dir(dir).unwrap_or_default()) {
+            match blocker {
+                mandatory::Blocker::Existing(name) => {
+                    write_denies.push(fs.real_path(&dir.join(name)).unwrap_or(dir.join(name)))
+                }
+                mandatory::Blocker::Missing(name) => missing.push(dir.join(name)),
             }
-            mandatory::Blocker::Missing(name) => missing.push(dir.join(name)),
+        }
+        if !fs.exists_no_follow(&dir.join(".hg")) {
+            missing.push(dir.join(".hg"));
         }
         let git = dir.join(".git");
         if !fs.exists_no_follow(&git) {

@@ -182,6 +182,8 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "bind /home/u/proj/a /home/u/proj/a",
             // No repository may be made at the top of a directory allowWrite names.
             "ro-bind /run/srt/empty /home/u/.aws/.git",
+            "ro-bind /run/srt/empty /home/u/.aws/.hg",
+            "ro-bind /run/srt/empty /home/u/.aws/commondir",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
             "ro-bind /run/srt/pipe /home/u/.aws/refs",
             // Placeholders: protected names that do not exist yet in the working directory.
@@ -193,6 +195,7 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/.devcontainer.json",
             "ro-bind /run/srt/empty /home/u/proj/.gitconfig",
             "ro-bind /run/srt/empty /home/u/proj/.gitmodules",
+            "ro-bind /run/srt/empty /home/u/proj/.hg",
             "ro-bind /run/srt/empty /home/u/proj/.idea",
             "ro-bind /run/srt/empty /home/u/proj/.mcp.json",
             "ro-bind /run/srt/empty /home/u/proj/.profile",
@@ -204,6 +207,7 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/proj/.zshenv",
             "ro-bind /run/srt/empty /home/u/proj/.zshrc",
             // Nor may the working directory become a bare repository.
+            "ro-bind /run/srt/empty /home/u/proj/commondir",
             "ro-bind /run/srt/pipe /home/u/proj/refs",
             // Deeper finds are pinned too (a/b/.zshrc, a/.vscode).
             "bind /home/u/proj/a/b /home/u/proj/a/b",
