@@ -157,8 +157,12 @@ impl Registry {
                     return None;
                 }
                 let bytes = std::fs::read(e.path()).ok()?;
-                let mut record = Record { id: name, sandboxes: Vec::new(), paths: Vec::new() };
+                let mut record = Record { id: name, sandboxes: Vec::new(), paths: Vec::new(), released: false };
                 for entry in bytes.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+                    if entry == RELEASED_TAG {
+                        record.released = true;
+                        continue;
+                    }
                     match entry.strip_prefix(SANDBOX_TAG) {
                         Some(id) => record.sandboxes.push(String::from_utf8_lossy(id).into_owned()),
                         None => record.paths.push(PathBuf::from(std::ffi::OsStr::from_bytes(entry))),
@@ -218,25 +222,27 @@ impl Registry {
 /// A record entry naming a sandbox the claim lives on with (not a path: paths are absolute).
 const SANDBOX_TAG: &[u8] = b"sandbox:";
 
+/// A record entry saying its run let go of it (only its sandboxes keep it).
+const RELEASED_TAG: &[u8] = b"released";
+
 /// A run's record in the registry.
 struct Record {
     id: String,
     /// Sandboxes (`<pid>-<start>` of their pid 1) the claim was tied to.
     sandboxes: Vec<String>,
+    /// The run let go of it while a sandbox still ran.
+    released: bool,
     paths: Vec<PathBuf>,
 }
 
 impl Record {
     /// Whether a placeholder of the record may still be relied on: while the
-    /// run that wrote it lives, until its sandbox is tied to it; from then on
-    /// while that sandbox lives (the run may have let go of it early, when a
-    /// library session was reset, or may be gone).
+    /// run that wrote it lives and holds it (a library session holds a line's
+    /// placeholders while it lives, for every run of the line), and while a
+    /// sandbox tied to it lives (whatever became of the run: a library
+    /// session reset, or its process gone).
     fn alive(&self) -> bool {
-        if self.sandboxes.is_empty() {
-            is_alive(&self.id)
-        } else {
-            self.sandboxes.iter().any(|s| is_alive(s))
-        }
+        (!self.released && is_alive(&self.id)) || self.sandboxes.iter().any(|s| is_alive(s))
     }
 }
 
@@ -267,7 +273,14 @@ impl Drop for Claim {
         }
         // Still holding the lock (the run never started): no second lock, it would wait on ours.
         if self.sandboxes.iter().any(|s| is_alive(s)) {
-            // The sandbox still relies on these mounts: the record stays for a later sweep.
+            // The sandbox still relies on these mounts: the record stays for
+            // a later sweep, kept alive by the sandbox alone from now on.
+            use std::io::Write;
+            if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open(&self.record) {
+                let mut entry = RELEASED_TAG.to_vec();
+                entry.push(0);
+                let _ = f.write_all(&entry);
+            }
             return;
         }
         let _lock = match self.held.take() {
@@ -532,6 +545,24 @@ mod tests {
         assert!(!is_alive("999999999-1"));
         let (pid, start) = me.split_once('-').unwrap();
         assert!(!is_alive(&format!("{pid}-{}", start.parse::<u64>().unwrap() + 1)), "a reused pid is not us");
+    }
+}
+
+#[cfg(test)]
+mod liveness_tests {
+    use super::*;
+
+    #[test]
+    fn a_record_lives_while_its_run_holds_it_or_a_sandbox_of_it_runs() {
+        let me = run_id(std::process::id()).unwrap();
+        let ended = "1-1".to_string(); // pid 1 did not start at tick 1
+        let record = |sandboxes: Vec<String>, released| Record { id: me.clone(), sandboxes, paths: Vec::new(), released };
+        // A library line whose sandbox ended: its session still holds it (it may run again).
+        assert!(record(vec![ended.clone()], false).alive());
+        // Let go of (reset) while that sandbox ran, which has ended since.
+        assert!(!record(vec![ended.clone()], true).alive());
+        // Let go of while a sandbox of it still runs: kept for that sandbox.
+        assert!(record(vec![ended, me.clone()], true).alive());
     }
 }
 
