@@ -556,7 +556,8 @@ mod liveness_tests {
     fn a_record_lives_while_its_run_holds_it_or_a_sandbox_of_it_runs() {
         let me = run_id(std::process::id()).unwrap();
         let ended = "1-1".to_string(); // pid 1 did not start at tick 1
-        let record = |sandboxes: Vec<String>, released| Record { id: me.clone(), sandboxes, paths: Vec::new(), released };
+        let record =
+            |sandboxes: Vec<String>, released| Record { id: me.clone(), sandboxes, paths: Vec::new(), released };
         // A library line whose sandbox ended: its session still holds it (it may run again).
         assert!(record(vec![ended.clone()], false).alive());
         // Let go of (reset) while that sandbox ran, which has ended since.
