@@ -276,6 +276,11 @@ describe('SandboxManager members', () => {
     assert.doesNotMatch(inB.stdout, /wrote/)
     assert.match(inB.stderr, /this command line was made for .*\/a and is run in .*\/b, where the sandbox may write/)
     assert.ok(!fs.existsSync(path.join(parent, 'b', 'here')))
+    // A directory of the caller's closed by its mode is writable all the same (`chmod u+w .`).
+    fs.mkdirSync(path.join(parent, 'closed'), { mode: 0o555 })
+    const inClosed = await run(path.join(parent, 'closed'))
+    assert.match(inClosed.stderr, /this command line was made for .*\/a and is run in .*\/closed/)
+    assert.doesNotMatch(inClosed.stdout, /wrote/)
     // Where the sandbox may not write, nothing planned is missing: it runs (read-only).
     const elsewhere = await run('/')
     assert.match(elsewhere.stdout, /^\/\n/, elsewhere.stderr)

@@ -122,6 +122,13 @@ describe('writes', () => {
     assert.match(r.stdout, /^ok\n\/tmp\/claude(-[0-9]+)?\/srt-tmp-[0-9]+-[0-9]+-[0-9a-f]+\n$/)
   })
 
+  it("removes the run's TMPDIR whatever modes the command left inside", () => {
+    const r = sh('mkdir -p "$TMPDIR/x/y" && touch "$TMPDIR/x/y/z" && chmod 000 "$TMPDIR/x/y" "$TMPDIR/x" && chmod 500 "$TMPDIR" && echo "$TMPDIR"')
+    const tmpdir = r.stdout.trim()
+    assert.match(tmpdir, /srt-tmp-/, r.stderr)
+    assert.ok(!fs.existsSync(tmpdir), 'removed when the run ended')
+  })
+
   it('lets no sandbox see what another left in the shared temporary directory', async () => {
     // The shared directory named by the environment (the default, /tmp/claude, may be another user's here).
     const shared = tempDir()
@@ -528,6 +535,8 @@ describe('mandatory write denies', () => {
     fs.mkdirSync(work)
     const plant = (dir) =>
       `cd ${dir}; printf "ref: refs/heads/main\\n" > HEAD; mkdir -p x/objects x/refs; echo x > commondir; printf "[core]\\n\\tpager = touch ${dir}/PWNED\\n" > x/config; mkdir .hg; echo done`
+    // An executable `refs` file already there passes git's test for a repository's refs: no blocker.
+    fs.writeFileSync(path.join(parent, 'refs'), '#!/bin/sh\n', { mode: 0o755 })
     const r = sh(`(${plant(work)}); (${plant(parent)})`, config({ filesystem: { allowWrite: ['.', parent] } }), { cwd: work })
     assert.match(r.stdout, /done\ndone/, r.stderr)
     for (const dir of [work, parent]) {

@@ -116,6 +116,27 @@ fn parse(args: &[OsString]) -> Result<Options, String> {
     })
 }
 
+/// Whether the command could write the working directory: its mount is not
+/// read-only, and its mode allows it or the command could change the mode
+/// (the directory is its own, or it runs as root). A mode alone proves
+/// nothing: `chmod u+w .` undoes it.
+fn cwd_may_be_written() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: statvfs and access on a static path, into a local struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(c".".as_ptr(), &mut st) } != 0 {
+        return true;
+    }
+    if st.f_flag & libc::ST_RDONLY != 0 {
+        return false;
+    }
+    // SAFETY: as above; geteuid cannot fail.
+    let euid = unsafe { libc::geteuid() };
+    let owner = std::fs::metadata(".").map(|m| m.uid()).unwrap_or(euid);
+    let mode_allows = unsafe { libc::access(c".".as_ptr(), libc::W_OK) } == 0;
+    mode_allows || owner == euid || euid == 0
+}
+
 /// Whether a library line may run where its caller started it: where it was
 /// planned, below it (as the command could `cd` there itself), or where the
 /// sandbox may not write (no protection planned for elsewhere is missing
@@ -184,9 +205,7 @@ pub fn main(args: &[OsString]) -> i32 {
     }
     if let Some(planned) = &opts.planned_cwd {
         let here = std::env::current_dir().unwrap_or_default();
-        // SAFETY: access on a static path; a read-only mount answers EROFS.
-        let writable = unsafe { libc::access(c".".as_ptr(), libc::W_OK) } == 0;
-        if let Err(e) = cwd_verdict(&here, planned, writable) {
+        if let Err(e) = cwd_verdict(&here, planned, cwd_may_be_written()) {
             return fail(&e);
         }
     }

@@ -142,7 +142,7 @@ pub enum Blocker {
 /// The blockers made as named pipes.
 pub const BLOCKER_PIPES: &[&str] = &["refs", "objects"];
 
-pub fn bare_repository_blockers(entries: &[DirEntry]) -> [Blocker; 2] {
+pub fn bare_repository_blockers(fs: &dyn FsView, dir: &Path, entries: &[DirEntry]) -> [Blocker; 2] {
     // git reads `objects` and `refs` from where a `commondir` file points:
     // that must not be made either (a missing one gets an empty directory,
     // which git never reads unless a HEAD is there too, and then fails on).
@@ -151,8 +151,10 @@ pub fn bare_repository_blockers(entries: &[DirEntry]) -> [Blocker; 2] {
     for name in BLOCKER_PIPES {
         match entries.iter().find(|e| e.0 == **name) {
             None => return [Blocker::Missing(name), commondir],
-            // Not a directory (a link may lead to one, and could be replaced by one).
-            Some((_, false, false)) => return [Blocker::Existing(name), commondir],
+            // A pipe with no execute bit (srt's, of another live run) blocks,
+            // kept read-only. Anything else may have one, which is all git's
+            // test asks of `refs`.
+            Some(_) if fs.is_closed_pipe(&dir.join(name)) => return [Blocker::Existing(name), commondir],
             Some(_) => {}
         }
     }
@@ -216,7 +218,7 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
             found.missing.push(dir.join(".hg"));
         }
         // ...nor may the directory itself become a bare repository.
-        for blocker in bare_repository_blockers(&entries) {
+        for blocker in bare_repository_blockers(fs, dir, &entries) {
             match blocker {
                 Blocker::Existing(name) => found.existing.push(dir.join(name)),
                 Blocker::Missing(name) => found.missing.push(dir.join(name)),

@@ -20,6 +20,11 @@ pub trait FsView: Sync {
     fn list_dir(&self, path: &Path) -> Option<Vec<DirEntry>>;
     /// Whether anything (even a dangling symlink) is at this path.
     fn exists_no_follow(&self, path: &Path) -> bool;
+    /// Whether a named pipe with no execute bit is at this path (not
+    /// following a link): what git's test for a repository's `refs` fails on.
+    fn is_closed_pipe(&self, _path: &Path) -> bool {
+        false
+    }
 }
 
 /// The real filesystem.
@@ -37,6 +42,10 @@ impl FsView for HostFs {
     }
     fn exists_no_follow(&self, path: &Path) -> bool {
         std::fs::symlink_metadata(path).is_ok()
+    }
+    fn is_closed_pipe(&self, path: &Path) -> bool {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_fifo() && m.permissions().mode() & 0o111 == 0)
     }
 }
 

@@ -350,7 +350,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     repo_homes.sort();
     repo_homes.dedup();
     for dir in &repo_homes {
-        for blocker in mandatory::bare_repository_blockers(&fs.list_dir(dir).unwrap_or_default()) {
+        for blocker in mandatory::bare_repository_blockers(fs, dir, &fs.list_dir(dir).unwrap_or_default()) {
             match blocker {
                 mandatory::Blocker::Existing(name) => {
                     write_denies.push(fs.real_path(&dir.join(name)).unwrap_or(dir.join(name)))

@@ -39,8 +39,74 @@ impl PrivateTmp {
 
 impl Drop for PrivateTmp {
     fn drop(&mut self) {
-        // remove_dir_all never follows a link the command left inside.
-        let _ = std::fs::remove_dir_all(&self.path);
+        remove_tree(&self.path);
+    }
+}
+
+/// Removes a directory and everything in it, whatever modes the command
+/// left on the directories inside (`chmod 000` would keep them on disk), and
+/// never through a link it left there (remove_dir_all follows none).
+fn remove_tree(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) {
+        // SAFETY: openat of a NUL-terminated path we own.
+        let fd = unsafe { libc::openat(libc::AT_FDCWD, c.as_ptr(), PATH_ONLY) };
+        if fd >= 0 {
+            open_up(fd, 0);
+        }
+    }
+    let _ = std::fs::remove_dir_all(path);
+}
+
+/// A directory by handle only: no permission needed, no link followed.
+const PATH_ONLY: libc::c_int = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+
+/// Gives the owner full access to the directory held at `fd` (an O_PATH
+/// handle) and to every directory beneath it. The mode is changed through
+/// the handle's /proc entry, which is that directory whatever its name
+/// leads to now. Closes `fd`.
+fn open_up(fd: libc::c_int, depth: usize) {
+    let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).unwrap_or_default();
+    // SAFETY: fstat/chmod/open/fdopendir/readdir/openat on descriptors we
+    // own; fdopendir takes its descriptor over, closedir closes it.
+    unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        let usable = libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR && depth <= 256;
+        if usable {
+            libc::chmod(proc_path.as_ptr(), (st.st_mode & 0o7777) | 0o700);
+        }
+        let listing = if usable {
+            libc::open(proc_path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+        } else {
+            -1
+        };
+        libc::close(fd);
+        if listing < 0 {
+            return;
+        }
+        let dir = libc::fdopendir(listing);
+        if dir.is_null() {
+            libc::close(listing);
+            return;
+        }
+        loop {
+            let entry = libc::readdir(dir);
+            if entry.is_null() {
+                break;
+            }
+            let name = std::ffi::CStr::from_ptr((*entry).d_name.as_ptr());
+            if matches!(name.to_bytes(), b"." | b"..") {
+                continue;
+            }
+            if (*entry).d_type != libc::DT_DIR && (*entry).d_type != libc::DT_UNKNOWN {
+                continue;
+            }
+            let child = libc::openat(libc::dirfd(dir), name.as_ptr(), PATH_ONLY);
+            if child >= 0 {
+                open_up(child, depth + 1);
+            }
+        }
+        libc::closedir(dir);
     }
 }
 
@@ -51,7 +117,7 @@ fn sweep(shared: &Path) {
         let name = entry.file_name();
         let Some(owner) = name.to_str().and_then(owner_of) else { continue };
         if !is_alive(owner) && entry.file_type().is_ok_and(|t| t.is_dir()) {
-            let _ = std::fs::remove_dir_all(entry.path());
+            remove_tree(&entry.path());
         }
     }
 }
@@ -101,6 +167,11 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o700);
         std::fs::create_dir(path.join("sub")).unwrap();
         std::os::unix::fs::symlink(&shared, path.join("sub/link")).unwrap();
+        // Directories the command closed, even to their owner.
+        std::fs::create_dir_all(path.join("closed/inner")).unwrap();
+        std::fs::write(path.join("closed/inner/data"), b"x").unwrap();
+        std::fs::set_permissions(path.join("closed/inner"), std::fs::Permissions::from_mode(0o000)).unwrap();
+        std::fs::set_permissions(path.join("closed"), std::fs::Permissions::from_mode(0o000)).unwrap();
         // A killed run's (no such start time), and a stranger's directory.
         let dead = shared.join(format!("{PREFIX}{}-1-abc", std::process::id()));
         std::fs::create_dir(&dead).unwrap();
