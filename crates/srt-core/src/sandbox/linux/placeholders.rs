@@ -62,7 +62,7 @@ impl Claim {
 }
 
 /// This process, as `<pid>-<start time>`, so a reused pid is not taken for us.
-fn run_id(pid: u32) -> Option<String> {
+pub(crate) fn run_id(pid: u32) -> Option<String> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -72,7 +72,7 @@ fn run_id(pid: u32) -> Option<String> {
 
 /// Whether the process of a record id (`<pid>-<start>`, with an optional
 /// `.<n>` for one of several wraps of that process) still runs.
-fn is_alive(id: &str) -> bool {
+pub(crate) fn is_alive(id: &str) -> bool {
     let id = id.split('.').next().unwrap_or(id);
     let Some(pid) = id.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { return false };
     run_id(pid).as_deref() == Some(id)

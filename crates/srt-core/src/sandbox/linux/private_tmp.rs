@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use super::placeholders::{is_alive, run_id};
+
 /// Names of our directories: `srt-tmp-<pid>-<start time>-<random>`. The
 /// owner's pid and start time tell a leftover of a killed run from a live one.
 const PREFIX: &str = "srt-tmp-";
@@ -23,9 +25,8 @@ impl PrivateTmp {
     pub fn create(shared: &Path) -> std::io::Result<PrivateTmp> {
         use std::os::unix::fs::DirBuilderExt;
         sweep(shared);
-        let pid = std::process::id();
-        let start = start_time(pid).unwrap_or(0);
-        let path = shared.join(format!("{PREFIX}{pid}-{start}-{}", random_suffix()?));
+        let owner = run_id(std::process::id()).ok_or_else(|| std::io::Error::other("cannot read /proc/self/stat"))?;
+        let path = shared.join(format!("{PREFIX}{owner}-{}", random_suffix()?));
         // Never an existing directory (create, not create_all): a planted
         // one could hold a link.
         std::fs::DirBuilder::new().mode(0o700).create(&path)?;
@@ -122,25 +123,12 @@ fn sweep(shared: &Path) {
     }
 }
 
-/// (pid, start time) from one of our names.
-fn owner_of(name: &str) -> Option<(u32, u64)> {
-    let mut parts = name.strip_prefix(PREFIX)?.split('-');
-    let pid = parts.next()?.parse().ok()?;
-    let start = parts.next()?.parse().ok()?;
-    parts.next()?;
-    Some((pid, start))
-}
-
-fn is_alive((pid, start): (u32, u64)) -> bool {
-    start_time(pid) == Some(start)
-}
-
-/// A process's start time (in clock ticks since boot): with the pid, it
-/// names one process, whatever pid reuse does.
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After the command name (which may hold spaces and parentheses), field 22.
-    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+/// The owner (`<pid>-<start time>`, as the registry names runs) of one of our names.
+fn owner_of(name: &str) -> Option<&str> {
+    let (owner, random) = name.strip_prefix(PREFIX)?.rsplit_once('-')?;
+    let (pid, start) = owner.split_once('-')?;
+    let numeric = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    (numeric(pid) && numeric(start) && !random.is_empty()).then_some(owner)
 }
 
 fn random_suffix() -> std::io::Result<String> {
@@ -189,9 +177,9 @@ mod tests {
 
     #[test]
     fn names_parse_back_to_their_owner() {
-        assert_eq!(owner_of("srt-tmp-42-1234-ab12"), Some((42, 1234)));
+        assert_eq!(owner_of("srt-tmp-42-1234-ab12"), Some("42-1234"));
         assert_eq!(owner_of("srt-tmp-42-1234"), None);
         assert_eq!(owner_of("claude-xyz"), None);
-        assert!(is_alive((std::process::id(), start_time(std::process::id()).unwrap())));
+        assert!(is_alive(&run_id(std::process::id()).unwrap()));
     }
 }
