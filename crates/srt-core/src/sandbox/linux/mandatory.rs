@@ -130,7 +130,7 @@ pub fn scan(
 /// made, and one of the others must not either: `refs` (else `objects`) as a
 /// named pipe, which git and `git add` ignore, and no name a command line
 /// uses (a `HEAD` in the working directory makes `git log HEAD` ambiguous);
-/// `HEAD` only where both are directories already.
+/// `HEAD` only where both names are taken already.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Blocker {
     /// Keep this entry as it is (read-only): it already blocks.
@@ -142,24 +142,41 @@ pub enum Blocker {
 /// The blockers made as named pipes.
 pub const BLOCKER_PIPES: &[&str] = &["refs", "objects"];
 
-pub fn bare_repository_blockers(fs: &dyn FsView, dir: &Path, entries: &[DirEntry]) -> [Blocker; 2] {
+/// What keeps `dir` (its `entries` listed) from becoming a repository that
+/// tools on the host would use, beyond its `.git`: a Mercurial one, or a
+/// bare git one (see [`Blocker`]).
+pub fn repository_blockers(fs: &dyn FsView, dir: &Path, entries: &[DirEntry]) -> Vec<Blocker> {
+    let mut blockers = Vec::new();
+    // Mercurial runs a repository's hooks too.
+    if !has(entries, ".hg") {
+        blockers.push(Blocker::Missing(".hg"));
+    }
     // git reads `objects` and `refs` from where a `commondir` file points:
     // that must not be made either (a missing one gets an empty directory,
     // which git never reads unless a HEAD is there too, and then fails on).
-    let commondir =
-        if has(entries, "commondir") { Blocker::Existing("commondir") } else { Blocker::Missing("commondir") };
+    blockers.push(if has(entries, "commondir") {
+        Blocker::Existing("commondir")
+    } else {
+        Blocker::Missing("commondir")
+    });
     for name in BLOCKER_PIPES {
         match entries.iter().find(|e| e.0 == **name) {
-            None => return [Blocker::Missing(name), commondir],
+            None => {
+                blockers.push(Blocker::Missing(name));
+                return blockers;
+            }
             // A pipe with no execute bit (srt's, of another live run) blocks,
             // kept read-only. Anything else may have one, which is all git's
             // test asks of `refs`.
-            Some(_) if fs.is_closed_pipe(&dir.join(name)) => return [Blocker::Existing(name), commondir],
+            Some(_) if fs.is_closed_pipe(&dir.join(name)) => {
+                blockers.push(Blocker::Existing(name));
+                return blockers;
+            }
             Some(_) => {}
         }
     }
-    let head = if has(entries, "HEAD") { Blocker::Existing("HEAD") } else { Blocker::Missing("HEAD") };
-    [head, commondir]
+    blockers.push(if has(entries, "HEAD") { Blocker::Existing("HEAD") } else { Blocker::Missing("HEAD") });
+    blockers
 }
 
 /// Entries whose name is `name` in any case: all protected (protecting a
@@ -213,12 +230,8 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
         if !has(&entries, ".git") {
             found.missing.push(dir.join(".git"));
         }
-        // Nor a Mercurial one (its hooks run too)...
-        if !has(&entries, ".hg") {
-            found.missing.push(dir.join(".hg"));
-        }
-        // ...nor may the directory itself become a bare repository.
-        for blocker in bare_repository_blockers(fs, dir, &entries) {
+        // Nor a Mercurial one, nor may the directory itself become a bare repository.
+        for blocker in repository_blockers(fs, dir, &entries) {
             match blocker {
                 Blocker::Existing(name) => found.existing.push(dir.join(name)),
                 Blocker::Missing(name) => found.missing.push(dir.join(name)),

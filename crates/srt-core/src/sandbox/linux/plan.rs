@@ -296,9 +296,8 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         // dangling one left by an earlier run, say) is no reason to refuse
         // every later run: its directory is kept read-only whole instead.
         for path in &found.nested {
-            let mut probe = Plan::default();
-            refuse_replaceable_link(fs, path, &roots, &mut probe);
-            if probe.errors.is_empty() {
+            let refusals = replaceable_links(fs, path, &roots);
+            if refusals.is_empty() {
                 continue;
             }
             match path.parent().and_then(|dir| fs.real_path(dir)) {
@@ -311,7 +310,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
                     ));
                     write_denies.push(dir);
                 }
-                _ => out.errors.extend(probe.errors),
+                _ => out.errors.extend(refusals),
             }
         }
         for path in found.existing.into_iter().chain(found.unreadable) {
@@ -350,16 +349,13 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     repo_homes.sort();
     repo_homes.dedup();
     for dir in &repo_homes {
-        for blocker in mandatory::bare_repository_blockers(fs, dir, &fs.list_dir(dir).unwrap_or_default()) {
+        for blocker in mandatory::repository_blockers(fs, dir, &fs.list_dir(dir).unwrap_or_default()) {
             match blocker {
                 mandatory::Blocker::Existing(name) => {
                     write_denies.push(fs.real_path(&dir.join(name)).unwrap_or(dir.join(name)))
                 }
                 mandatory::Blocker::Missing(name) => missing.push(dir.join(name)),
             }
-        }
-        if !fs.exists_no_follow(&dir.join(".hg")) {
-            missing.push(dir.join(".hg"));
         }
         let git = dir.join(".git");
         if !fs.exists_no_follow(&git) {
@@ -482,11 +478,21 @@ fn links_on_the_way(fs: &dyn FsView, path: &Path) -> Vec<PathBuf> {
 /// the command could replace the link (with a file of its own making, or a
 /// directory holding one). Refused.
 fn refuse_replaceable_link(fs: &dyn FsView, path: &Path, roots: &[PathBuf], out: &mut Plan) {
+    for line in replaceable_links(fs, path, roots) {
+        if !out.errors.contains(&line) {
+            out.errors.push(line);
+        }
+    }
+}
+
+/// Why `path` cannot be protected, one line per replaceable link on its way.
+fn replaceable_links(fs: &dyn FsView, path: &Path, roots: &[PathBuf]) -> Vec<String> {
+    let mut lines = Vec::new();
     for at in links_on_the_way(fs, path) {
         if !roots.iter().any(|r| is_within(&at, r) && *r != at) {
             continue;
         }
-        let line = if at == landing_of_name(fs, path) {
+        lines.push(if at == landing_of_name(fs, path) {
             format!(
                 "{} is a symbolic link in a directory the command may write: it could be replaced, and a protected file cannot sit on a link; replace the link by the file it points to (or remove it: rm {}), or keep its directory out of allowWrite (or in denyWrite)",
                 at.display(),
@@ -498,11 +504,9 @@ fn refuse_replaceable_link(fs: &dyn FsView, path: &Path, roots: &[PathBuf], out:
                 path.display(),
                 at.display()
             )
-        };
-        if !out.errors.contains(&line) {
-            out.errors.push(line);
-        }
+        });
     }
+    lines
 }
 
 /// A path as one word for a shell command people copy.
