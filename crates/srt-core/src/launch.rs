@@ -465,8 +465,8 @@ fn sandbox_tmpdir(home: &Path, cwd: &Path) -> Option<PathBuf> {
     }
     // The original's path, unless another user made it first (on a shared
     // machine, or root's runs before this user's): then one of this user's own.
+    // (A missing one is made, as ours, by `usable_tmpdir`.)
     let default = Path::new("/tmp/claude");
-    make_private_dir(default);
     // SAFETY: geteuid cannot fail.
     let uid = unsafe { libc::geteuid() };
     if !std::fs::symlink_metadata(default).is_ok_and(|m| m.uid() != uid) {
@@ -474,20 +474,14 @@ fn sandbox_tmpdir(home: &Path, cwd: &Path) -> Option<PathBuf> {
     }
     let fallback = PathBuf::from(format!("/tmp/claude-{uid}"));
     tracing::debug!("/tmp/claude is another user's; {} instead", fallback.display());
-    make_private_dir(&fallback);
     usable_tmpdir(&fallback, false, home, cwd)
-}
-
-fn make_private_dir(dir: &Path) {
-    use std::os::unix::fs::DirBuilderExt;
-    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
 }
 
 /// `dir` if it can be the shared temporary directory; `named`: the
 /// environment named it (it must be private then).
 fn usable_tmpdir(dir: &Path, named: bool, home: &Path, cwd: &Path) -> Option<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    make_private_dir(dir);
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
     let meta = std::fs::symlink_metadata(dir).ok()?;
     // SAFETY: geteuid cannot fail.
     let ours = meta.uid() == unsafe { libc::geteuid() };
