@@ -65,7 +65,7 @@ for (const [way, run] of Object.entries(ways)) {
       fs.writeFileSync(path.join(crate, 'Cargo.toml'), '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n')
       fs.writeFileSync(path.join(crate, 'src', 'main.rs'), 'fn main() { println!("built inside"); }\n')
       // cargo and rustc spawn their children through socketpair(AF_UNIX, SOCK_SEQPACKET).
-      const r = await run('cargo build -q && ./target/debug/hello', writable(), crate, { ...rustup, CARGO_HOME: path.join(crate, '.cargo-home') })
+      const r = await run('cargo build -q && ./target/debug/hello', writable(), crate, { ...rustup, CARGO_HOME: path.join(crate, '.cargo-home'), CARGO_TARGET_DIR: path.join(crate, 'target') })
       assert.equal(r.stdout, 'built inside\n', r.stderr)
     })
 
