@@ -292,13 +292,13 @@ describe('SandboxManager members', () => {
     const project = tempDir('srt-lib-p-')
     const m = new SandboxManager()
     await m.initialize(config({}, { allowWrite: ['.'] }))
-    const bashrc = path.join(project, '.bashrc')
-    // A missing .bashrc in a writable directory gets a placeholder while the command runs.
+    const mcp = path.join(project, '.mcp.json')
+    // A missing .mcp.json in a writable directory gets a placeholder while the command runs.
     // Planned for `project` (the cwd argument), wherever this process is.
-    const { argv } = await m.wrapWithSandboxArgv('touch .bashrc 2>/dev/null || echo protected; echo x >> runs; sleep 1', '/bin/sh', undefined, undefined, project)
+    const { argv } = await m.wrapWithSandboxArgv('touch .mcp.json 2>/dev/null || echo protected; echo x >> runs; sleep 1', '/bin/sh', undefined, undefined, project)
     const line = argv.map((a) => `'${a.replaceAll("'", `'"'"'`)}'`).join(' ')
     const running = spawnLine(line, project)
-    assert.ok(await eventually(() => fs.existsSync(bashrc), 5000), 'the placeholder is there while the command runs')
+    assert.ok(await eventually(() => fs.existsSync(mcp), 5000), 'the placeholder is there while the command runs')
     assert.equal((await running).stdout, 'protected\n')
     m.cleanupAfterCommand()
     // Agents run a line again: the same rules, as often as they like.
@@ -309,7 +309,7 @@ describe('SandboxManager members', () => {
     }
     assert.equal(fs.readFileSync(path.join(project, 'runs'), 'utf8'), 'x\nx\nx\n')
     await m.reset()
-    assert.ok(await eventually(() => !fs.existsSync(bashrc)), 'placeholders go with the session')
+    assert.ok(await eventually(() => !fs.existsSync(mcp)), 'placeholders go with the session')
     const late = await spawnLine(line, project)
     assert.equal(late.status, 1)
     assert.match(late.stderr, /srt: this sandboxed command line belongs to a SandboxManager session that has ended/)
@@ -327,9 +327,9 @@ describe('library sessions under attack', () => {
     const b = new SandboxManager()
     await a.initialize(config({}, { allowWrite: ['.'] }))
     await b.initialize(config({}, { allowWrite: ['.'] }))
-    const { argv } = await b.wrapWithSandboxArgv('sleep 1.5; (echo PLANTED > .bashrc) 2>/dev/null || echo protected', '/bin/sh', undefined, undefined, project)
+    const { argv } = await b.wrapWithSandboxArgv('sleep 1.5; (echo PLANTED > .mcp.json) 2>/dev/null || echo protected', '/bin/sh', undefined, undefined, project)
     const running = spawnArgv(argv)
-    await eventually(() => fs.existsSync(path.join(project, '.bashrc')), 5000)
+    await eventually(() => fs.existsSync(path.join(project, '.mcp.json')), 5000)
     // Meanwhile, session A wraps (its own claim) and gives it up.
     await a.wrapWithSandboxArgv('true', '/bin/sh', undefined, undefined, project)
     a.cleanupAfterCommand()
@@ -337,7 +337,7 @@ describe('library sessions under attack', () => {
     assert.equal(r.stdout, 'protected\n', r.stderr)
     // Its placeholder goes with the sessions; nothing was planted there.
     await Promise.all([a.reset(), b.reset()])
-    assert.ok(await eventually(() => !fs.existsSync(path.join(project, '.bashrc'))), 'the placeholder is removed')
+    assert.ok(await eventually(() => !fs.existsSync(path.join(project, '.mcp.json'))), 'the placeholder is removed')
   })
 
   it("srt's registry (its lock, other sessions' sockets) is hidden from every sandbox", async () => {
@@ -396,7 +396,7 @@ except Exception as e:
     await m.initialize(config({}, { allowWrite: ['.'] }))
     const dir = tempDir('srt-lib-reset-')
     // Planned for `dir` as the working directory: every protected name there is a placeholder.
-    const { argv } = await m.wrapWithSandboxArgv('sleep 1.5; mkdir -p .git/hooks && echo PLANTED; echo x > .bashrc && echo WROTE; true', undefined, undefined, undefined, dir)
+    const { argv } = await m.wrapWithSandboxArgv('sleep 1.5; mkdir -p .git/hooks && echo PLANTED; echo x > .mcp.json && echo WROTE; true', undefined, undefined, undefined, dir)
     const running = new Promise((resolve) => {
       const child = spawn(argv[0], argv.slice(1), { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
       let out = ''
@@ -405,9 +405,9 @@ except Exception as e:
       child.on('close', () => resolve(out))
     })
     await new Promise((r) => setTimeout(r, 700))
-    assert.ok(fs.readdirSync(dir).includes('.bashrc'), 'the sandbox is up, its placeholders in place')
+    assert.ok(fs.readdirSync(dir).includes('.mcp.json'), 'the sandbox is up, its placeholders in place')
     await m.reset()
-    assert.ok(fs.readdirSync(dir).includes('.bashrc'), 'reset() left the running sandbox its placeholders')
+    assert.ok(fs.readdirSync(dir).includes('.mcp.json'), 'reset() left the running sandbox its placeholders')
     const out = await running
     assert.doesNotMatch(out, /PLANTED|WROTE/)
     // The placeholders stayed while the sandbox ran; the next run sweeps them.

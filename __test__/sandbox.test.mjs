@@ -330,9 +330,9 @@ describe('mandatory write denies', () => {
     const inner = path.join(outer, 'a', 'b')
     fs.mkdirSync(inner, { recursive: true })
     const rules = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
-    const a = start('native', ['--settings', rules, 'sh', '-c', 'sleep 1.5; mkdir -p .git/hooks && echo A-PLANTED; echo x > .bashrc && echo A-WROTE; true'], { env, cwd: inner })
+    const a = start('native', ['--settings', rules, 'sh', '-c', 'sleep 1.5; mkdir -p .git/hooks && echo A-PLANTED; echo x > .mcp.json && echo A-WROTE; true'], { env, cwd: inner })
     await new Promise((r) => setTimeout(r, 700))
-    const b = runSync('native', ['--settings', rules, 'sh', '-c', 'rmdir a/b/.git && echo B-REMOVED; rm -f a/b/.bashrc; echo done'], { env, cwd: outer })
+    const b = runSync('native', ['--settings', rules, 'sh', '-c', 'rmdir a/b/.git && echo B-REMOVED; rm -f a/b/.mcp.json; echo done'], { env, cwd: outer })
     assert.match(b.stdout, /done/, b.stderr)
     assert.doesNotMatch(b.stdout, /B-REMOVED/)
     const r = await a.done
@@ -363,11 +363,11 @@ describe('mandatory write denies', () => {
   it('a name of another case left by one run stands in for nothing in the next', () => {
     const work = tempDir()
     const rules = config({ filesystem: { allowWrite: ['.'] } })
-    sh('mkdir .GIT .CLAUDE; touch .BASHRC Refs', rules, { cwd: work })
+    sh('mkdir .GIT .CLAUDE; touch .MCP.JSON Refs', rules, { cwd: work })
     assert.ok(fs.existsSync(path.join(work, '.GIT')), 'the first run made its decoys')
-    const r = sh('echo pwned > .bashrc; mkdir .git; mkdir refs; mkdir -p .claude/commands; echo done', rules, { cwd: work })
+    const r = sh('echo pwned > .mcp.json; mkdir .git; mkdir refs; mkdir -p .claude/commands; echo done', rules, { cwd: work })
     assert.match(r.stdout, /done/, r.stderr)
-    for (const f of ['.bashrc', '.git', 'refs', '.claude']) assert.ok(!fs.existsSync(path.join(work, f)), f)
+    for (const f of ['.mcp.json', '.git', 'refs', '.claude']) assert.ok(!fs.existsSync(path.join(work, f)), f)
   })
 
   it('refuses a settings file reached through a link the command could repoint', () => {
@@ -415,6 +415,21 @@ describe('mandatory write denies', () => {
     for (const f of ['.zshrc', '.zshenv', '.bash_login', '.gitconfig', '.mcp.json', '.vscode', '.ssh', '.config/git']) assert.ok(!fs.existsSync(path.join(h, f)), f)
   })
 
+  it('gives a project no more placeholders than it needs: start-up files only where shells read them', () => {
+    const work = tempDir()
+    const rules = config({ filesystem: { allowWrite: ['.'] } })
+    const r = sh('ls -A', rules, { cwd: work })
+    const seen = r.stdout.split('\n').filter(Boolean).sort()
+    const expected = ['.claude', '.devcontainer', '.devcontainer.json', '.git', '.hg', '.idea', '.mcp.json', '.vscode', 'commondir', 'refs']
+    assert.deepEqual(seen, expected, r.stderr)
+    // Where the environment says a shell or tool reads them, they are kept from being made.
+    const file = settingsFile(home, rules)
+    const script = 'echo x > .zshrc; echo x > .zshenv; echo x > rg.conf; echo x > plain; echo done'
+    const z = runSync('native', ['--settings', file, 'sh', '-c', script], { env: { ...env, ZDOTDIR: work, RIPGREP_CONFIG_PATH: path.join(work, 'rg.conf') }, cwd: work })
+    assert.match(z.stdout, /done/, z.stderr)
+    assert.deepEqual(fs.readdirSync(work), ['plain'])
+  })
+
   it('refuses to run when a protected name is a symlink the command could replace', () => {
     const work = tempDir()
     fs.writeFileSync(path.join(work, 'bashrc-real'), 'orig\n')
@@ -455,7 +470,7 @@ describe('mandatory write denies', () => {
     const work = tempDir()
     fs.mkdirSync(path.join(work, '.git', 'objects'), { recursive: true })
     const r = sh(
-      'echo pwned > .bashrc; mkdir -p .git/hooks; echo pwned > .git/hooks/pre-commit; echo pwned > .git/config; mkdir -p .claude/commands; echo pwned > .claude/commands/x.md; echo ok > plain; echo done',
+      'echo pwned > .mcp.json; mkdir -p .git/hooks; echo pwned > .git/hooks/pre-commit; echo pwned > .git/config; mkdir -p .claude/commands; echo pwned > .claude/commands/x.md; echo ok > plain; echo done',
       config({ filesystem: { allowWrite: ['.'] } }),
       { cwd: work },
     )
@@ -470,7 +485,7 @@ describe('mandatory write denies', () => {
     const settings = config({ filesystem: { allowWrite: ['.'] } })
     const run = start('native', ['--settings', settingsFile(home, settings), 'sh', '-c', 'echo ready; sleep 60'], { env, cwd: work })
     await run.waitFor('ready')
-    assert.ok(fs.existsSync(path.join(work, '.bashrc')), 'bubblewrap made a mount point on the host')
+    assert.ok(fs.existsSync(path.join(work, '.mcp.json')), 'bubblewrap made a mount point on the host')
     run.child.kill('SIGKILL')
     await run.done
     // Left behind by the killed run: the next srt run of this user removes
@@ -482,7 +497,7 @@ describe('mandatory write denies', () => {
   it('keeps a placeholder that another live run relies on', async () => {
     const work = tempDir()
     const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
-    const script = 'echo ready; read go; echo pwned > .bashrc; echo wrote=$?'
+    const script = 'echo ready; read go; echo pwned > .mcp.json; echo wrote=$?'
     // The first run makes the placeholder; the second finds it there and relies on it.
     const first = start('native', ['--settings', file, 'sh', '-c', script], { env, cwd: work })
     await first.waitFor('ready')
@@ -490,7 +505,7 @@ describe('mandatory write denies', () => {
     await second.waitFor('ready')
     first.child.stdin.end('go\n')
     await first.done
-    assert.ok(fs.existsSync(path.join(work, '.bashrc')), 'kept while the second run relies on it')
+    assert.ok(fs.existsSync(path.join(work, '.mcp.json')), 'kept while the second run relies on it')
     second.child.stdin.end('go\n')
     const r = await second.done
     assert.match(r.stdout, /wrote=[1-9]/, 'still protected in the second run')
@@ -564,14 +579,14 @@ describe('mandatory write denies', () => {
   it('keeps a placeholder another run relies on, whatever its environment says', async () => {
     const work = tempDir()
     const file = settingsFile(home, config({ filesystem: { allowWrite: ['.'] } }))
-    const long = start('native', ['--settings', file, 'sh', '-c', 'echo ready; read go; echo pwned > .bashrc; echo wrote=$?'], { env, cwd: work })
+    const long = start('native', ['--settings', file, 'sh', '-c', 'echo ready; read go; echo pwned > .mcp.json; echo wrote=$?'], { env, cwd: work })
     await long.waitFor('ready')
     const other = runSync('native', ['--settings', file, 'true'], { env: { ...env, XDG_RUNTIME_DIR: tempDir(), HOME: tempDir() }, cwd: work })
     assert.equal(other.status, 0, other.stderr)
     long.child.stdin.end('go\n')
     const r = await long.done
     assert.match(r.stdout, /wrote=[1-9]/)
-    assert.ok(!fs.existsSync(path.join(work, '.bashrc')))
+    assert.ok(!fs.existsSync(path.join(work, '.mcp.json')))
   })
 
   it('cannot carry a protected path away by renaming an ancestor', () => {

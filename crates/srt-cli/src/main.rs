@@ -48,7 +48,7 @@ fn scan(args: &[OsString]) -> i32 {
         return 2;
     };
     let depth = args.get(1).and_then(|d| d.to_str()?.parse().ok()).unwrap_or(3);
-    let found = mandatory::scan(&HostFs, std::path::Path::new(dir), depth, false, true);
+    let found = mandatory::scan(&HostFs, std::path::Path::new(dir), depth, false, mandatory::RootNames::ALL);
     println!(
         "protected {} (nested {}), missing {}, unreadable {}",
         found.existing.len() + found.nested.len(),

@@ -88,7 +88,9 @@ pub fn prepare(
 ) -> Result<Prepared, String> {
     let PrepareOptions { claim_tag, cwd, also_protect, session_tmp } = options;
     use crate::runner;
-    use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp};
+    use crate::sandbox::linux::{
+        bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp, startup_places::startup_places,
+    };
 
     let cwd = match cwd {
         Some(dir) => std::fs::canonicalize(&dir)
@@ -126,10 +128,6 @@ pub fn prepare(
     // is no mount of theirs any more, and must not get in this run's way.
     protect.extend(live.iter().filter(|p| std::fs::canonicalize(p).ok().as_ref() == Some(*p)).cloned());
     protect.extend(also_protect.iter().map(|p| cwd.join(p)));
-    // git's config under a moved XDG config home.
-    if let Some(xdg) = std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from).filter(|p| p.is_absolute()) {
-        protect.push(xdg.join("git"));
-    }
     // TMPDIR: the session's (library), else one made for this run, below the shared one.
     let mut own_tmp = None;
     let tmpdir = match (&shared_tmp, session_tmp) {
@@ -153,6 +151,8 @@ pub fn prepare(
         empty_dir,
         empty_pipe,
         protect,
+        // Accounts the system lists by other means (LDAP) are not seen.
+        startup: startup_places(&|v| std::env::var_os(v), &std::fs::read("/etc/passwd").unwrap_or_default()),
     };
     let mut plan = plan::plan(&input, &HostFs);
     if settings.bwrap_path.is_none() && settings.filesystem.disabled != Some(true) {

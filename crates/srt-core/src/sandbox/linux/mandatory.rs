@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use super::paths::{DirEntry, FsView};
 
-/// Files that run code or configure tools when a person next opens a shell or repository.
-pub const PROTECTED_FILES: &[&str] = &[
+/// Files a shell or tool reads from a home directory only (a shell's
+/// start-up files, git's and ripgrep's user config): protected wherever
+/// they exist, and kept from being made in homes (see [`RootNames`]).
+pub const STARTUP_FILES: &[&str] = &[
     ".gitconfig",
-    ".gitmodules",
     ".bashrc",
     ".bash_profile",
     ".bash_login",
@@ -21,10 +22,21 @@ pub const PROTECTED_FILES: &[&str] = &[
     ".zlogout",
     ".profile",
     ".ripgreprc",
+];
+
+/// Files that configure a project wherever it is opened.
+pub const PROJECT_FILES: &[&str] = &[
+    // Read from the top of a repository's work tree only.
+    ".gitmodules",
     ".mcp.json",
     // A dev container's `initializeCommand` runs on the host when an editor opens it.
     ".devcontainer.json",
 ];
+
+/// Whether `lower` (a lower-cased name) is a protected file's.
+fn is_protected_file(lower: &str) -> bool {
+    STARTUP_FILES.contains(&lower) || PROJECT_FILES.contains(&lower)
+}
 
 /// Directories protected whole.
 pub const PROTECTED_DIRS: &[&str] = &[".vscode", ".idea", ".devcontainer"];
@@ -65,17 +77,11 @@ pub struct MandatoryDenies {
 
 /// Scans `root` to `depth` levels (reference: files down to `a/b/.bashrc`,
 /// directories one level higher). Level 0 (the root itself) is always checked.
-/// `names_at_root`: report every protected name missing at the root (the
-/// working directory), not only the missing hooks and config of repositories.
-pub fn scan(
-    fs: &dyn FsView,
-    root: &Path,
-    depth: usize,
-    allow_git_config: bool,
-    names_at_root: bool,
-) -> MandatoryDenies {
+/// `at_root`: which protected names missing at the root to report, beyond
+/// the missing hooks and config of repositories.
+pub fn scan(fs: &dyn FsView, root: &Path, depth: usize, allow_git_config: bool, at_root: RootNames) -> MandatoryDenies {
     let mut found = MandatoryDenies::default();
-    let opts = Walk { depth: depth.max(1), allow_git_config, names_at_root };
+    let opts = Walk { depth: depth.max(1), allow_git_config, at_root };
     let below = visit(fs, root, 0, &opts, &mut found);
     // A large tree is walked on two threads: listing directories is the
     // kernel's work, and each thread's share runs on a core of its own.
@@ -192,10 +198,27 @@ fn has(entries: &[DirEntry], name: &str) -> bool {
     entries.iter().any(|e| e.0 == *name)
 }
 
+/// The protected names a scan reports missing at its root: each kind only
+/// where it takes effect, so that a directory holds as few placeholders as
+/// its protection needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RootNames {
+    /// What a project holds ([`PROJECT_FILES`], [`PROTECTED_DIRS`], `.claude`,
+    /// a repository): where people open projects (the working directory, home).
+    pub project: bool,
+    /// [`STARTUP_FILES`]: where shells and tools read them (homes).
+    pub startup: bool,
+}
+
+impl RootNames {
+    pub const NONE: RootNames = RootNames { project: false, startup: false };
+    pub const ALL: RootNames = RootNames { project: true, startup: true };
+}
+
 struct Walk {
     depth: usize,
     allow_git_config: bool,
-    names_at_root: bool,
+    at_root: RootNames,
 }
 
 /// From this many subdirectories of the root on, the walk uses two threads.
@@ -216,9 +239,15 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
     };
     // A protected directory counts one level higher than a protected file.
     let dirs_here = level == 0 || level + 2 <= depth;
-    if level == 0 && opts.names_at_root {
-        for name in PROTECTED_FILES.iter().chain(PROTECTED_DIRS) {
-            if !has(&entries, name) {
+    let (project_names, startup_names) = (level == 0 && opts.at_root.project, level == 0 && opts.at_root.startup);
+    if startup_names {
+        found.missing.extend(STARTUP_FILES.iter().filter(|n| !has(&entries, n)).map(|n| dir.join(n)));
+    }
+    if project_names {
+        // `.gitmodules` counts only beside a repository's `.git` (one cannot be made here).
+        let in_repository = has(&entries, ".git");
+        for name in PROJECT_FILES.iter().chain(PROTECTED_DIRS) {
+            if !has(&entries, name) && (in_repository || *name != ".gitmodules") {
                 found.missing.push(dir.join(name));
             }
         }
@@ -241,7 +270,7 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
     for (name, is_dir, is_symlink) in &entries {
         let lower = name.to_string_lossy().to_lowercase();
         let path = dir.join(name);
-        if PROTECTED_FILES.contains(&lower.as_str()) && level < depth {
+        if is_protected_file(&lower) && level < depth {
             found.existing.push(path);
             continue;
         }
@@ -263,7 +292,7 @@ fn visit(fs: &dyn FsView, dir: &Path, level: usize, opts: &Walk, found: &mut Man
             };
             for sub in PROTECTED_CLAUDE {
                 found.existing.extend(variants(&inner, sub).map(|e| path.join(&e.0)));
-                if !has(&inner, sub) && level == 0 && opts.names_at_root {
+                if !has(&inner, sub) && project_names {
                     found.missing.push(path.join(sub));
                 }
             }
@@ -342,7 +371,7 @@ mod tests {
         for i in 0..40 {
             dirs.insert(PathBuf::from(format!("/p/d{i}")), vec![(".bashrc".into(), false, false)]);
         }
-        let found = scan(&Listing(dirs), Path::new("/p"), 3, false, false);
+        let found = scan(&Listing(dirs), Path::new("/p"), 3, false, RootNames::NONE);
         let mut expected: Vec<PathBuf> = (0..40).map(|i| PathBuf::from(format!("/p/d{i}/.bashrc"))).collect();
         expected.sort();
         assert_eq!(found.nested, expected);
@@ -356,7 +385,7 @@ mod tests {
             .into();
         dirs.insert(PathBuf::from("/p"), at_root);
         dirs.insert(PathBuf::from("/p/.git"), Vec::new());
-        let found = scan(&Listing(dirs.clone()), Path::new("/p"), 3, false, true);
+        let found = scan(&Listing(dirs.clone()), Path::new("/p"), 3, false, RootNames::ALL);
         for made in ["/p/.git", "/p/.bashrc", "/p/refs", "/p/.claude/commands"] {
             assert!(found.missing.contains(&PathBuf::from(made)), "{made} must stay impossible to make: {found:?}");
         }
@@ -366,7 +395,7 @@ mod tests {
         // Inside a repository: a HOOKS does not stand in for hooks.
         dirs.insert(PathBuf::from("/p"), vec![(".git".into(), true, false)]);
         dirs.insert(PathBuf::from("/p/.git"), vec![("HOOKS".into(), true, false)]);
-        let found = scan(&Listing(dirs), Path::new("/p"), 3, false, true);
+        let found = scan(&Listing(dirs), Path::new("/p"), 3, false, RootNames::ALL);
         assert!(found.missing.contains(&PathBuf::from("/p/.git/hooks")), "{found:?}");
         assert!(found.existing.contains(&PathBuf::from("/p/.git/HOOKS")), "{found:?}");
     }
@@ -376,7 +405,7 @@ mod tests {
         for (is_dir, is_link) in [(false, false), (false, true)] {
             let mut dirs = BTreeMap::new();
             dirs.insert(PathBuf::from("/p"), vec![(".claude".into(), is_dir, is_link)]);
-            let found = scan(&Listing(dirs), Path::new("/p"), 3, false, true);
+            let found = scan(&Listing(dirs), Path::new("/p"), 3, false, RootNames::ALL);
             assert!(found.existing.contains(&PathBuf::from("/p/.claude")), "{found:?}");
             assert!(!found.missing.iter().any(|m| m.starts_with("/p/.claude")), "{found:?}");
         }

@@ -8,3 +8,4 @@ pub mod paths;
 pub mod placeholders;
 pub mod plan;
 pub mod private_tmp;
+pub mod startup_places;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::mandatory;
 use super::paths::{absolute, depth, is_within, landing, normalize, FsView};
+use super::startup_places::StartupPlaces;
 use crate::config::{PathEntry, Settings};
 use crate::sandbox::glob;
 
@@ -51,6 +52,8 @@ pub struct PlanInput<'a> {
     pub empty_pipe: PathBuf,
     /// Extra paths the command must not write (srt's own state).
     pub protect: Vec<PathBuf>,
+    /// Other homes, and files the environment names, where start-up files take effect.
+    pub startup: StartupPlaces,
 }
 
 /// The filesystem half of a sandbox.
@@ -257,8 +260,10 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             input.home.display()
         ));
     }
-    // What ssh and git read from home runs code too, wherever a write root puts it.
-    let home_extras: Vec<PathBuf> = HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect();
+    // What ssh and git read from home runs code too, wherever a write root
+    // puts it; so do the start-up files the environment names.
+    let mut home_extras: Vec<PathBuf> = HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect();
+    home_extras.extend(input.startup.files.iter().cloned());
     // denyWrite (as listed or matched by a glob), srt's own paths and the
     // settings file: a link anywhere on the way, in a writable directory,
     // could be pointed elsewhere. (A path that resolves to itself has none.)
@@ -280,15 +285,21 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     if home_writable {
         scan_roots.push(input.home.clone());
     }
+    // Where shells read start-up files: home, and the other homes inside a write root.
+    let mut homes: Vec<PathBuf> = input.startup.homes.iter().filter_map(|h| fs.real_path(h)).collect();
+    homes.push(input.home.clone());
+    scan_roots.extend(homes.iter().filter(|h| roots.iter().any(|r| is_within(h, r))).cloned());
     // A file allowWrite names has nothing to scan (and is no unreadable directory).
     scan_roots.retain(|r| fs.is_dir(r));
     scan_roots.sort();
     scan_roots.dedup();
     for root in scan_roots.iter().filter(|r| roots.iter().any(|w| is_within(r, w))) {
-        // Every protected name, even missing ones, where people open shells
-        // and projects: the working directory and home.
-        let every_name = *root == input.cwd || *root == input.home;
-        let found = mandatory::scan(fs, root, scan_depth, allow_git_config, every_name);
+        // Protected names, even missing ones, where they take effect: a
+        // project's where people open projects (the working directory and
+        // home), start-up files where shells start.
+        let names =
+            mandatory::RootNames { project: *root == input.cwd || *root == input.home, startup: homes.contains(root) };
+        let found = mandatory::scan(fs, root, scan_depth, allow_git_config, names);
         for path in &found.existing {
             refuse_replaceable_link(fs, path, &roots, &mut out);
         }
@@ -361,7 +372,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         if !fs.exists_no_follow(&git) {
             missing.push(git);
         } else if !scan_roots.contains(dir) {
-            let found = mandatory::scan(fs, dir, 1, allow_git_config, false);
+            let found = mandatory::scan(fs, dir, 1, allow_git_config, mandatory::RootNames::NONE);
             for path in found.existing.iter() {
                 refuse_replaceable_link(fs, path, &roots, &mut out);
             }

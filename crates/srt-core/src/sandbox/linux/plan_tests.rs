@@ -105,6 +105,7 @@ fn run_protecting(fs: &FakeFs, s: &crate::config::Settings, cwd: &str, protect: 
         empty_dir: "/run/srt/empty".into(),
         empty_pipe: "/run/srt/pipe".into(),
         protect: vec![protect.into()],
+        startup: Default::default(),
     };
     plan(&input, fs)
 }
@@ -186,26 +187,16 @@ fn allow_write_relative_and_home_with_mandatory_denies() {
             "ro-bind /run/srt/empty /home/u/.aws/commondir",
             "ro-bind /home/u/.aws/credentials /home/u/.aws/credentials",
             "ro-bind /run/srt/pipe /home/u/.aws/refs",
-            // Placeholders: protected names that do not exist yet in the working directory.
-            "ro-bind /run/srt/empty /home/u/proj/.bash_login",
-            "ro-bind /run/srt/empty /home/u/proj/.bash_logout",
-            "ro-bind /run/srt/empty /home/u/proj/.bash_profile",
+            // Placeholders: what a project holds that does not exist yet in
+            // the working directory (a shell's start-up files only in homes).
             "ro-bind /home/u/proj/.bashrc /home/u/proj/.bashrc",
             "ro-bind /run/srt/empty /home/u/proj/.devcontainer",
             "ro-bind /run/srt/empty /home/u/proj/.devcontainer.json",
-            "ro-bind /run/srt/empty /home/u/proj/.gitconfig",
             "ro-bind /run/srt/empty /home/u/proj/.gitmodules",
             "ro-bind /run/srt/empty /home/u/proj/.hg",
             "ro-bind /run/srt/empty /home/u/proj/.idea",
             "ro-bind /run/srt/empty /home/u/proj/.mcp.json",
-            "ro-bind /run/srt/empty /home/u/proj/.profile",
-            "ro-bind /run/srt/empty /home/u/proj/.ripgreprc",
             "ro-bind /run/srt/empty /home/u/proj/.vscode",
-            "ro-bind /run/srt/empty /home/u/proj/.zlogin",
-            "ro-bind /run/srt/empty /home/u/proj/.zlogout",
-            "ro-bind /run/srt/empty /home/u/proj/.zprofile",
-            "ro-bind /run/srt/empty /home/u/proj/.zshenv",
-            "ro-bind /run/srt/empty /home/u/proj/.zshrc",
             // Nor may the working directory become a bare repository.
             "ro-bind /run/srt/empty /home/u/proj/commondir",
             "ro-bind /run/srt/pipe /home/u/proj/refs",
@@ -543,6 +534,78 @@ fn a_writable_home_keeps_every_protected_name_and_ssh_and_git_config() {
     }
 }
 
+/// The placeholders a plan makes, by path.
+fn placeholder_names(p: &Plan, dir: &str) -> Vec<String> {
+    let mut names: Vec<String> = p
+        .placeholders
+        .iter()
+        .filter(|d| d.parent() == Some(Path::new(dir)))
+        .map(|d| d.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_project_that_is_no_home_gets_the_project_names_only() {
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": []}));
+    let p = run(&home_fs(), &s);
+    // A shell reads no start-up file from a project: none is made there, and
+    // `.gitmodules` counts only beside a `.git`, which cannot be made either.
+    let expected = [
+        ".claude",
+        ".devcontainer",
+        ".devcontainer.json",
+        ".git",
+        ".hg",
+        ".idea",
+        ".mcp.json",
+        ".vscode",
+        "commondir",
+        "refs",
+    ];
+    assert_eq!(placeholder_names(&p, "/home/u/proj"), expected);
+}
+
+#[test]
+fn start_up_files_are_kept_from_being_made_in_every_home_and_where_the_environment_points() {
+    let s = settings(json!({"denyRead": [], "allowWrite": [".", "/srv"], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/srv/bob", Node::Dir);
+    fs.add("/srv/site", Node::Dir);
+    fs.add("/home/u/proj/zdot", Node::Dir);
+    fs.add("/opt/srt/srt", Node::File);
+    let startup = StartupPlaces {
+        homes: ["/srv/bob", "/home/u/proj/zdot", "/nowhere"].map(PathBuf::from).into(),
+        files: ["/home/u/proj/rg.conf", "/etc/profile.d/x.sh"].map(PathBuf::from).into(),
+    };
+    let input = PlanInput {
+        settings: &s,
+        cwd: "/home/u/proj".into(),
+        home: "/home/u".into(),
+        tmpdir: None,
+        shared_tmp: None,
+        helper: "/opt/srt/srt".into(),
+        empty_dir: "/run/srt/empty".into(),
+        empty_pipe: "/run/srt/pipe".into(),
+        protect: vec![],
+        startup,
+    };
+    let p = plan(&input, &fs);
+    for home in ["/srv/bob", "/home/u/proj/zdot"] {
+        let names = placeholder_names(&p, home);
+        for name in mandatory::STARTUP_FILES {
+            assert!(names.iter().any(|n| n == name), "{name} in {home}: {names:?}");
+        }
+    }
+    // A directory beside them is no home, and the project is none either.
+    assert!(!placeholder_names(&p, "/srv/site").iter().any(|n| n.starts_with(".bash")), "{p:#?}");
+    assert!(!placeholder_names(&p, "/home/u/proj").contains(&".bashrc".to_string()), "{p:#?}");
+    // A file the environment names, missing in a write root; none outside them.
+    assert!(render(&p).contains(&"ro-bind /run/srt/empty /home/u/proj/rg.conf".to_string()), "{p:#?}");
+    assert!(!render(&p).iter().any(|l| l.contains("/etc/profile.d")), "{p:#?}");
+}
+
 #[test]
 fn no_repository_in_a_writable_directory_above_the_working_directory() {
     let s = settings(json!({"denyRead": [], "allowWrite": ["/w"], "denyWrite": []}));
@@ -767,6 +830,7 @@ fn the_shared_temporary_directory_is_each_sandboxs_own() {
         empty_dir: "/run/srt/empty".into(),
         empty_pipe: "/run/srt/pipe".into(),
         protect: vec![],
+        startup: Default::default(),
     };
     let p = plan(&input(&s), &fs);
     assert_eq!(
