@@ -15,10 +15,11 @@ export declare class NativeSession {
   /** Starts the proxies for `config` (JSON text). Resolves to the config's warnings. */
   initialize(config: string, ask?: NativeAskCallback | undefined | null): Promise<Array<string>>
   /**
-   * Wraps `command`; resolves to the command line to run with a shell.
-   * The planning (a walk of the working directory) runs off the JS thread.
+   * Wraps `command`; resolves to the command line to run with a shell,
+   * and what the plan could not apply as written. The planning (a walk of
+   * the working directory) runs off the JS thread.
    */
-  wrap(command: string, binShell?: string | undefined | null, customConfig?: string | undefined | null, commandId?: string | undefined | null, cwd?: string | undefined | null): Promise<string>
+  wrap(command: string, binShell?: string | undefined | null, customConfig?: string | undefined | null, commandId?: string | undefined | null, cwd?: string | undefined | null): Promise<WrapResult>
   /** One wrapped command ended. */
   cleanupAfterCommand(): void
   /** New config (JSON text) for the next connections and wraps. */
@@ -100,3 +101,9 @@ export declare function validateConfig(json: string): ConfigCheck
 
 /** The version of srt-rs. */
 export declare function version(): string
+
+/** A wrapped command line, and the plan's remarks (rules it could not apply as written). */
+export interface WrapResult {
+  commandLine: string
+  warnings: Array<string>
+}

@@ -476,6 +476,28 @@ describe('library sessions and the filesystem', () => {
     await m.reset()
   })
 
+  it('says once per session what a wrap could not apply as written', async () => {
+    const dir = tempDir('srt-lib-w-')
+    fs.mkdirSync(path.join(dir, 'real'))
+    fs.symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'))
+    const m = new SandboxManager()
+    await m.initialize(config({}, { allowWrite: [path.join(dir, 'link')] }))
+    const seen = []
+    const onWarning = (w) => seen.push(w.message)
+    process.on('warning', onWarning)
+    try {
+      for (let i = 0; i < 3; i++) await m.wrapWithSandbox('true')
+      // Node delivers warnings on a later tick.
+      await new Promise((r) => setTimeout(r, 10))
+    } finally {
+      process.off('warning', onWarning)
+      await m.reset()
+    }
+    const remarks = seen.filter((w) => w.includes(`allowWrite ${path.join(dir, 'link')} resolves through a symlink`))
+    assert.equal(remarks.length, 1, seen.join('\n'))
+    assert.match(remarks[0], /^srt: /)
+  })
+
   it("a session's wraps share a private TMPDIR that no other session sees, removed by reset()", async () => {
     const a = new SandboxManager()
     const b = new SandboxManager()

@@ -155,6 +155,8 @@ class SandboxManager {
   #init = undefined
   #store = new SandboxViolationStore()
   #seen = 0
+  /** Plan remarks already emitted this session. */
+  #warned = new Set()
   #ask = undefined
   #starting = false
 
@@ -229,11 +231,19 @@ class SandboxManager {
     await this.#init
     abortSignal?.throwIfAborted()
     const custom = mergeCustom(this.#config, customConfig)
+    let wrapped
     try {
-      return await this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, options?.commandId || undefined, dir)
+      wrapped = await this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, options?.commandId || undefined, dir)
     } catch (e) {
       throw wrapError(e)
     }
+    // Each remark once per session: an agent wraps hundreds of commands under the same rules.
+    for (const w of wrapped.warnings) {
+      if (this.#warned.has(w)) continue
+      this.#warned.add(w)
+      process.emitWarning(`srt: ${w}`)
+    }
+    return wrapped.commandLine
   }
 
   async wrapWithSandboxArgv(command, binShell, customConfig, abortSignal, cwd, options) {
@@ -253,6 +263,7 @@ class SandboxManager {
     this.#init = undefined
     this.#ask = undefined
     this.#seen = 0
+    this.#warned = new Set()
     await this.#native.reset()
   }
 
@@ -261,8 +272,9 @@ class SandboxManager {
   }
 
   updateConfig(newConfig) {
-    this.#native.updateConfig(JSON.stringify(newConfig))
+    const warnings = this.#native.updateConfig(JSON.stringify(newConfig))
     this.#config = structuredClone(newConfig)
+    for (const w of warnings) process.emitWarning(`srt: ${w}`)
   }
 
   getNetworkRestrictionConfig() {

@@ -243,6 +243,13 @@ pub struct NativeViolation {
     pub timestamp: f64,
 }
 
+/// A wrapped command line, and the plan's remarks (rules it could not apply as written).
+#[napi(object)]
+pub struct WrapResult {
+    pub command_line: String,
+    pub warnings: Vec<String>,
+}
+
 /// One library session: the proxies and the wraps of one `SandboxManager`.
 #[napi]
 pub struct NativeSession {
@@ -275,7 +282,7 @@ impl NativeSession {
             .map_err(|e| Error::from_reason(e.to_string()))?
             .map_err(Error::from_reason)?;
         let mut warnings = warnings;
-        warnings.extend(started.limit_warnings());
+        warnings.extend(started.start_warnings());
         let old = self.session.lock().map_err(|_| no_session())?.replace(Arc::new(started));
         if let Some(old) = old {
             tokio::task::spawn_blocking(move || drop(old));
@@ -283,8 +290,9 @@ impl NativeSession {
         Ok(warnings)
     }
 
-    /// Wraps `command`; resolves to the command line to run with a shell.
-    /// The planning (a walk of the working directory) runs off the JS thread.
+    /// Wraps `command`; resolves to the command line to run with a shell,
+    /// and what the plan could not apply as written. The planning (a walk of
+    /// the working directory) runs off the JS thread.
     #[napi]
     pub async fn wrap(
         &self,
@@ -293,7 +301,7 @@ impl NativeSession {
         custom_config: Option<String>,
         command_id: Option<String>,
         cwd: Option<String>,
-    ) -> Result<String> {
+    ) -> Result<WrapResult> {
         let session = self.current()?;
         let custom = match custom_config {
             Some(json) => Some(settings_from_json(&json).map_err(Error::from_reason)?.0),
@@ -303,7 +311,7 @@ impl NativeSession {
             let cwd = cwd.map(PathBuf::from);
             session
                 .wrap(&command, bin_shell.as_deref(), custom.as_ref(), command_id.as_deref(), cwd)
-                .map(|w| w.command_line)
+                .map(|w| WrapResult { command_line: w.command_line, warnings: w.warnings })
         })
         .await
         .map_err(|e| Error::from_reason(e.to_string()))?
@@ -321,8 +329,8 @@ impl NativeSession {
     /// New config (JSON text) for the next connections and wraps.
     #[napi]
     pub fn update_config(&self, config: String) -> Result<Vec<String>> {
-        let (settings, warnings) = settings_from_json(&config).map_err(Error::from_reason)?;
-        self.current()?.update_config(settings).map_err(Error::from_reason)?;
+        let (settings, mut warnings) = settings_from_json(&config).map_err(Error::from_reason)?;
+        warnings.extend(self.current()?.update_config(settings).map_err(Error::from_reason)?);
         Ok(warnings)
     }
 

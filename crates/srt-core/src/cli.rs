@@ -190,7 +190,7 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
         }
     };
     tracing::debug!("command: {argv:?}");
-    crate::launch::run_sandboxed(&parsed.settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
+    run_sandboxed(&parsed.settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
 }
 
 /// `-c` uses bash like the original, or sh where there is no bash.
@@ -205,6 +205,87 @@ fn shell_path() -> PathBuf {
 /// Whether an argument looks like the hidden helper subcommand.
 pub fn is_helper_invocation(first: Option<&OsStr>) -> bool {
     first == Some(OsStr::new(crate::helper::SUBCOMMAND))
+}
+
+/// Runs `argv` in the sandbox described by `settings`; returns its status.
+#[cfg(target_os = "linux")]
+/// `settings_file`: where the settings were read from (or would have been):
+/// read-only inside, or the command could loosen its next run's rules.
+fn run_sandboxed(
+    settings: &config::Settings,
+    settings_file: &std::path::Path,
+    argv: Vec<OsString>,
+    ctx: CliContext,
+) -> Result<i32, String> {
+    use crate::runner::{self, RunOutcome};
+    use crate::sandbox::linux::bwrap;
+
+    let net_config = crate::proxy::NetConfig::from_settings(settings, |k| std::env::var(k).ok())?;
+    for w in &net_config.warnings {
+        say(&format!("srt: warning: {w}"));
+    }
+    let helper = ctx.helper.clone()?;
+    let tty = runner::wants_tty(&ctx.stdio);
+    let also_protect = [settings_file.to_path_buf()];
+    let options = crate::launch::PrepareOptions { also_protect: &also_protect, ..Default::default() };
+    let mut prepared =
+        crate::launch::prepare(settings, argv, helper, &crate::launch::Handover::Descriptors { tty }, options)?;
+    for w in &prepared.warnings {
+        say(&format!("srt: warning: {w}"));
+    }
+    // Made before bubblewrap starts, removed when the run ends.
+    let cgroups = crate::limits::Cgroups::create(&prepared.limits)?;
+    let confinement = runner::Confinement {
+        procs: cgroups.procs()?,
+        prefix: match prepared.limits.systemd_run() {
+            Some(run) => prepared.limits.scope_prefix(crate::limits::systemd_version(run)).unwrap_or_default(),
+            None => Vec::new(),
+        },
+    };
+    if !cgroups.dirs().is_empty() {
+        tracing::debug!("limits: the sandbox runs in {:?}", cgroups.dirs());
+    }
+    let store = crate::violations::Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
+    let proxy = crate::proxy::Proxy::with_store(net_config, None, std::sync::Arc::new(store));
+    let client = crate::proxy::Client::new(Some(prepared.key.clone()));
+    let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
+        .map_err(|e| format!("cannot start the network proxies: {e}"))?;
+    let lock = Box::new(prepared.claim.take_lock());
+    let start = runner::Start { argv: &prepared.argv, expectations: &prepared.expectations, confinement: &confinement };
+    let outcome = runner::run(start, ctx.stdio, tty, &ctx.control, lock, Some(bridge));
+    let (scoped, in_cgroup) = (!confinement.prefix.is_empty(), !cgroups.dirs().is_empty());
+    drop(confinement);
+    drop(cgroups);
+    network.stop();
+    for line in proxy.violations.summary() {
+        say(&line);
+    }
+    if matches!(outcome, Ok(RunOutcome::Exited(code)) if code != 0) {
+        for line in crate::hints::after_failure(&prepared.key, prepared.protected) {
+            say(&line);
+        }
+    }
+    drop(prepared);
+    match outcome {
+        Ok(RunOutcome::Exited(code)) => Ok(code),
+        Ok(RunOutcome::SetupFailed(code)) if scoped => Err(format!(
+            "bubblewrap, started by systemd-run in a user scope for the sandbox's limits, could not create the sandbox (exit {code}; the message above says whose)"
+        )),
+        Ok(RunOutcome::SetupFailed(code)) => Err(format!(
+            "bubblewrap could not create the sandbox (it exited {code}; its own message is above). If it could not create namespaces: {}",
+            bwrap::USERNS_HINT
+        )),
+        Err(e) if in_cgroup => Err(format!("could not start bubblewrap in the sandbox's cgroup: {e}")),
+        Err(e) => Err(format!("could not start bubblewrap: {e}")),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_sandboxed(_: &config::Settings, _: &std::path::Path, _: Vec<OsString>, _: CliContext) -> Result<i32, String> {
+    Err(format!(
+        "srt-rs cannot sandbox commands on {} yet; refusing to run the command unsandboxed",
+        std::env::consts::OS
+    ))
 }
 
 #[cfg(test)]

@@ -12,109 +12,13 @@
 use std::ffi::{CString, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 
-/// The hidden subcommand that runs the helper.
-pub const SUBCOMMAND: &str = "__sandbox-exec";
+pub use crate::helper_protocol::SUBCOMMAND;
+use crate::helper_protocol::{Channel, HelperArgs, MountCheck};
 
 /// Signals the helper passes on to the command.
 pub const FORWARDED: &[libc::c_int] =
     &[libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGUSR1, libc::SIGUSR2];
-
-struct Options {
-    tty: bool,
-    verify_fd: Option<libc::c_int>,
-    allow_namespaces: bool,
-    ready_fd: Option<libc::c_int>,
-    bridge_fd: Option<libc::c_int>,
-    /// The library's sandboxes: srt's bridge socket, this wrap's token, and
-    /// the file of mount checks (no descriptors can be handed to a command
-    /// line that the caller runs later).
-    bridge_socket: Option<(PathBuf, String)>,
-    verify_file: Option<PathBuf>,
-    block_unix_sockets: bool,
-    /// RLIMIT_NPROC for everything inside (see `limits`).
-    max_processes: Option<u64>,
-    /// A library line: the directory it was planned for (it starts wherever
-    /// its caller runs it).
-    planned_cwd: Option<PathBuf>,
-    argv: Vec<OsString>,
-}
-
-fn parse(args: &[OsString]) -> Result<Options, String> {
-    let mut tty = false;
-    let mut block_unix_sockets = false;
-    let mut ready_fd = None;
-    let mut allow_namespaces = false;
-    let mut verify_fd = None;
-    let mut bridge_fd = None;
-    let mut bridge_path = None;
-    let mut bridge_token = None;
-    let mut verify_file = None;
-    let mut max_processes = None;
-    let mut planned_cwd = None;
-    let mut iter = args.iter();
-    while let Some(arg) = iter.next() {
-        match arg.to_str() {
-            Some("--verify-fd") => {
-                let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
-                verify_fd = Some(fd.ok_or("--verify-fd needs a descriptor number")?);
-            }
-            Some("--ready-fd") => {
-                let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
-                ready_fd = Some(fd.ok_or("--ready-fd needs a descriptor number")?);
-            }
-            Some("--bridge-fd") => {
-                let fd = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
-                bridge_fd = Some(fd.ok_or("--bridge-fd needs a descriptor number")?);
-            }
-            Some("--bridge-socket") => {
-                bridge_path = Some(PathBuf::from(iter.next().ok_or("--bridge-socket needs a path")?))
-            }
-            Some("--bridge-token") => {
-                bridge_token =
-                    Some(iter.next().and_then(|v| v.to_str()).ok_or("--bridge-token needs a token")?.to_string())
-            }
-            Some("--verify-file") => {
-                verify_file = Some(PathBuf::from(iter.next().ok_or("--verify-file needs a path")?))
-            }
-            Some("--max-processes") => {
-                let n = iter.next().and_then(|v| v.to_str()).and_then(|v| v.parse().ok());
-                max_processes = Some(n.ok_or("--max-processes needs a number")?);
-            }
-            Some("--planned-cwd") => {
-                planned_cwd = Some(PathBuf::from(iter.next().ok_or("--planned-cwd needs a path")?))
-            }
-            Some("--tty") => tty = true,
-            Some("--block-unix-sockets") => block_unix_sockets = true,
-            Some("--allow-namespaces") => allow_namespaces = true,
-            Some("--") => break,
-            _ => return Err(format!("unknown helper option {arg:?}")),
-        }
-    }
-    let argv: Vec<OsString> = iter.cloned().collect();
-    if argv.is_empty() {
-        return Err("no command".into());
-    }
-    let bridge_socket = match (bridge_path, bridge_token) {
-        (Some(p), Some(t)) => Some((p, t)),
-        (None, None) => None,
-        _ => return Err("--bridge-socket and --bridge-token go together".into()),
-    };
-    Ok(Options {
-        tty,
-        verify_fd,
-        allow_namespaces,
-        ready_fd,
-        bridge_fd,
-        bridge_socket,
-        verify_file,
-        block_unix_sockets,
-        max_processes,
-        planned_cwd,
-        argv,
-    })
-}
 
 /// Whether the command could write the working directory: its mount is not
 /// read-only, and its mode allows it or the command could change the mode
@@ -160,11 +64,11 @@ fn fail(message: &str) -> i32 {
 
 /// Runs the helper; returns the exit status for the process.
 pub fn main(args: &[OsString]) -> i32 {
-    let opts = match parse(args) {
+    let opts = match HelperArgs::parse(args) {
         Ok(o) => o,
         Err(e) => return fail(&e),
     };
-    let Ok(argv) = opts.argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<Vec<_>, _>>() else {
+    let Ok(argv) = opts.command.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<Vec<_>, _>>() else {
         return fail("an argument contains a NUL byte");
     };
     // Before anything starts a thread or a process: in this user namespace
@@ -189,21 +93,21 @@ pub fn main(args: &[OsString]) -> i32 {
     }
     // Each bind must show what srt planned: a path swapped for a symlink
     // between planning and mounting would have moved a mount elsewhere.
-    let checks = match (opts.verify_fd, &opts.verify_file) {
-        (Some(fd), _) => Some(Ok(fd)),
-        (None, Some(path)) => Some(
-            std::fs::File::open(path)
+    let checks = match &opts.channel {
+        Some(Channel::Descriptors) => Some(Ok(crate::helper_protocol::EXPECT_FD)),
+        Some(Channel::Paths { checks, .. }) => Some(
+            std::fs::File::open(checks)
                 .map(std::os::fd::IntoRawFd::into_raw_fd)
-                .map_err(|e| format!("cannot read the plan {}: {e}", path.display())),
+                .map_err(|e| format!("cannot read the plan {}: {e}", checks.display())),
         ),
-        (None, None) => None,
+        None => None,
     };
     if let Some(fd) = checks {
         if let Err(e) = fd.and_then(verify_mounts) {
             return fail(&format!("the sandbox is not as planned ({e}); refusing to run the command"));
         }
     }
-    if let Some(planned) = &opts.planned_cwd {
+    if let Some(Channel::Paths { planned_cwd: planned, .. }) = &opts.channel {
         let here = std::env::current_dir().unwrap_or_default();
         if let Err(e) = cwd_verdict(&here, planned, cwd_may_be_written()) {
             return fail(&e);
@@ -211,18 +115,20 @@ pub fn main(args: &[OsString]) -> i32 {
     }
     // The proxies' listeners, in the sandbox's network namespace, listening
     // before the command exists: handed to srt, which serves them.
-    let bridged = match (opts.bridge_fd, &opts.bridge_socket) {
-        (Some(fd), _) => Some(crate::proxy::bridge::open_and_send(fd)),
-        (None, Some((path, token))) => Some(crate::proxy::bridge::connect_and_send(path, token)),
-        (None, None) => None,
+    let bridged = match &opts.channel {
+        Some(Channel::Descriptors) => Some(crate::proxy::bridge::open_and_send(crate::helper_protocol::BRIDGE_FD)),
+        Some(Channel::Paths { bridge_socket, token, .. }) => {
+            Some(crate::proxy::bridge::connect_and_send(bridge_socket, token))
+        }
+        None => None,
     };
     if let Some(Err(e)) = bridged {
         return fail(&format!("{e}; refusing to run the command without its proxies and limits"));
     }
     // Every mount is in place now: tell srt (it stops holding its registry lock).
-    if let Some(fd) = opts.ready_fd {
+    if opts.channel == Some(Channel::Descriptors) {
         // SAFETY: a one-byte write to a descriptor we were given.
-        unsafe { libc::write(fd, b"r".as_ptr().cast(), 1) };
+        unsafe { libc::write(crate::helper_protocol::READY_FD, b"r".as_ptr().cast(), 1) };
     }
     close_inherited_descriptors();
     // Nothing inside may ptrace us or read our memory: we run unfiltered.
@@ -263,7 +169,7 @@ pub fn main(args: &[OsString]) -> i32 {
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     // Looked up as a shell would, before the fork (it allocates).
-    let program = crate::program_lookup::resolve(&opts.argv[0], std::env::var_os("PATH").as_deref());
+    let program = crate::program_lookup::resolve(&opts.command[0], std::env::var_os("PATH").as_deref());
     // A file that is no binary and has no `#!` runs with /bin/sh, as execvp does it.
     let sh_argv: Vec<*const libc::c_char> = match &program {
         Ok(path) => [c"/bin/sh".as_ptr(), path.as_ptr()]
@@ -273,7 +179,7 @@ pub fn main(args: &[OsString]) -> i32 {
             .collect(),
         Err(_) => Vec::new(),
     };
-    let name = opts.argv[0].to_string_lossy().into_owned();
+    let name = opts.command[0].to_string_lossy().into_owned();
     // Written before the fork: the relays' threads may hold the allocator's lock.
     let not_found = format!("srt: {name}: command not found\n");
     let denied = format!("srt: {name}: Permission denied\n");
@@ -444,34 +350,20 @@ fn verify_mounts(fd: libc::c_int) -> Result<(), String> {
     file.read_to_end(&mut bytes).map_err(|e| format!("reading the plan: {e}"))?;
     let mounts = std::fs::read("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;
     let here = crate::sandbox::linux::mountinfo::mount_point_counts(&mounts);
-    let number = |p: Option<&[u8]>| std::str::from_utf8(p.unwrap_or_default()).ok().and_then(|t| t.parse::<u64>().ok());
-    for entry in bytes.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let (kind, rest) = entry.split_at(2.min(entry.len()));
-        match kind {
-            b"M " => {
-                let mut parts = rest.splitn(2, |b| *b == b' ');
-                let (Some(expected), Some(path)) = (number(parts.next()), parts.next()) else {
-                    return Err("a malformed plan entry".into());
-                };
-                let found = here.get(path).copied().unwrap_or(0) as u64;
-                if found < expected {
-                    let shown = String::from_utf8_lossy(path);
-                    return Err(format!("{shown} has {found} mount(s) where {expected} were planned"));
+    for check in crate::helper_protocol::decode_checks(&bytes)? {
+        match check {
+            MountCheck::Mounts { at_least, path } => {
+                let found = here.get(path.as_os_str().as_bytes()).copied().unwrap_or(0) as u64;
+                if found < at_least {
+                    return Err(format!("{} has {found} mount(s) where {at_least} were planned", path.display()));
                 }
             }
-            b"I " => {
-                let mut parts = rest.splitn(3, |b| *b == b' ');
-                let (Some(dev), Some(ino), Some(path)) = (number(parts.next()), number(parts.next()), parts.next())
-                else {
-                    return Err("a malformed plan entry".into());
-                };
-                let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
-                let meta = std::fs::symlink_metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            MountCheck::Identity { dev, ino, path } => {
+                let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
                 if meta.file_type().is_symlink() || meta.dev() != dev || meta.ino() != ino {
                     return Err(format!("{} does not show what was planned there", path.display()));
                 }
             }
-            _ => return Err("a malformed plan entry".into()),
         }
     }
     Ok(())

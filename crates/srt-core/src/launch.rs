@@ -5,7 +5,6 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use crate::cli::CliContext;
 use crate::config::Settings;
 
 /// How the helper gets what srt hands it.
@@ -87,11 +86,13 @@ pub fn prepare(
     options: PrepareOptions<'_>,
 ) -> Result<Prepared, String> {
     let PrepareOptions { claim_tag, cwd, also_protect, session_tmp } = options;
-    use crate::runner;
+    use crate::helper_protocol::Channel;
+    use crate::sandbox::linux::run_plan::{plan_run, BwrapFound, RunFacts};
     use crate::sandbox::linux::{
         bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp, startup_places::startup_places,
     };
 
+    // The facts: what the disk, the registry and the environment say.
     let cwd = match cwd {
         Some(dir) => std::fs::canonicalize(&dir)
             .map_err(|e| format!("cannot use the working directory {}: {e}", dir.display()))?,
@@ -99,7 +100,8 @@ pub fn prepare(
     };
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     let home = std::fs::canonicalize(&home).unwrap_or(home);
-    let shared_tmp = sandbox_tmpdir(&home, &cwd);
+    let mut warnings = Vec::new();
+    let shared_tmp = sandbox_tmpdir(&home, &cwd, &mut warnings);
     let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
     bwrap::check_user_namespaces().map_err(|e| e.0)?;
     let wants_nested =
@@ -112,22 +114,17 @@ pub fn prepare(
     // Held until the sandbox has its mounts: no other run cleans up meanwhile.
     let lock = registry.lock().map_err(|e| format!("cannot lock {}: {e}", registry.dir().display()))?;
     // What live runs rely on, read once under the lock: kept read-only in
-    // this sandbox (below), and claimed too where this run mounts over it.
-    let live = registry.sweep();
+    // this sandbox, and claimed too where this run mounts over it.
+    let live: Vec<(PathBuf, bool)> = registry
+        .sweep()
+        .into_iter()
+        .map(|p| {
+            let in_place = std::fs::canonicalize(&p).ok().as_ref() == Some(&p);
+            (p, in_place)
+        })
+        .collect();
     let empty_dir = registry.empty_dir().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
     let empty_pipe = registry.empty_pipe().map_err(|e| format!("cannot prepare the sandbox: {e}"))?;
-    // srt itself: a command that could rewrite srt's files (a package inside
-    // a writable project's node_modules) would run code outside the sandbox
-    // the next time srt starts. The directory of the helper binary, and the
-    // package the npm bin launched from.
-    let mut protect = vec![registry.dir().to_path_buf()];
-    protect.extend(own_paths(&helper));
-    // Other sandboxes' placeholders: removing one on the host undoes its
-    // mount in that sandbox, so none may be removed from in here. Only those
-    // still there as they were made (no link on the way): one moved or gone
-    // is no mount of theirs any more, and must not get in this run's way.
-    protect.extend(live.iter().filter(|p| std::fs::canonicalize(p).ok().as_ref() == Some(*p)).cloned());
-    protect.extend(also_protect.iter().map(|p| cwd.join(p)));
     // TMPDIR: the session's (library), else one made for this run, below the shared one.
     let mut own_tmp = None;
     let tmpdir = match (&shared_tmp, session_tmp) {
@@ -141,41 +138,57 @@ pub fn prepare(
         }
         (None, _) => None,
     };
-    let input = plan::PlanInput {
-        settings,
-        cwd: cwd.clone(),
-        home,
-        tmpdir,
-        shared_tmp,
-        helper: helper.clone(),
-        empty_dir,
-        empty_pipe,
-        protect,
-        // Accounts the system lists by other means (LDAP) are not seen.
-        startup: startup_places(&|v| std::env::var_os(v), &std::fs::read("/etc/passwd").unwrap_or_default()),
-    };
-    let mut plan = plan::plan(&input, &HostFs);
-    if settings.bwrap_path.is_none() && settings.filesystem.disabled != Some(true) {
-        // This very sandbox could replace a bwrap it may write, for the next run.
-        let real = std::fs::canonicalize(&bwrap_path).unwrap_or_else(|_| bwrap_path.clone());
-        if let Some(root) = plan.write_roots.iter().find(|r| real.starts_with(r) || bwrap_path.starts_with(r)) {
-            plan.errors.push(format!(
-                "bubblewrap was found at {}, inside {} which this sandbox may write: a command could replace it, and bwrap runs outside the sandbox; name the bwrap you trust with \"bwrapPath\" in the settings",
-                bwrap_path.display(),
-                root.display()
-            ));
-        }
-    }
-    if !plan.errors.is_empty() {
-        let mut lines = plan.errors.clone();
-        lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
-        return Err(lines.join("\n       "));
-    }
     // Only the CLI starts bubblewrap itself, as systemd-run would have to.
     let cli = matches!(handover, Handover::Descriptors { .. });
     let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
     let limits = crate::limits::probe(wanted, cli);
     tracing::debug!("limits: {}", limits.describe());
+    let (channel, tty) = match handover {
+        Handover::Descriptors { tty } => (Channel::Descriptors, *tty),
+        Handover::Paths { bridge, token, checks } => (
+            Channel::Paths {
+                bridge_socket: bridge.clone(),
+                token: token.clone(),
+                checks: checks.clone(),
+                planned_cwd: cwd.clone(),
+            },
+            false,
+        ),
+    };
+    let facts = RunFacts {
+        settings,
+        cwd,
+        home,
+        tmpdir,
+        shared_tmp,
+        registry: registry.dir().to_path_buf(),
+        empty_dir,
+        empty_pipe,
+        own_paths: own_paths(&helper),
+        live,
+        also_protect: also_protect.to_vec(),
+        // Accounts the system lists by other means (LDAP) are not seen.
+        startup: startup_places(&|v| std::env::var_os(v), &std::fs::read("/etc/passwd").unwrap_or_default()),
+        bwrap: BwrapFound {
+            real: std::fs::canonicalize(&bwrap_path).unwrap_or_else(|_| bwrap_path.clone()),
+            path: bwrap_path,
+            named: settings.bwrap_path.is_some(),
+        },
+        disable_userns,
+        channel,
+        tty,
+        max_processes: limits.rlimit_nproc(),
+        java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
+        helper,
+        command,
+    };
+
+    // The plan, then its effects.
+    let run = plan_run(&facts, &HostFs);
+    if let Some(refusal) = run.refusal {
+        return Err(refusal);
+    }
+    warnings.extend(run.fs.warnings.iter().cloned());
     for (what, explicit, message) in limits.unheld() {
         if explicit {
             return Err(format!(
@@ -185,75 +198,13 @@ pub fn prepare(
         // A default nothing here can hold: said once, not at every run (the
         // library says it at initialize, and in checkDependencies).
         if cli && crate::limits::first_time(registry.dir(), what) {
-            plan.warnings.push(format!("{message} (said once; `srt --debug` shows it at every run)"));
+            warnings.push(format!("{message} (said once; `srt --debug` shows it at every run)"));
         }
     }
-    let ssh_proxy = crate::proxy::env::ssh_proxy_command(&helper);
-    let mut helper_argv: Vec<OsString> = vec![helper.into_os_string(), crate::helper::SUBCOMMAND.into()];
-    if let Some(n) = limits.rlimit_nproc() {
-        helper_argv.extend(["--max-processes".into(), n.to_string().into()]);
-    }
-    if matches!(handover, Handover::Descriptors { tty: true }) {
-        helper_argv.push("--tty".into());
-    }
-    if settings.network.allow_all_unix_sockets != Some(true) {
-        helper_argv.push("--block-unix-sockets".into());
-    }
-    if settings.allow_nested_user_namespaces == Some(true) {
-        helper_argv.push("--allow-namespaces".into());
-    }
-    // srt's registry is none of the command's business: hidden, so that it can
-    // neither hold its lock (and stall every srt of this user) nor see other
-    // sessions' sockets.
-    let info_fd = match handover {
-        Handover::Descriptors { .. } => {
-            plan.mounts.push(plan::Mount::Tmpfs(registry.dir().to_path_buf()));
-            plan.mounts.push(plan::Mount::RemountRo(registry.dir().to_path_buf()));
-            helper_argv.extend(["--ready-fd".into(), runner::READY_FD.to_string().into()]);
-            helper_argv.extend(["--verify-fd".into(), runner::EXPECT_FD.to_string().into()]);
-            helper_argv.extend(["--bridge-fd".into(), runner::BRIDGE_FD.to_string().into()]);
-            Some(runner::INFO_FD)
-        }
-        Handover::Paths { bridge, token, checks } => {
-            // This wrap's socket and checks, back in the hidden registry (below).
-            plan.mounts.push(plan::Mount::Tmpfs(registry.dir().to_path_buf()));
-            plan.mounts.push(plan::Mount::RoBind(bridge.clone(), bridge.clone()));
-            plan.mounts.push(plan::Mount::RoBind(checks.clone(), checks.clone()));
-            plan.mounts.push(plan::Mount::RemountRo(registry.dir().to_path_buf()));
-            helper_argv.extend(["--bridge-socket".into(), bridge.clone().into_os_string()]);
-            helper_argv.extend(["--bridge-token".into(), token.into()]);
-            helper_argv.extend(["--verify-file".into(), checks.clone().into_os_string()]);
-            helper_argv.extend(["--planned-cwd".into(), cwd.clone().into_os_string()]);
-            None
-        }
-    };
-    helper_argv.push("--".into());
-    helper_argv.extend(command);
-    plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy));
-    let java = std::env::var("JAVA_TOOL_OPTIONS").ok();
-    plan.env.push(("JAVA_TOOL_OPTIONS".into(), crate::proxy::env::java_tool_options(java.as_deref())));
-    let key = argv_key(&helper_argv);
-    let protected = crate::hints::Protected {
-        no_repository_here: plan.placeholders.contains(&cwd.join(".git")),
-        git_config: plan.mounts.iter().any(|m| matches!(m, plan::Mount::RoBind(_, d) if *d == cwd.join(".git/config"))),
-    };
-    let launch = bwrap::Launch { bwrap: bwrap_path, info_fd, cwd, disable_userns, helper_argv };
-    let argv = bwrap::argv(&plan, &launch);
-    let options = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
-    if options > bwrap::MAX_ARGS {
-        return Err(format!(
-            "the sandbox needs {options} bubblewrap arguments ({} mounts), more than the {} bubblewrap accepts: deny or allow whole directories rather than many files in them",
-            plan.mounts.len(),
-            bwrap::MAX_ARGS
-        ));
-    }
-    // Claim our placeholders, and those of live runs that we mount over or
-    // beneath (they must outlive us too).
-    let mut claimed = plan.placeholders.clone();
-    claimed.extend(live.into_iter().filter(|l| plan.mounts.iter().any(|m| plan::mount_dest(m).starts_with(l))));
     let claim = registry
-        .claim_tagged(claimed, lock, claim_tag)
+        .claim_tagged(run.claimed.clone(), lock, claim_tag)
         .map_err(|e| format!("cannot record the sandbox's placeholders: {e}"))?;
+    let plan = &run.fs;
     for (path, content) in &plan.prefilled {
         // Made before the sandbox starts; if something is there by now, it is protected as it is.
         let _ = placeholders::create_new_nofollow(path, content.as_bytes());
@@ -279,114 +230,36 @@ pub fn prepare(
             })?;
         }
     }
-    tracing::debug!("bwrap argv: {argv:?}");
-    let expectations = mount_expectations(&plan)?;
-    Ok(Prepared { argv, expectations, claim, key, warnings: plan.warnings, protected, tmp: own_tmp, limits })
-}
-
-/// Runs `argv` in the sandbox described by `settings`; returns its status.
-#[cfg(target_os = "linux")]
-/// `settings_file`: where the settings were read from (or would have been):
-/// read-only inside, or the command could loosen its next run's rules.
-pub fn run_sandboxed(
-    settings: &Settings,
-    settings_file: &Path,
-    argv: Vec<OsString>,
-    ctx: CliContext,
-) -> Result<i32, String> {
-    use crate::runner::{self, RunOutcome};
-    use crate::sandbox::linux::bwrap;
-
-    let net_config = crate::proxy::NetConfig::from_settings(settings, |k| std::env::var(k).ok())?;
-    let helper = ctx.helper.clone()?;
-    let tty = runner::wants_tty(&ctx.stdio);
-    let also_protect = [settings_file.to_path_buf()];
-    let options = PrepareOptions { also_protect: &also_protect, ..Default::default() };
-    let mut prepared = prepare(settings, argv, helper, &Handover::Descriptors { tty }, options)?;
-    for w in &prepared.warnings {
-        crate::cli::say(&format!("srt: warning: {w}"));
-    }
-    // Made before bubblewrap starts, removed when the run ends.
-    let cgroups = crate::limits::Cgroups::create(&prepared.limits)?;
-    let confinement = runner::Confinement {
-        procs: cgroups.procs()?,
-        prefix: match prepared.limits.systemd_run() {
-            Some(run) => prepared.limits.scope_prefix(crate::limits::systemd_version(run)).unwrap_or_default(),
-            None => Vec::new(),
-        },
-    };
-    if !cgroups.dirs().is_empty() {
-        tracing::debug!("limits: the sandbox runs in {:?}", cgroups.dirs());
-    }
-    let store = crate::violations::Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
-    let proxy = crate::proxy::Proxy::with_store(net_config, None, std::sync::Arc::new(store));
-    let client = crate::proxy::Client::new(Some(prepared.key.clone()));
-    let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
-        .map_err(|e| format!("cannot start the network proxies: {e}"))?;
-    let lock = Box::new(prepared.claim.take_lock());
-    let start = runner::Start { argv: &prepared.argv, expectations: &prepared.expectations, confinement: &confinement };
-    let outcome = runner::run(start, ctx.stdio, tty, &ctx.control, lock, Some(bridge));
-    let (scoped, in_cgroup) = (!confinement.prefix.is_empty(), !cgroups.dirs().is_empty());
-    drop(confinement);
-    drop(cgroups);
-    network.stop();
-    for line in proxy.violations.summary() {
-        crate::cli::say(&line);
-    }
-    if matches!(outcome, Ok(RunOutcome::Exited(code)) if code != 0) {
-        for line in crate::hints::after_failure(&prepared.key, prepared.protected) {
-            crate::cli::say(&line);
-        }
-    }
-    drop(prepared);
-    match outcome {
-        Ok(RunOutcome::Exited(code)) => Ok(code),
-        Ok(RunOutcome::SetupFailed(code)) if scoped => Err(format!(
-            "bubblewrap, started by systemd-run in a user scope for the sandbox's limits, could not create the sandbox (exit {code}; the message above says whose)"
-        )),
-        Ok(RunOutcome::SetupFailed(code)) => Err(format!(
-            "bubblewrap could not create the sandbox (it exited {code}; its own message is above). If it could not create namespaces: {}",
-            bwrap::USERNS_HINT
-        )),
-        Err(e) if in_cgroup => Err(format!("could not start bubblewrap in the sandbox's cgroup: {e}")),
-        Err(e) => Err(format!("could not start bubblewrap: {e}")),
-    }
-}
-
-/// The command as violations name it: its words after the helper's `--`.
-#[cfg(target_os = "linux")]
-fn argv_key(helper_argv: &[OsString]) -> String {
-    let start = helper_argv.iter().position(|a| a == "--").map_or(0, |i| i + 1);
-    let words: Vec<String> = helper_argv[start..].iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    words.join(" ")
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn run_sandboxed(_: &Settings, _: &Path, _: Vec<OsString>, _: CliContext) -> Result<i32, String> {
-    Err(format!(
-        "srt-rs cannot sandbox commands on {} yet; refusing to run the command unsandboxed",
-        std::env::consts::OS
-    ))
+    tracing::debug!("bwrap argv: {:?}", run.argv);
+    let expectations = crate::helper_protocol::encode_checks(&mount_checks(plan)?);
+    Ok(Prepared {
+        argv: run.argv,
+        expectations,
+        claim,
+        key: run.key,
+        warnings,
+        protected: run.protected,
+        tmp: own_tmp,
+        limits,
+    })
 }
 
 /// What the sandbox must show once set up, for the helper to check before
-/// the command starts: `M <n> <path>` (at least n mounts at that mount
-/// point: the planned ones, plus the host's own there) and `I <dev> <ino>
-/// <path>` (what each visible bind shows: its source's identity now).
+/// the command starts: at least the planned mounts at each mount point (plus
+/// the host's own there), and at each visible bind its source's identity now.
 #[cfg(target_os = "linux")]
-fn mount_expectations(plan: &crate::sandbox::linux::plan::Plan) -> Result<Vec<u8>, String> {
+fn mount_checks(plan: &crate::sandbox::linux::plan::Plan) -> Result<Vec<crate::helper_protocol::MountCheck>, String> {
+    use crate::helper_protocol::MountCheck;
     use crate::sandbox::linux::plan;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
     let host = crate::sandbox::linux::mountinfo::mount_point_counts(
         &std::fs::read("/proc/self/mountinfo").map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?,
     );
-    let mut out = Vec::new();
+    let mut checks = Vec::new();
     for (dest, planned) in plan::mount_point_counts(plan) {
-        let expected = planned + host.get(dest.as_os_str().as_bytes()).copied().unwrap_or(0);
-        out.extend_from_slice(format!("M {expected} ").as_bytes());
-        out.extend_from_slice(dest.as_os_str().as_bytes());
-        out.push(0);
+        let at_least = (planned + host.get(dest.as_os_str().as_bytes()).copied().unwrap_or(0)) as u64;
+        checks.push(MountCheck::Mounts { at_least, path: dest.to_path_buf() });
     }
     for (dest, src) in plan::visible_binds(plan) {
         let meta = std::fs::symlink_metadata(&src).map_err(|e| {
@@ -398,11 +271,9 @@ fn mount_expectations(plan: &crate::sandbox::linux::plan::Plan) -> Result<Vec<u8
                 src.display()
             ));
         }
-        out.extend_from_slice(format!("I {} {} ", meta.dev(), meta.ino()).as_bytes());
-        out.extend_from_slice(dest.as_os_str().as_bytes());
-        out.push(0);
+        checks.push(MountCheck::Identity { dev: meta.dev(), ino: meta.ino(), path: dest.to_path_buf() });
     }
-    Ok(out)
+    Ok(checks)
 }
 
 /// The command cannot create user namespaces: bubblewrap 0.8+ enforces it.
@@ -454,14 +325,14 @@ fn bwrap_version(bwrap: &Path, state: &Path) -> Result<String, String> {
 /// The sandbox's TMPDIR (`$CLAUDE_CODE_TMPDIR`, `$CLAUDE_TMPDIR`, or /tmp/claude),
 /// created private if missing. `None` when it exists but is not ours: then it
 /// is neither made writable nor named in TMPDIR.
-fn sandbox_tmpdir(home: &Path, cwd: &Path) -> Option<PathBuf> {
+fn sandbox_tmpdir(home: &Path, cwd: &Path, warnings: &mut Vec<String>) -> Option<PathBuf> {
     use std::os::unix::fs::MetadataExt;
     let named = ["CLAUDE_CODE_TMPDIR", "CLAUDE_TMPDIR"]
         .iter()
         .find_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()))
         .map(PathBuf::from);
     if let Some(dir) = named {
-        return usable_tmpdir(&dir, true, home, cwd);
+        return usable_tmpdir(&dir, true, home, cwd, warnings);
     }
     // The original's path, unless another user made it first (on a shared
     // machine, or root's runs before this user's): then one of this user's own.
@@ -470,16 +341,16 @@ fn sandbox_tmpdir(home: &Path, cwd: &Path) -> Option<PathBuf> {
     // SAFETY: geteuid cannot fail.
     let uid = unsafe { libc::geteuid() };
     if !std::fs::symlink_metadata(default).is_ok_and(|m| m.uid() != uid) {
-        return usable_tmpdir(default, false, home, cwd);
+        return usable_tmpdir(default, false, home, cwd, warnings);
     }
     let fallback = PathBuf::from(format!("/tmp/claude-{uid}"));
     tracing::debug!("/tmp/claude is another user's; {} instead", fallback.display());
-    usable_tmpdir(&fallback, false, home, cwd)
+    usable_tmpdir(&fallback, false, home, cwd, warnings)
 }
 
 /// `dir` if it can be the shared temporary directory; `named`: the
 /// environment named it (it must be private then).
-fn usable_tmpdir(dir: &Path, named: bool, home: &Path, cwd: &Path) -> Option<PathBuf> {
+fn usable_tmpdir(dir: &Path, named: bool, home: &Path, cwd: &Path, warnings: &mut Vec<String>) -> Option<PathBuf> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
     let meta = std::fs::symlink_metadata(dir).ok()?;
@@ -495,8 +366,8 @@ fn usable_tmpdir(dir: &Path, named: bool, home: &Path, cwd: &Path) -> Option<Pat
         return Some(dir.to_path_buf());
     }
     if named {
-        crate::cli::say(&format!(
-            "srt: warning: {} (CLAUDE_CODE_TMPDIR) is not a private (0700) directory of yours outside home and the working directory; the sandbox gets no TMPDIR",
+        warnings.push(format!(
+            "{} (CLAUDE_CODE_TMPDIR) is not a private (0700) directory of yours outside home and the working directory; the sandbox gets no TMPDIR",
             dir.display()
         ));
     }

@@ -57,6 +57,8 @@ pub struct Session {
     /// The session's TMPDIR, made by its first wrap, shared by its wraps
     /// only, and removed with the session.
     tmp: Mutex<Option<crate::sandbox::linux::private_tmp::PrivateTmp>>,
+    /// What the network settings left aside at the start.
+    net_warnings: Vec<String>,
 }
 
 /// bubblewrap's words for a shell line: each quoted, but the directory to
@@ -116,6 +118,7 @@ impl Session {
     /// binary (it runs inside every sandbox).
     pub fn start(settings: Settings, ask: Option<Arc<dyn Ask>>, helper: PathBuf) -> Result<Session, String> {
         let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
+        let net_warnings = net.warnings.clone();
         let store = Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
         let proxy = Proxy::with_store(net, ask, Arc::new(store));
         serve::raise_descriptor_limit();
@@ -145,6 +148,7 @@ impl Session {
             pending,
             active: Mutex::new(0),
             tmp: Mutex::new(None),
+            net_warnings,
         })
     }
 
@@ -154,11 +158,21 @@ impl Session {
 
     /// New settings: the proxies use them from the next connection, wraps
     /// from the next wrap.
-    pub fn update_config(&self, settings: Settings) -> Result<(), String> {
+    /// Resolves to what the network settings left aside.
+    pub fn update_config(&self, settings: Settings) -> Result<Vec<String>, String> {
         let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
+        let warnings = net.warnings.clone();
         self.proxy.update_config(net);
         *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
-        Ok(())
+        Ok(warnings)
+    }
+
+    /// What `initialize` says: the proxy of srt's environment it left aside,
+    /// and the limits the session's sandboxes would go without here.
+    pub fn start_warnings(&self) -> Vec<String> {
+        let mut warnings = self.net_warnings.clone();
+        warnings.extend(self.limit_warnings());
+        warnings
     }
 
     /// The limits the session's sandboxes would go without here, each said

@@ -101,17 +101,8 @@ pub enum RunOutcome {
     SetupFailed(i32),
 }
 
-/// The descriptor number bubblewrap writes its info to.
-pub const INFO_FD: RawFd = 3;
-
-/// The descriptor the helper writes one byte to once the sandbox is set up.
-pub const READY_FD: RawFd = 5;
-
-/// The descriptor the helper reads what its mounts must show from.
-pub const EXPECT_FD: RawFd = 6;
-
-/// The descriptor the helper hands the proxy listeners over (see `proxy::bridge`).
-pub const BRIDGE_FD: RawFd = 7;
+/// The descriptors srt hands bubblewrap and the helper (see `helper_protocol`).
+pub use crate::helper_protocol::{BRIDGE_FD, EXPECT_FD, INFO_FD, READY_FD};
 
 /// The descriptor bubblewrap reads its options from, when they are too many
 /// for a command line (`--args`).

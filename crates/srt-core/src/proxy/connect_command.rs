@@ -8,7 +8,9 @@ use std::net::TcpStream;
 
 use super::SANDBOX_HTTP_PORT;
 
-/// Runs the subcommand; returns the exit status.
+/// Runs the subcommand; returns the exit status. A front end of its own
+/// (ssh runs it), so it prints.
+#[allow(clippy::print_stderr)]
 pub fn main(args: &[std::ffi::OsString]) -> i32 {
     let (Some(host), Some(port)) = (args.first().and_then(|a| a.to_str()), args.get(1).and_then(|a| a.to_str())) else {
         eprintln!("usage: srt {} HOST PORT", super::env::CONNECT_SUBCOMMAND);

@@ -64,6 +64,8 @@ pub struct NetConfig {
     pub external_socks: Option<u16>,
     /// Where srt's own outbound connections go, if not direct.
     pub parent: Option<parent::Parent>,
+    /// What was left aside (an unusable proxy in srt's environment), for the front end to show.
+    pub warnings: Vec<String>,
 }
 
 impl NetConfig {
@@ -83,17 +85,19 @@ impl NetConfig {
             })
             .collect::<Result<_, _>>()?;
         let port = |p: Option<i64>| p.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0);
+        let mut warnings = Vec::new();
+        let parent = parent::Parent::configure(n.parent_proxy.as_ref(), env, &mut warnings).map_err(|e| {
+            let whence = if n.parent_proxy.is_some() { "network.parentProxy" } else { "the proxy environment of srt" };
+            format!("{whence}: {e}")
+        })?;
         Ok(NetConfig {
             rules,
             denied_resolved,
             refuse_opaque_tunnels: n.refuse_opaque_tunnels == Some(true),
             external_http: port(n.http_proxy_port),
             external_socks: port(n.socks_proxy_port),
-            parent: parent::Parent::configure(n.parent_proxy.as_ref(), env).map_err(|e| {
-                let whence =
-                    if n.parent_proxy.is_some() { "network.parentProxy" } else { "the proxy environment of srt" };
-                format!("{whence}: {e}")
-            })?,
+            parent,
+            warnings,
         })
     }
 }

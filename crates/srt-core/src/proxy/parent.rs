@@ -157,10 +157,12 @@ fn parse_bypass(list: &str) -> Vec<Bypass> {
 }
 
 impl Parent {
-    /// From the settings, or else from the environment given.
+    /// From the settings, or else from the environment given; what was left
+    /// aside goes to `warnings`.
     pub fn configure(
         settings: Option<&ParentProxySettings>,
         env: impl Fn(&str) -> Option<String>,
+        warnings: &mut Vec<String>,
     ) -> Result<Option<Parent>, String> {
         let (http, https, no_proxy) = match settings {
             Some(s) => (s.http.clone(), s.https.clone(), s.no_proxy.clone()),
@@ -173,11 +175,11 @@ impl Parent {
         // left aside with a warning (the run goes on, direct); one the
         // settings name is an error.
         let from_env = settings.is_none();
-        let usable = |url: Option<String>| -> Result<Option<ParentUrl>, String> {
+        let mut usable = |url: Option<String>| -> Result<Option<ParentUrl>, String> {
             match url.as_deref().map(parse_url).transpose() {
                 Err(e) if from_env => {
                     tracing::warn!("ignoring the proxy of srt's environment: {e}");
-                    crate::cli::say(&format!("srt: warning: ignoring the proxy of srt's environment: {e}"));
+                    warnings.push(format!("ignoring the proxy of srt's environment: {e}"));
                     Ok(None)
                 }
                 other => other,
@@ -286,9 +288,15 @@ mod tests {
         assert!(!parse_url("http://alice:s3cret@proxy.corp:99999").unwrap_err().contains("s3cret"));
         // Unusable in the environment: left aside; in the settings: an error.
         let env = |k: &str| (k == "HTTPS_PROXY").then(|| "socks5://a:b@p:1".to_string());
-        assert_eq!(Parent::configure(None, env).unwrap(), None);
+        let mut warnings = Vec::new();
+        assert_eq!(Parent::configure(None, env, &mut warnings).unwrap(), None);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].starts_with("ignoring the proxy of srt's environment") && !warnings[0].contains(":b@"),
+            "{warnings:?}"
+        );
         let bad = ParentProxySettings { http: Some("socks5://p:1".into()), https: None, no_proxy: None };
-        assert!(Parent::configure(Some(&bad), |_| None).is_err());
+        assert!(Parent::configure(Some(&bad), |_| None, &mut Vec::new()).is_err());
         assert!(parse_url("http://proxy.corp:0").is_err());
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
@@ -302,7 +310,7 @@ mod tests {
             "no_proxy" => Some(".corp.example, 10.0.0.0/8,exact.example:443".to_string()),
             _ => None,
         };
-        let parent = Parent::configure(None, env).unwrap().unwrap();
+        let parent = Parent::configure(None, env, &mut Vec::new()).unwrap().unwrap();
         let name = |n: &str| Host::Name(n.into());
         assert_eq!(
             parent.route(&name("a.example"), true).map(|p| p.host.as_str()),
@@ -318,8 +326,8 @@ mod tests {
         assert!(parent.route(&name("localhost"), true).is_none());
         let only_https =
             ParentProxySettings { http: None, https: Some("http://p2:2".into()), no_proxy: Some("*".into()) };
-        let p = Parent::configure(Some(&only_https), |_| None).unwrap().unwrap();
+        let p = Parent::configure(Some(&only_https), |_| None, &mut Vec::new()).unwrap().unwrap();
         assert!(p.route(&name("a.example"), true).is_none(), "* bypasses everything");
-        assert!(Parent::configure(None, |_| None).unwrap().is_none());
+        assert!(Parent::configure(None, |_| None, &mut Vec::new()).unwrap().is_none());
     }
 }

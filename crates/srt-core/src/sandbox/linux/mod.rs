@@ -8,4 +8,7 @@ pub mod paths;
 pub mod placeholders;
 pub mod plan;
 pub mod private_tmp;
+pub mod run_plan;
 pub mod startup_places;
+#[cfg(test)]
+pub mod test_support;

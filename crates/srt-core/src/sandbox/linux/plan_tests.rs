@@ -1,85 +1,12 @@
 //! Golden tests of the mount plan over an in-memory filesystem.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use super::*;
 use crate::config::parse_settings;
-
-/// An in-memory tree: directories, files and symlinks by absolute path.
-#[derive(Default)]
-struct FakeFs {
-    nodes: BTreeMap<PathBuf, Node>,
-}
-
-enum Node {
-    Dir,
-    File,
-    Link(PathBuf),
-    Unreadable,
-}
-
-impl FakeFs {
-    fn new(dirs: &[&str], files: &[&str]) -> Self {
-        let mut fs = FakeFs::default();
-        for d in dirs {
-            fs.add(d, Node::Dir);
-        }
-        for f in files {
-            fs.add(f, Node::File);
-        }
-        fs
-    }
-    fn add(&mut self, path: &str, node: Node) {
-        let path = PathBuf::from(path);
-        for ancestor in path.ancestors().skip(1) {
-            self.nodes.entry(ancestor.to_path_buf()).or_insert(Node::Dir);
-        }
-        self.nodes.insert(path, node);
-    }
-    fn resolve(&self, path: &Path, hops: usize) -> Option<PathBuf> {
-        if hops > 16 {
-            return None;
-        }
-        let mut out = PathBuf::from("/");
-        for part in path.components().skip(1) {
-            out.push(part);
-            if let Node::Link(target) = self.nodes.get(&out)? {
-                out = self.resolve(target, hops + 1)?;
-            }
-        }
-        Some(out)
-    }
-}
-
-impl FsView for FakeFs {
-    fn real_path(&self, path: &Path) -> Option<PathBuf> {
-        self.resolve(path, 0)
-    }
-    fn is_dir(&self, path: &Path) -> bool {
-        matches!(self.nodes.get(path), Some(Node::Dir | Node::Unreadable))
-    }
-    fn list_dir(&self, path: &Path) -> Option<Vec<super::super::paths::DirEntry>> {
-        if matches!(self.nodes.get(path), Some(Node::Unreadable)) {
-            return None;
-        }
-        Some(
-            self.nodes
-                .iter()
-                .filter(|(p, _)| p.parent() == Some(path) && p.as_path() != path)
-                .map(|(p, n)| {
-                    let name = p.file_name().unwrap().to_os_string();
-                    (name, matches!(n, Node::Dir | Node::Unreadable), matches!(n, Node::Link(_)))
-                })
-                .collect(),
-        )
-    }
-    fn exists_no_follow(&self, path: &Path) -> bool {
-        self.nodes.contains_key(path)
-    }
-}
+use crate::sandbox::linux::test_support::{render, FakeFs, Node};
 
 fn settings(fs_json: serde_json::Value) -> crate::config::Settings {
     let doc = json!({"network": {"allowedDomains": [], "deniedDomains": []}, "filesystem": fs_json});
@@ -108,23 +35,6 @@ fn run_protecting(fs: &FakeFs, s: &crate::config::Settings, cwd: &str, protect: 
         startup: Default::default(),
     };
     plan(&input, fs)
-}
-
-/// Renders mounts as bubblewrap-like words, one mount a line, for readable goldens.
-fn render(p: &Plan) -> Vec<String> {
-    p.mounts
-        .iter()
-        .filter(|m| !matches!(m, Mount::RoBindTry(..)) && !mount_dest(m).to_string_lossy().starts_with("/proc/"))
-        .map(|m| match m {
-            Mount::Bind(s, d) => format!("bind {} {}", s.display(), d.display()),
-            Mount::RoBind(s, d) => format!("ro-bind {} {}", s.display(), d.display()),
-            Mount::RoBindTry(s, d) => format!("ro-bind-try {} {}", s.display(), d.display()),
-            Mount::Tmpfs(d) => format!("tmpfs {}", d.display()),
-            Mount::RemountRo(d) => format!("remount-ro {}", d.display()),
-            Mount::Dev(d) => format!("dev {}", d.display()),
-            Mount::Proc(d) => format!("proc {}", d.display()),
-        })
-        .collect()
 }
 
 fn home_fs() -> FakeFs {
