@@ -12,8 +12,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** One library session: the proxies and the wraps of one `SandboxManager`. */
 export declare class NativeSession {
   constructor()
-  /** Starts the proxies for `config` (JSON text). Resolves to the config's warnings. */
-  initialize(config: string, ask?: NativeAskCallback | undefined | null): Promise<Array<string>>
+  /**
+   * Starts the proxies for `config` (JSON text). Resolves to the config's
+   * warnings, or the engine's error for a config it refuses.
+   */
+  initialize(config: string, ask?: NativeAskCallback | undefined | null): Promise<SettingsResult>
   /**
    * Wraps `command`; resolves to the command line to run with a shell,
    * and what the plan could not apply as written. The planning (a walk of
@@ -22,8 +25,11 @@ export declare class NativeSession {
   wrap(command: string, binShell?: string | undefined | null, customConfig?: string | undefined | null, commandId?: string | undefined | null, cwd?: string | undefined | null): Promise<WrapResult>
   /** One wrapped command ended. */
   cleanupAfterCommand(): void
-  /** New config (JSON text) for the next connections and wraps. */
-  updateConfig(config: string): Array<string>
+  /**
+   * New config (JSON text) for the next connections and wraps: its
+   * warnings, or the engine's error for a config it refuses.
+   */
+  updateConfig(config: string): SettingsResult
   /** Stops the proxies and removes what the wraps left on the host. */
   reset(): Promise<void>
   isInitialized(): boolean
@@ -102,8 +108,34 @@ export declare function validateConfig(json: string): ConfigCheck
 /** The version of srt-rs. */
 export declare function version(): string
 
-/** A wrapped command line, and the plan's remarks (rules it could not apply as written). */
+/**
+ * A wrapped command line and the plan's remarks (rules it could not apply
+ * as written), or the engine's error. (An async function's rejection carries
+ * no code of ours: napi gives it a Node-API status.)
+ */
 export interface WrapResult {
-  commandLine: string
+  commandLine?: string
   warnings: Array<string>
+  error?: NativeError
 }
+
+/** What `initialize` and `updateConfig` give: the config's warnings, or the engine's error. */
+export interface SettingsResult {
+  warnings: Array<string>
+  error?: NativeError
+}
+
+/** An engine error: a stable code (`SRT_...`) and a message for a person. */
+export interface NativeError {
+  code: string
+  message: string
+}
+
+/** The original's default write paths, as the settings would name them. */
+export declare function defaultWritePaths(): Array<string>
+
+/**
+ * A violation line as the store keeps it: runs of control or invisible
+ * characters become one space, angle brackets go.
+ */
+export declare function sanitizeViolationLine(line: string): string

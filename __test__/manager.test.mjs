@@ -185,6 +185,47 @@ describe('SandboxManager instances', () => {
   })
 })
 
+describe('library errors', () => {
+  it('carry the engine\'s code, and take the original\'s class by it', async () => {
+    const m = new SandboxManager()
+    await assert.rejects(m.initialize(config({ requireHostMatch: true })), (e) => e.code === 'SRT_UNSUPPORTED_CONFIG' && /weaker rules/.test(e.message))
+    await assert.rejects(m.initialize(config({ allowedDomains: ['*.com'] })), { code: 'SRT_INVALID_CONFIG' })
+    const dir = tempDir('srt-lib-e-')
+    await m.initialize(config({}, { allowWrite: [dir] }))
+    try {
+      assert.throws(() => m.updateConfig(config({ allowedDomains: ['*.com'] })), { code: 'SRT_INVALID_CONFIG' })
+      const nul = m.wrapWithSandbox('true', undefined, { filesystem: { denyRead: ['/tmp/a\u0000b'], allowWrite: [dir], denyWrite: [] } })
+      await assert.rejects(nul, (e) => e.name === 'LinuxSandboxProfileError' && e.code === 'nul_in_path')
+      // More files named in denyWrite than bubblewrap takes mounts.
+      const many = []
+      for (let i = 0; i < 3100; i++) many.push(path.join(dir, `f${i}`))
+      for (const f of many) fs.writeFileSync(f, '')
+      const big = m.wrapWithSandbox('true', undefined, { filesystem: { denyRead: [], allowWrite: [dir], denyWrite: many } })
+      await assert.rejects(big, (e) => e.name === 'LinuxSandboxProfileError' && e.code === 'too_many_arguments' && /bubblewrap arguments/.test(e.message))
+      // A protected name that is a link the command could replace: refused, with its own code.
+      fs.symlinkSync(path.join(dir, 'f0'), path.join(dir, '.mcp.json'))
+      await assert.rejects(m.wrapWithSandboxArgv('true', undefined, undefined, undefined, dir), (e) => e.code === 'SRT_REFUSED' && /symbolic link/.test(e.message))
+    } finally {
+      await m.reset()
+    }
+  })
+})
+
+describe('library defaults', () => {
+  it('getDefaultWritePaths names the temporary directory the environment gives, as the engine plans it', () => {
+    const show = (env) => {
+      const r = spawnSync(process.execPath, ['-e', "console.log(JSON.stringify(require('./lib/index.js').getDefaultWritePaths()))"], { cwd: root, env, encoding: 'utf8' })
+      assert.equal(r.status, 0, r.stderr)
+      return JSON.parse(r.stdout)
+    }
+    const env = { ...process.env }
+    delete env.CLAUDE_CODE_TMPDIR
+    delete env.CLAUDE_TMPDIR
+    assert.deepEqual(show(env), ['/tmp/claude', '~/.npm/_logs', '~/.claude/debug'])
+    assert.deepEqual(show({ ...env, CLAUDE_TMPDIR: '/b', CLAUDE_CODE_TMPDIR: '' })[0], '/b')
+  })
+})
+
 describe('SandboxViolationStore', () => {
   it('keeps the last 100, counts all, filters by command, sanitizes lines, notifies subscribers', () => {
     const store = new SandboxViolationStore()

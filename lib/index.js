@@ -33,22 +33,23 @@ class LinuxSandboxProfileError extends Error {
   }
 }
 
-/** The addon's refusal as the original's error class, where it has one. */
-function wrapError(e) {
-  const message = e && e.message ? e.message : String(e)
-  if (/bubblewrap arguments/.test(message)) return new LinuxSandboxProfileError(message, 'too_many_arguments')
-  if (/NUL/.test(message)) return new LinuxSandboxProfileError(message, 'nul_in_path')
-  return e
+/** The original's error class for an engine error's code, where it has one. */
+const PROFILE_ERRORS = { SRT_TOO_MANY_ARGUMENTS: 'too_many_arguments', SRT_NUL_IN_PATH: 'nul_in_path' }
+
+/**
+ * An engine error (`{code, message}`, code `SRT_...`) as the error to throw:
+ * chosen by its code, never by its message.
+ */
+function engineError({ code, message }) {
+  if (PROFILE_ERRORS[code]) return new LinuxSandboxProfileError(message, PROFILE_ERRORS[code])
+  return Object.assign(new Error(message), { code })
 }
 
 const pull = Symbol('pull')
 
-// Control, invisible and direction-changing characters (as the original's store).
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u{e0000}-\u{e007f}]+/gu
-
-/** A violation line made safe for a report: unsafe runs become one space, `<` and `>` go. */
+/** A violation line made safe for a report (the engine's rule: see `store_line`). */
 function sanitizeLine(line) {
-  return String(line).replace(UNSAFE, ' ').replace(/[<>]/g, '').trim()
+  return native.sanitizeViolationLine(String(line))
 }
 
 /** An in-memory ring of the last 100 violations, with listeners. */
@@ -147,7 +148,8 @@ function mergeCustom(config, custom) {
   return merged
 }
 
-const defaultWritePaths = () => [process.env.CLAUDE_CODE_TMPDIR || process.env.CLAUDE_TMPDIR || '/tmp/claude', '~/.npm/_logs', '~/.claude/debug']
+/** The original's default write paths, as the engine names them. */
+const defaultWritePaths = () => native.defaultWritePaths()
 
 class SandboxManager {
   #native = new native.NativeSession()
@@ -179,8 +181,9 @@ class SandboxManager {
     this.#starting = true
     this.#config = structuredClone(config)
     this.#init = (async () => {
-      const warnings = await this.#native.initialize(JSON.stringify(config), askCallback ? nativeAsk(askCallback) : undefined)
-      for (const w of warnings) process.emitWarning(`srt: ${w}`)
+      const started = await this.#native.initialize(JSON.stringify(config), askCallback ? nativeAsk(askCallback) : undefined)
+      if (started.error) throw engineError(started.error)
+      for (const w of started.warnings) process.emitWarning(`srt: ${w}`)
     })()
     try {
       await this.#init
@@ -231,12 +234,8 @@ class SandboxManager {
     await this.#init
     abortSignal?.throwIfAborted()
     const custom = mergeCustom(this.#config, customConfig)
-    let wrapped
-    try {
-      wrapped = await this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, options?.commandId || undefined, dir)
-    } catch (e) {
-      throw wrapError(e)
-    }
+    const wrapped = await this.#native.wrap(command, binShell, custom ? JSON.stringify(custom) : undefined, options?.commandId || undefined, dir)
+    if (wrapped.error) throw engineError(wrapped.error)
     // Each remark once per session: an agent wraps hundreds of commands under the same rules.
     for (const w of wrapped.warnings) {
       if (this.#warned.has(w)) continue
@@ -272,9 +271,10 @@ class SandboxManager {
   }
 
   updateConfig(newConfig) {
-    const warnings = this.#native.updateConfig(JSON.stringify(newConfig))
+    const updated = this.#native.updateConfig(JSON.stringify(newConfig))
+    if (updated.error) throw engineError(updated.error)
     this.#config = structuredClone(newConfig)
-    for (const w of warnings) process.emitWarning(`srt: ${w}`)
+    for (const w of updated.warnings) process.emitWarning(`srt: ${w}`)
   }
 
   getNetworkRestrictionConfig() {

@@ -95,7 +95,7 @@ pub fn version() -> String {
 
 // ---- The library session (what the JavaScript `SandboxManager` wraps) ----
 
-use srt_core::config::{check_supported, parse_settings, ParseError, Settings};
+use srt_core::config::{admit, parse_failure, parse_settings, ParseError, Settings};
 use srt_core::manager::Session;
 use srt_core::proxy::{Ask, AskAnswer};
 
@@ -141,26 +141,28 @@ impl Ask for JsAsk {
     }
 }
 
-/// A settings document (JSON) parsed, validated and checked for what this
-/// build enforces, with the CLI's messages. Unknown keys are warnings.
-fn settings_from_json(text: &str) -> std::result::Result<(Settings, Vec<String>), String> {
-    let parsed = parse_settings(text).map_err(|e| match e {
-        ParseError::Json(m) => format!("the config is not valid JSON: {m}"),
-        ParseError::Invalid(issues) => {
-            let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
-            format!("invalid sandbox config:\n  {}", lines.join("\n  "))
-        }
-    })?;
-    let (refused, _) = check_supported(&parsed.settings);
-    if !refused.is_empty() {
-        let lines: Vec<String> = refused.iter().map(ToString::to_string).collect();
-        return Err(format!(
-            "this srt cannot enforce part of the config:\n  {}\nRefusing to sandbox with weaker rules than the config asks for.",
-            lines.join("\n  ")
-        ));
-    }
-    let warnings = parsed.unknown_keys.iter().map(|k| format!("unknown key \"{k}\" ignored")).collect();
-    Ok((parsed.settings, warnings))
+/// A settings document (JSON) through the settings pipeline the CLI uses
+/// too: parsed, validated, checked for what this build enforces. Unknown
+/// keys and keys that mean nothing here are warnings.
+fn settings_from_json(text: &str) -> std::result::Result<(Settings, Vec<String>), srt_core::error::Error> {
+    let parsed = parse_settings(text).map_err(parse_failure)?;
+    let admitted = admit(parsed, "the config")?;
+    let mut warnings = admitted.warnings;
+    warnings.extend(admitted.notes);
+    Ok((admitted.settings, warnings))
+}
+
+/// The original's default write paths, as the settings would name them.
+#[napi]
+pub fn default_write_paths() -> Vec<String> {
+    srt_core::config::default_write_paths(&|k| std::env::var_os(k))
+}
+
+/// A violation line as the store keeps it: runs of control or invisible
+/// characters become one space, angle brackets go.
+#[napi]
+pub fn sanitize_violation_line(line: String) -> String {
+    srt_core::violations::store_line(&line)
 }
 
 /// The result of `validateConfig`.
@@ -178,7 +180,7 @@ pub struct ConfigCheck {
 pub fn validate_config(json: String) -> ConfigCheck {
     match settings_from_json(&json) {
         Ok((_, warnings)) => ConfigCheck { ok: true, errors: Vec::new(), warnings },
-        Err(e) => ConfigCheck { ok: false, errors: vec![e], warnings: Vec::new() },
+        Err(e) => ConfigCheck { ok: false, errors: vec![e.message], warnings: Vec::new() },
     }
 }
 
@@ -243,11 +245,34 @@ pub struct NativeViolation {
     pub timestamp: f64,
 }
 
-/// A wrapped command line, and the plan's remarks (rules it could not apply as written).
+/// A wrapped command line and the plan's remarks (rules it could not apply
+/// as written), or the engine's error. (An async function's rejection carries
+/// no code of ours: napi gives it a Node-API status.)
 #[napi(object)]
 pub struct WrapResult {
-    pub command_line: String,
+    pub command_line: Option<String>,
     pub warnings: Vec<String>,
+    pub error: Option<NativeError>,
+}
+
+/// What `initialize` and `updateConfig` give: the config's warnings, or the engine's error.
+#[napi(object)]
+pub struct SettingsResult {
+    pub warnings: Vec<String>,
+    pub error: Option<NativeError>,
+}
+
+/// An engine error: a stable code (`SRT_...`) and a message for a person.
+#[napi(object)]
+pub struct NativeError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<srt_core::error::Error> for NativeError {
+    fn from(e: srt_core::error::Error) -> NativeError {
+        NativeError { code: e.code.as_str().into(), message: e.message }
+    }
 }
 
 /// One library session: the proxies and the wraps of one `SandboxManager`.
@@ -271,23 +296,26 @@ impl NativeSession {
         self.session.lock().map_err(|_| no_session())?.clone().ok_or_else(no_session)
     }
 
-    /// Starts the proxies for `config` (JSON text). Resolves to the config's warnings.
+    /// Starts the proxies for `config` (JSON text). Resolves to the config's
+    /// warnings, or the engine's error for a config it refuses.
     #[napi]
-    pub async fn initialize(&self, config: String, ask: Option<NativeAskCallback>) -> Result<Vec<String>> {
-        let (settings, warnings) = settings_from_json(&config).map_err(Error::from_reason)?;
+    pub async fn initialize(&self, config: String, ask: Option<NativeAskCallback>) -> Result<SettingsResult> {
+        let (settings, mut warnings) = match settings_from_json(&config) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok(SettingsResult { warnings: Vec::new(), error: Some(e.into()) }),
+        };
         let helper = helper_path().map_err(Error::from_reason)?;
         let ask: Option<Arc<dyn Ask>> = ask.map(|a| Arc::new(JsAsk(Arc::new(a))) as Arc<dyn Ask>);
         let started = tokio::task::spawn_blocking(move || Session::start(settings, ask, helper))
             .await
             .map_err(|e| Error::from_reason(e.to_string()))?
             .map_err(Error::from_reason)?;
-        let mut warnings = warnings;
         warnings.extend(started.start_warnings());
         let old = self.session.lock().map_err(|_| no_session())?.replace(Arc::new(started));
         if let Some(old) = old {
             tokio::task::spawn_blocking(move || drop(old));
         }
-        Ok(warnings)
+        Ok(SettingsResult { warnings, error: None })
     }
 
     /// Wraps `command`; resolves to the command line to run with a shell,
@@ -303,19 +331,23 @@ impl NativeSession {
         cwd: Option<String>,
     ) -> Result<WrapResult> {
         let session = self.current()?;
-        let custom = match custom_config {
-            Some(json) => Some(settings_from_json(&json).map_err(Error::from_reason)?.0),
+        let failed =
+            |e: srt_core::error::Error| WrapResult { command_line: None, warnings: Vec::new(), error: Some(e.into()) };
+        let custom = match custom_config.as_deref().map(settings_from_json) {
+            Some(Ok((settings, _))) => Some(settings),
+            Some(Err(e)) => return Ok(failed(e)),
             None => None,
         };
-        tokio::task::spawn_blocking(move || {
+        let wrapped = tokio::task::spawn_blocking(move || {
             let cwd = cwd.map(PathBuf::from);
-            session
-                .wrap(&command, bin_shell.as_deref(), custom.as_ref(), command_id.as_deref(), cwd)
-                .map(|w| WrapResult { command_line: w.command_line, warnings: w.warnings })
+            session.wrap(&command, bin_shell.as_deref(), custom.as_ref(), command_id.as_deref(), cwd)
         })
         .await
-        .map_err(|e| Error::from_reason(e.to_string()))?
-        .map_err(Error::from_reason)
+        .map_err(|e| Error::from_reason(e.to_string()))?;
+        Ok(match wrapped {
+            Ok(w) => WrapResult { command_line: Some(w.command_line), warnings: w.warnings, error: None },
+            Err(e) => failed(e),
+        })
     }
 
     /// One wrapped command ended.
@@ -326,12 +358,20 @@ impl NativeSession {
         }
     }
 
-    /// New config (JSON text) for the next connections and wraps.
+    /// New config (JSON text) for the next connections and wraps: its
+    /// warnings, or the engine's error for a config it refuses.
     #[napi]
-    pub fn update_config(&self, config: String) -> Result<Vec<String>> {
-        let (settings, mut warnings) = settings_from_json(&config).map_err(Error::from_reason)?;
-        warnings.extend(self.current()?.update_config(settings).map_err(Error::from_reason)?);
-        Ok(warnings)
+    pub fn update_config(&self, config: String) -> Result<SettingsResult> {
+        let (settings, mut warnings) = match settings_from_json(&config) {
+            Ok(parsed) => parsed,
+            Err(e) => return Ok(SettingsResult { warnings: Vec::new(), error: Some(e.into()) }),
+        };
+        let session = self.current()?;
+        match session.update_config(settings) {
+            Ok(more) => warnings.extend(more),
+            Err(e) => return Ok(SettingsResult { warnings, error: Some(srt_core::error::Error::from(e).into()) }),
+        }
+        Ok(SettingsResult { warnings, error: None })
     }
 
     /// Stops the proxies and removes what the wraps left on the host.

@@ -183,7 +183,7 @@ fn a_library_wrap_holds_the_process_limit_too() {
     let command = format!("perl -e '{}'", fork_bomb(&marker));
     let wrapped = match session.wrap(&command, Some("sh"), None, None, Some(scratch.0.clone())) {
         Ok(w) => w,
-        Err(e) if e.contains("limits.maxProcesses: no process limit can be enforced here") => {
+        Err(e) if e.message.contains("limits.maxProcesses: no process limit can be enforced here") => {
             eprintln!("skipped: nothing on this machine can hold a process limit for this user: {e}");
             return;
         }

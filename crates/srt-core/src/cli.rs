@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::{self, load_settings_file, suggest_key, SettingsSource};
+use crate::config::{self, load_settings_file, SettingsSource};
 use crate::runner::{HostStdio, RunControl};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -168,19 +168,12 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
     };
     let (parsed, from) = load_settings_file(&source).map_err(|e| e.lines)?;
     let shown = from.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
-    for key in &parsed.unknown_keys {
-        let hint = suggest_key(key).map(|k| format!(" (did you mean \"{k}\"?)")).unwrap_or_default();
-        say(&format!("srt: warning: {shown}: unknown key \"{key}\" ignored{hint}"));
+    let admitted = config::admit(parsed, &shown).map_err(|e| vec![format!("Error: {e}")])?;
+    for w in &admitted.warnings {
+        say(&format!("srt: warning: {w}"));
     }
-    let (refused, notices) = config::check_supported(&parsed.settings);
-    if !refused.is_empty() {
-        let mut lines = vec![format!("Error: {shown} asks for what this srt cannot enforce:")];
-        lines.extend(refused.iter().map(|i| format!("  {i}")));
-        lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
-        return Err(lines);
-    }
-    for n in &notices {
-        say(&format!("srt: note: {shown}: {n}"));
+    for n in &admitted.notes {
+        say(&format!("srt: note: {n}"));
     }
     let argv = match command {
         Command::Shell(s) => vec![shell_path().into_os_string(), "-c".into(), s],
@@ -190,7 +183,7 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
         }
     };
     tracing::debug!("command: {argv:?}");
-    run_sandboxed(&parsed.settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
+    run_sandboxed(&admitted.settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
 }
 
 /// `-c` uses bash like the original, or sh where there is no bash.
@@ -229,7 +222,8 @@ fn run_sandboxed(
     let also_protect = [settings_file.to_path_buf()];
     let options = crate::launch::PrepareOptions { also_protect: &also_protect, ..Default::default() };
     let mut prepared =
-        crate::launch::prepare(settings, argv, helper, &crate::launch::Handover::Descriptors { tty }, options)?;
+        crate::launch::prepare(settings, argv, helper, &crate::launch::Handover::Descriptors { tty }, options)
+            .map_err(|e| e.message)?;
     for w in &prepared.warnings {
         say(&format!("srt: warning: {w}"));
     }

@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::config::Settings;
+use crate::error::{Error, ErrorCode};
 
 /// How the helper gets what srt hands it.
 pub enum Handover {
@@ -84,7 +85,7 @@ pub fn prepare(
     helper: PathBuf,
     handover: &Handover,
     options: PrepareOptions<'_>,
-) -> Result<Prepared, String> {
+) -> Result<Prepared, Error> {
     let PrepareOptions { claim_tag, cwd, also_protect, session_tmp } = options;
     use crate::helper_protocol::Channel;
     use crate::sandbox::linux::run_plan::{plan_run, BwrapFound, RunFacts};
@@ -102,14 +103,15 @@ pub fn prepare(
     let home = std::fs::canonicalize(&home).unwrap_or(home);
     let mut warnings = Vec::new();
     let shared_tmp = sandbox_tmpdir(&home, &cwd, &mut warnings);
-    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(|e| e.0)?;
-    bwrap::check_user_namespaces().map_err(|e| e.0)?;
+    let missing = |e: bwrap::DependencyError| Error::new(ErrorCode::MissingDependency, e.0);
+    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(missing)?;
+    bwrap::check_user_namespaces().map_err(missing)?;
     let wants_nested =
         settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
     let disable_userns = !wants_nested;
     let registry = placeholders::Registry::open()?;
     if disable_userns {
-        require_disable_userns(&bwrap_path, registry.dir())?;
+        require_disable_userns(&bwrap_path, registry.dir()).map_err(|e| Error::new(ErrorCode::MissingDependency, e))?;
     }
     // Held until the sandbox has its mounts: no other run cleans up meanwhile.
     let lock = registry.lock().map_err(|e| format!("cannot lock {}: {e}", registry.dir().display()))?;
@@ -191,9 +193,7 @@ pub fn prepare(
     warnings.extend(run.fs.warnings.iter().cloned());
     for (what, explicit, message) in limits.unheld() {
         if explicit {
-            return Err(format!(
-                "{message}.\n       Refusing to run the command with weaker rules than the settings ask for."
-            ));
+            return Err(Error::refused(ErrorCode::Refused, &[format!("{message}.")]));
         }
         // A default nothing here can hold: said once, not at every run (the
         // library says it at initialize, and in checkDependencies).
@@ -327,17 +327,14 @@ fn bwrap_version(bwrap: &Path, state: &Path) -> Result<String, String> {
 /// is neither made writable nor named in TMPDIR.
 fn sandbox_tmpdir(home: &Path, cwd: &Path, warnings: &mut Vec<String>) -> Option<PathBuf> {
     use std::os::unix::fs::MetadataExt;
-    let named = ["CLAUDE_CODE_TMPDIR", "CLAUDE_TMPDIR"]
-        .iter()
-        .find_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()))
-        .map(PathBuf::from);
+    let named = crate::config::named_tmpdir(&|k| std::env::var_os(k)).map(PathBuf::from);
     if let Some(dir) = named {
         return usable_tmpdir(&dir, true, home, cwd, warnings);
     }
     // The original's path, unless another user made it first (on a shared
     // machine, or root's runs before this user's): then one of this user's own.
     // (A missing one is made, as ours, by `usable_tmpdir`.)
-    let default = Path::new("/tmp/claude");
+    let default = Path::new(crate::config::SHARED_TMPDIR);
     // SAFETY: geteuid cannot fail.
     let uid = unsafe { libc::geteuid() };
     if !std::fs::symlink_metadata(default).is_ok_and(|m| m.uid() != uid) {

@@ -32,6 +32,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod error;
 pub mod helper;
 pub mod helper_protocol;
 pub mod hints;

@@ -199,7 +199,7 @@ impl Session {
         custom: Option<&Settings>,
         command_id: Option<&str>,
         cwd: Option<PathBuf>,
-    ) -> Result<Wrapped, String> {
+    ) -> Result<Wrapped, crate::error::Error> {
         let settings = self.settings();
         let settings = custom.unwrap_or(&settings);
         let shell = find_shell(shell.unwrap_or("bash"))?;

@@ -51,6 +51,28 @@ pub fn sanitize(text: &str, max: usize) -> String {
     text.chars().take(max).map(|c| if unsafe_char(c) { '?' } else { c }).collect()
 }
 
+/// A violation line as the library's store keeps it (the original's rule):
+/// each run of control or invisible characters becomes one space, angle
+/// brackets go, and the ends are trimmed.
+pub fn store_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_run = false;
+    for c in text.chars() {
+        if c.is_control() || crate::policy::host::is_invisible(c) {
+            if !in_run {
+                out.push(' ');
+            }
+            in_run = true;
+        } else {
+            in_run = false;
+            if c != '<' && c != '>' {
+                out.push(c);
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
 /// How a destination is shown: `host:port`, IPv6 in brackets.
 pub fn target(host: &str, port: u16) -> String {
     if host.contains(':') && !host.starts_with('[') {
@@ -133,6 +155,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_line_keeps_no_control_invisible_or_angle_character() {
+        assert_eq!(store_line("\u{1b}[31m deny <b>x</b>\r\n\u{202e}evil\u{200b}\u{200b}y \t"), "[31m deny bx/b evil y");
+        assert_eq!(store_line("a\u{0}<\u{0}b"), "a  b");
+        assert_eq!(store_line("plain line"), "plain line");
+    }
 
     #[test]
     fn lines_tallies_and_summary() {

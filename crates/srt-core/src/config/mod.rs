@@ -1,5 +1,7 @@
 //! Settings: parsing, validation, loading and what this build can enforce.
 
+mod admit;
+mod defaults;
 mod load;
 mod schema;
 mod support;
@@ -7,6 +9,8 @@ mod validate;
 
 use std::fmt;
 
+pub use admit::{admit, parse_failure, Admitted, NUL_IN_PATH};
+pub use defaults::{default_write_paths, named_tmpdir, HOME_WRITE_PATHS, SHARED_TMPDIR, TMPDIR_VARIABLES};
 pub use load::{load_settings_file, LoadError, SettingsSource};
 pub use schema::*;
 pub use support::{check_supported, Notice};

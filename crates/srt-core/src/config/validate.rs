@@ -244,7 +244,7 @@ fn filesystem(c: &mut Checker, f: &FilesystemSettings) {
                 continue;
             }
             if text.contains('\0') {
-                c.fail(path, "a path cannot contain a NUL character");
+                c.fail(path, super::NUL_IN_PATH);
                 continue;
             }
             let rooted = text.starts_with('/') || text.starts_with('~');

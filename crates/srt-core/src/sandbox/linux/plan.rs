@@ -101,7 +101,7 @@ pub fn placeholder_file(path: &Path) -> Option<&'static str> {
 /// The reference's default write paths (§2.10) that exist as ordinary paths on Linux.
 fn default_write_paths(input: &PlanInput<'_>) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = input.tmpdir.iter().cloned().collect();
-    paths.extend([input.home.join(".npm/_logs"), input.home.join(".claude/debug")]);
+    paths.extend(crate::config::HOME_WRITE_PATHS.iter().map(|p| input.home.join(p)));
     paths
 }
 

@@ -14,6 +14,7 @@ use super::paths::FsView;
 use super::plan::{self, Mount, Plan, PlanInput};
 use super::startup_places::StartupPlaces;
 use crate::config::Settings;
+use crate::error::{Error, ErrorCode};
 use crate::helper_protocol::{self, Channel, HelperArgs};
 
 /// Where bubblewrap is, and who chose it.
@@ -82,7 +83,7 @@ pub struct RunPlan {
     /// The command as violations name it.
     pub key: String,
     /// Why the run must not start, if it must not.
-    pub refusal: Option<String>,
+    pub refusal: Option<Error>,
 }
 
 /// Plans the run.
@@ -173,14 +174,15 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
     };
     let options = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
     let refusal = if !fs_plan.errors.is_empty() {
-        let mut lines = fs_plan.errors.clone();
-        lines.push("Refusing to run the command with weaker rules than the settings ask for.".into());
-        Some(lines.join("\n       "))
+        Some(Error::refused(ErrorCode::Refused, &fs_plan.errors))
     } else if options > bwrap::MAX_ARGS {
-        Some(format!(
-            "the sandbox needs {options} bubblewrap arguments ({} mounts), more than the {} bubblewrap accepts: deny or allow whole directories rather than many files in them",
-            fs_plan.mounts.len(),
-            bwrap::MAX_ARGS
+        Some(Error::new(
+            ErrorCode::TooManyArguments,
+            format!(
+                "the sandbox needs {options} bubblewrap arguments ({} mounts), more than the {} bubblewrap accepts: deny or allow whole directories rather than many files in them",
+                fs_plan.mounts.len(),
+                bwrap::MAX_ARGS
+            ),
         ))
     } else {
         None

@@ -150,6 +150,8 @@ fn a_bwrap_the_sandbox_could_write_refuses_the_run_unless_the_settings_name_it()
     let mut f = facts(&s, Channel::Descriptors);
     f.bwrap = BwrapFound { path: "/usr/bin/bwrap".into(), real: "/opt/bin/bwrap".into(), named: false };
     let refusal = plan_run(&f, &fs).refusal.expect("refused");
+    assert_eq!(refusal.code, crate::error::ErrorCode::Refused);
+    let refusal = refusal.message;
     assert!(
         refusal.contains("bubblewrap was found at /usr/bin/bwrap, inside /opt which this sandbox may write"),
         "{refusal}"
@@ -168,5 +170,7 @@ fn more_mounts_than_bubblewrap_takes_refuse_the_run() {
         fs.add(path, Node::File);
     }
     let refusal = plan_run(&facts(&s, Channel::Descriptors), &fs).refusal.expect("refused");
+    assert_eq!(refusal.code, crate::error::ErrorCode::TooManyArguments);
+    let refusal = refusal.message;
     assert!(refusal.contains("bubblewrap arguments") && refusal.contains("more than the 9000"), "{refusal}");
 }
