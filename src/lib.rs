@@ -8,10 +8,9 @@ use std::sync::{Arc, Mutex, Weak};
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
-use srt_core::{cli, runner};
 
 /// Runs in progress, so `signalCli` can reach them. Weak: a finished run is gone.
-static ACTIVE_RUNS: Mutex<Vec<Weak<runner::RunControl>>> = Mutex::new(Vec::new());
+static ACTIVE_RUNS: Mutex<Vec<Weak<srt_core::RunControl>>> = Mutex::new(Vec::new());
 
 /// Where the native `srt` binary (the in-sandbox helper) is: beside this addon,
 /// in the platform package or at the root of a built clone.
@@ -50,7 +49,7 @@ fn addon_path() -> Option<PathBuf> {
 #[napi]
 pub async fn run_cli(args: Vec<String>) -> Result<i32> {
     let args: Vec<OsString> = args.into_iter().map(OsString::from).collect();
-    let control = runner::RunControl::new();
+    let control = srt_core::RunControl::new();
     if let Ok(mut runs) = ACTIVE_RUNS.lock() {
         runs.retain(|w| w.strong_count() > 0);
         runs.push(Arc::downgrade(&control));
@@ -62,7 +61,7 @@ pub async fn run_cli(args: Vec<String>) -> Result<i32> {
     std::thread::Builder::new()
         .name("srt-run".into())
         .spawn(move || {
-            let code = cli::run_with_process_stdio(&args, helper, control);
+            let code = srt_core::run_with_process_stdio(&args, helper, control);
             let _ = tx.send(code);
         })
         .map_err(|e| Error::from_reason(format!("cannot start the run thread: {e}")))?;
@@ -84,20 +83,18 @@ pub fn signal_cli(signo: i32) {
 /// load): it is read-only in every sandbox this process starts.
 #[napi]
 pub fn protect_package(root: String) {
-    srt_core::launch::protect_own_path(PathBuf::from(root));
+    srt_core::protect_own_path(PathBuf::from(root));
 }
 
 /// The version of srt-rs.
 #[napi]
 pub fn version() -> String {
-    cli::VERSION.to_string()
+    srt_core::VERSION.to_string()
 }
 
 // ---- The library session (what the JavaScript `SandboxManager` wraps) ----
 
-use srt_core::config::{admit, parse_failure, parse_settings, ParseError, Settings};
-use srt_core::manager::Session;
-use srt_core::proxy::{Ask, AskAnswer};
+use srt_core::{admit, parse_failure, parse_settings, Ask, AskAnswer, ParseError, Session, Settings};
 
 /// What the ask callback is given.
 #[napi(object)]
@@ -144,7 +141,7 @@ impl Ask for JsAsk {
 /// A settings document (JSON) through the settings pipeline the CLI uses
 /// too: parsed, validated, checked for what this build enforces. Unknown
 /// keys and keys that mean nothing here are warnings.
-fn settings_from_json(text: &str) -> std::result::Result<(Settings, Vec<String>), srt_core::error::Error> {
+fn settings_from_json(text: &str) -> std::result::Result<(Settings, Vec<String>), srt_core::Error> {
     let parsed = parse_settings(text).map_err(parse_failure)?;
     let admitted = admit(parsed, "the config")?;
     let mut warnings = admitted.warnings;
@@ -155,14 +152,14 @@ fn settings_from_json(text: &str) -> std::result::Result<(Settings, Vec<String>)
 /// The original's default write paths, as the settings would name them.
 #[napi]
 pub fn default_write_paths() -> Vec<String> {
-    srt_core::config::default_write_paths(&|k| std::env::var_os(k))
+    srt_core::default_write_paths(&|k| std::env::var_os(k))
 }
 
 /// A violation line as the store keeps it: runs of control or invisible
 /// characters become one space, angle brackets go.
 #[napi]
 pub fn sanitize_violation_line(line: String) -> String {
-    srt_core::violations::store_line(&line)
+    srt_core::store_line(&line)
 }
 
 /// The result of `validateConfig`.
@@ -216,22 +213,21 @@ pub struct DependencyCheck {
 /// warnings for the default limits nothing here can hold.
 #[napi]
 pub fn check_dependencies() -> DependencyCheck {
-    use srt_core::sandbox::linux::bwrap;
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     if !cfg!(target_os = "linux") {
         errors.push(format!("Unsupported platform: {}", std::env::consts::OS));
     } else {
-        if let Err(e) = bwrap::find_bwrap(&Settings::default(), std::env::var_os("PATH").as_deref()) {
+        if let Err(e) = srt_core::find_bwrap(&Settings::default(), std::env::var_os("PATH").as_deref()) {
             errors.push(e.0);
         }
-        if let Err(e) = bwrap::check_user_namespaces() {
+        if let Err(e) = srt_core::check_user_namespaces() {
             errors.push(e.0);
         }
         if let Err(e) = helper_path() {
             errors.push(e);
         }
-        warnings = srt_core::limits::default_warnings();
+        warnings = srt_core::limit_warnings();
     }
     DependencyCheck { errors, warnings }
 }
@@ -269,8 +265,8 @@ pub struct NativeError {
     pub message: String,
 }
 
-impl From<srt_core::error::Error> for NativeError {
-    fn from(e: srt_core::error::Error) -> NativeError {
+impl From<srt_core::Error> for NativeError {
+    fn from(e: srt_core::Error) -> NativeError {
         NativeError { code: e.code.as_str().into(), message: e.message }
     }
 }
@@ -332,7 +328,7 @@ impl NativeSession {
     ) -> Result<WrapResult> {
         let session = self.current()?;
         let failed =
-            |e: srt_core::error::Error| WrapResult { command_line: None, warnings: Vec::new(), error: Some(e.into()) };
+            |e: srt_core::Error| WrapResult { command_line: None, warnings: Vec::new(), error: Some(e.into()) };
         let custom = match custom_config.as_deref().map(settings_from_json) {
             Some(Ok((settings, _))) => Some(settings),
             Some(Err(e)) => return Ok(failed(e)),
@@ -369,7 +365,7 @@ impl NativeSession {
         let session = self.current()?;
         match session.update_config(settings) {
             Ok(more) => warnings.extend(more),
-            Err(e) => return Ok(SettingsResult { warnings, error: Some(srt_core::error::Error::from(e).into()) }),
+            Err(e) => return Ok(SettingsResult { warnings, error: Some(srt_core::Error::from(e).into()) }),
         }
         Ok(SettingsResult { warnings, error: None })
     }

@@ -3,22 +3,20 @@
 
 use std::ffi::OsString;
 
-use srt_core::{cli, helper, runner};
-
 fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    if cli::is_helper_invocation(args.first().map(OsString::as_os_str)) {
-        std::process::exit(helper::main(&args[1..]));
+    if srt_core::is_helper_invocation(args.first().map(OsString::as_os_str)) {
+        std::process::exit(srt_core::helper_main(&args[1..]));
     }
     // ssh's ProxyCommand inside the sandbox.
-    if args.first().is_some_and(|a| a == srt_core::proxy::env::CONNECT_SUBCOMMAND) {
-        std::process::exit(srt_core::proxy::connect_command::main(&args[1..]));
+    if args.first().is_some_and(|a| a == srt_core::CONNECT_SUBCOMMAND) {
+        std::process::exit(srt_core::proxy_connect_main(&args[1..]));
     }
     // For the benchmark: the protected-path scan alone, on a directory.
     if args.first().is_some_and(|a| a == "__scan") {
         std::process::exit(scan(&args[1..]));
     }
-    let control = runner::RunControl::new();
+    let control = srt_core::RunControl::new();
     let forwarded =
         [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH];
     match signal_hook::iterator::Signals::new(forwarded) {
@@ -36,13 +34,13 @@ fn main() {
         }
     }
     let helper = std::env::current_exe().map_err(|e| format!("cannot find the srt binary itself: {e}"));
-    let code = cli::run_with_process_stdio(&args, helper, control);
+    let code = srt_core::run_with_process_stdio(&args, helper, control);
     std::process::exit(code);
 }
 
 /// `srt __scan DIR [DEPTH]`: runs the mandatory-deny scan and prints what it found.
 fn scan(args: &[OsString]) -> i32 {
-    use srt_core::sandbox::linux::{mandatory, paths::HostFs};
+    use srt_core::{mandatory, HostFs};
     let Some(dir) = args.first() else {
         eprintln!("usage: srt __scan DIR [DEPTH]");
         return 2;

@@ -171,14 +171,14 @@ fn a_library_wrap_holds_the_process_limit_too() {
         return;
     }
     let scratch = Scratch::new("library");
-    let settings = srt_core::config::parse_settings(
+    let settings = srt_core::parse_settings(
         r#"{"network": {"allowedDomains": [], "deniedDomains": []},
             "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []},
             "limits": {"maxProcesses": 64}}"#,
     )
     .unwrap()
     .settings;
-    let session = srt_core::manager::Session::start(settings, None, PathBuf::from(srt())).unwrap();
+    let session = srt_core::Session::start(settings, None, PathBuf::from(srt())).unwrap();
     let marker = format!("srt-limits-library-{}", std::process::id());
     let command = format!("perl -e '{}'", fork_bomb(&marker));
     let wrapped = match session.wrap(&command, Some("sh"), None, None, Some(scratch.0.clone())) {

@@ -6,8 +6,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::Command;
 
-use srt_core::config::Settings;
-use srt_core::manager::Session;
+use srt_core::{Session, Settings};
 
 fn settings(allowed: &[&str]) -> Settings {
     let mut s = Settings::default();
@@ -104,7 +103,7 @@ fn a_wrapped_command_line_cannot_run_once_the_session_is_gone() {
 
 #[test]
 fn shell_quoting_round_trips() {
-    use srt_core::manager::shell_quote;
+    use srt_core::shell_quote;
     for word in ["plain", "", "a b", "it's", "$HOME", "--x=1", "=a", "a\nb", "\"q\""] {
         let out = Command::new("sh").arg("-c").arg(format!("printf %s {}", shell_quote(word))).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), word);
@@ -113,7 +112,7 @@ fn shell_quoting_round_trips() {
 
 #[test]
 fn words_that_are_not_utf8_round_trip_through_sh() {
-    use srt_core::manager::shell_quote_bytes;
+    use srt_core::shell_quote_bytes;
     use std::ffi::OsStr;
     use std::os::unix::ffi::{OsStrExt, OsStringExt};
     for word in [&b"bad\xff/.bashrc"[..], b"\xfe\xff", b"it's \xc3(", b"a\n\xff\n", b"plain"] {

@@ -30,23 +30,43 @@
 // Tests may say what they skipped.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
 
-pub mod cli;
-pub mod config;
-pub mod error;
-pub mod helper;
-pub mod helper_protocol;
-pub mod hints;
-pub mod launch;
+mod cli;
+mod config;
+mod error;
+mod helper;
+mod helper_protocol;
+mod hints;
+mod launch;
 #[cfg(target_os = "linux")]
-pub mod limits;
-pub mod logging;
+mod limits;
+mod logging;
 #[cfg(target_os = "linux")]
-pub mod manager;
-pub mod policy;
-pub mod program_lookup;
-pub mod proxy;
-pub mod runner;
-pub mod sandbox;
-pub mod seccomp;
-pub mod stdio_relay;
-pub mod violations;
+mod manager;
+mod policy;
+mod program_lookup;
+mod proxy;
+mod runner;
+mod sandbox;
+mod seccomp;
+mod stdio_relay;
+mod violations;
+
+// The surface: what the `srt` binary, the Node addon and the integration
+// tests use. Every module is private; nothing else is reachable from outside.
+pub use cli::{is_helper_invocation, run_with_process_stdio, VERSION};
+pub use config::{admit, default_write_paths, parse_failure, parse_settings, ParseError, Settings};
+pub use error::{Error, ErrorCode};
+pub use helper::main as helper_main;
+pub use launch::protect_own_path;
+#[cfg(target_os = "linux")]
+pub use limits::default_warnings as limit_warnings;
+#[cfg(target_os = "linux")]
+pub use manager::{shell_quote, shell_quote_bytes, Session};
+pub use proxy::connect_command::main as proxy_connect_main;
+pub use proxy::env::CONNECT_SUBCOMMAND;
+pub use proxy::{Ask, AskAnswer};
+pub use runner::RunControl;
+pub use sandbox::linux::bwrap::{check_user_namespaces, find_bwrap};
+/// The protected-name scan, for `srt __scan` (the scan benchmark).
+pub use sandbox::linux::{mandatory, paths::HostFs};
+pub use violations::store_line;

@@ -9,12 +9,12 @@ mod validate;
 
 use std::fmt;
 
-pub use admit::{admit, parse_failure, Admitted, NUL_IN_PATH};
-pub use defaults::{default_write_paths, named_tmpdir, HOME_WRITE_PATHS, SHARED_TMPDIR, TMPDIR_VARIABLES};
-pub use load::{load_settings_file, LoadError, SettingsSource};
+pub use admit::{admit, parse_failure, NUL_IN_PATH};
+pub use defaults::{default_write_paths, named_tmpdir, HOME_WRITE_PATHS, SHARED_TMPDIR};
+pub use load::{load_settings_file, SettingsSource};
 pub use schema::*;
-pub use support::{check_supported, Notice};
-pub use validate::{has_glob, validate};
+pub use support::check_supported;
+pub use validate::validate;
 
 /// One problem with a settings document, located by its key path
 /// (`network.allowedDomains[2]`, or `(root)`).

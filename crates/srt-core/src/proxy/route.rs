@@ -21,6 +21,7 @@ const AF_INET6: u8 = 10;
 /// A route type (`rtm_type`): delivered to this host.
 pub const RTN_LOCAL: u8 = 2;
 /// A route type (`rtm_type`): sent on to a gateway or a link.
+#[cfg(test)]
 pub const RTN_UNICAST: u8 = 1;
 
 /// The kernel's answer about one address.

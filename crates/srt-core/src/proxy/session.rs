@@ -10,7 +10,6 @@ use super::serve;
 use super::{bridge, Client, Proxy};
 
 pub struct SandboxNetwork {
-    pub proxy: Arc<Proxy>,
     /// The thread that starts the runtime (while bubblewrap sets up the
     /// sandbox, off the start-up path) and waits for the listeners.
     waiter: Option<std::thread::JoinHandle<Served>>,
@@ -28,7 +27,7 @@ impl SandboxNetwork {
             .map_err(std::io::Error::from)?;
         serve::raise_descriptor_limit();
         let client = Arc::new(client);
-        let shared = proxy.clone();
+        let shared = proxy;
         let waiter = std::thread::Builder::new().name("srt-bridge".into()).spawn(move || {
             let runtime = match serve::runtime() {
                 Ok(rt) => rt,
@@ -48,7 +47,7 @@ impl SandboxNetwork {
             let tasks = serve::serve_sandbox(runtime.handle(), listeners, &shared, &client);
             Some((runtime, tasks))
         })?;
-        Ok((SandboxNetwork { proxy, waiter: Some(waiter) }, theirs))
+        Ok((SandboxNetwork { waiter: Some(waiter) }, theirs))
     }
 
     /// Stops accepting and ends every connection (the sandbox is gone).

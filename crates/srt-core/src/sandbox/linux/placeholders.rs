@@ -174,13 +174,14 @@ impl Registry {
     }
 
     /// Paths that live runs (or their live sandboxes) rely on.
+    #[cfg(test)]
     pub fn live_claims(&self) -> BTreeSet<PathBuf> {
         self.records().into_iter().filter(Record::alive).flat_map(|r| r.paths).collect()
     }
 
     /// Cleans up after runs that ended without doing it (srt was killed, or a
     /// library's process exited), once their sandboxes have ended too.
-    /// Returns what live runs rely on (as `live_claims` would).
+    /// Returns what live runs rely on.
     pub fn sweep(&self) -> BTreeSet<PathBuf> {
         let records = self.records();
         let live: BTreeSet<PathBuf> =

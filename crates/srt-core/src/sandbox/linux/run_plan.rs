@@ -72,7 +72,6 @@ pub struct RunFacts<'a> {
 pub struct RunPlan {
     /// The mounts (the registry's included), the environment, the placeholders.
     pub fs: Plan,
-    pub helper: HelperArgs,
     /// bubblewrap's whole argument vector, bubblewrap first.
     pub argv: Vec<OsString>,
     /// Placeholders to record as this run's: its own, and live runs' it
@@ -188,7 +187,7 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
         None
     };
     let key = facts.command.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ");
-    RunPlan { fs: fs_plan, helper, argv, claimed, protected, key, refusal }
+    RunPlan { fs: fs_plan, argv, claimed, protected, key, refusal }
 }
 
 #[cfg(test)]
