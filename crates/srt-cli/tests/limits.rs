@@ -6,30 +6,12 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn srt() -> &'static str {
-    env!("CARGO_BIN_EXE_srt")
-}
+mod support;
+
+use support::{missing_tool, srt, text, Scratch};
 
 fn missing_tools() -> Option<&'static str> {
-    ["bwrap", "perl"].into_iter().find(|tool| Command::new(tool).arg("--version").output().is_err())
-}
-
-/// A private directory for one test (HOME and working directory), removed at the end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("srt-limits-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    missing_tool(&["bwrap", "perl"])
 }
 
 /// Runs `srt --debug` with `limits` as the settings' `limits` (or none) in `dir`.
@@ -55,10 +37,6 @@ fn run(dir: &Path, limits: Option<&str>, command: &[&str]) -> Output {
         .env_remove("SRT_DEBUG")
         .output()
         .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Forks up to 200 children that sleep for ever (named `marker`), then

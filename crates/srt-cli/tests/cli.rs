@@ -1,0 +1,68 @@
+//! The `srt` command end to end, for `cargo test` users: a real sandbox
+//! under the real bubblewrap, as the README's first command runs it.
+
+mod support;
+
+use std::process::{Command, Output};
+
+use support::{missing_tool, srt, text, Scratch};
+
+fn srt_in(scratch: &Scratch, settings: &std::path::Path, command: &[&str]) -> Output {
+    Command::new(srt())
+        .arg("--settings")
+        .arg(settings)
+        .arg("--")
+        .args(command)
+        .current_dir(&scratch.0)
+        .env("HOME", &scratch.0)
+        .env_remove("SRT_DEBUG")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_command_runs_under_the_settings_rules_and_its_status_comes_back() {
+    if let Some(tool) = missing_tool(&["bwrap"]) {
+        eprintln!("skipped: no {tool}");
+        return;
+    }
+    let scratch = Scratch::new("cli-rules");
+    let settings = scratch.settings("", r#""denyRead": [], "allowWrite": ["."], "denyWrite": []"#, "");
+    let script = "echo inside; echo ok > here; \
+        (echo x > /etc/srt-cli-test) 2>/dev/null || echo root-read-only; \
+        (mkdir .git) 2>/dev/null || echo no-repository; \
+        exit 7";
+    let out = srt_in(&scratch, &settings, &["sh", "-c", script]);
+    assert_eq!(out.status.code(), Some(7), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "inside\nroot-read-only\nno-repository\n", "{}", text(&out.stderr));
+    assert_eq!(std::fs::read_to_string(scratch.0.join("here")).unwrap(), "ok\n");
+    assert!(!std::path::Path::new("/etc/srt-cli-test").exists());
+    // Nothing of the sandbox is left in the working directory.
+    let mut left: Vec<String> =
+        std::fs::read_dir(&scratch.0).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left, ["here", "settings.json"]);
+}
+
+#[test]
+fn settings_it_cannot_enforce_refuse_the_run_and_unknown_keys_are_named() {
+    let scratch = Scratch::new("cli-refuse");
+    let settings = scratch.settings(r#""requireHostMatch": true"#, "", "");
+    let out = srt_in(&scratch, &settings, &["sh", "-c", "echo RAN"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!text(&out.stdout).contains("RAN"));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("network.requireHostMatch: not supported yet"), "{stderr}");
+    assert!(stderr.contains("Refusing to run the command with weaker rules"), "{stderr}");
+    if missing_tool(&["bwrap"]).is_some() {
+        return;
+    }
+    let settings = scratch.settings(r#""alowedDomains": []"#, "", "");
+    let out = srt_in(&scratch, &settings, &["true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(r#"unknown key "network.alowedDomains" ignored (did you mean "allowedDomains"?)"#),
+        "{}",
+        text(&out.stderr)
+    );
+}
