@@ -30,15 +30,7 @@ fn helper_path() -> std::result::Result<PathBuf, String> {
 
 /// The file this code was loaded from, through the dynamic loader.
 fn addon_path() -> Option<PathBuf> {
-    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
-    // SAFETY: dladdr with the address of a function in this shared object.
-    let found = unsafe { libc::dladdr(helper_path as *const libc::c_void, &mut info) };
-    if found == 0 || info.dli_fname.is_null() {
-        return None;
-    }
-    let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
-    use std::os::unix::ffi::OsStrExt;
-    let path = PathBuf::from(std::ffi::OsStr::from_bytes(name.to_bytes()));
+    let path = srt_core::sys::object_file_of(helper_path as *const () as usize)?;
     std::fs::canonicalize(&path).ok().or(Some(path))
 }
 

@@ -335,8 +335,7 @@ fn sandbox_tmpdir(home: &Path, cwd: &Path, warnings: &mut Vec<String>) -> Option
     // machine, or root's runs before this user's): then one of this user's own.
     // (A missing one is made, as ours, by `usable_tmpdir`.)
     let default = Path::new(crate::config::SHARED_TMPDIR);
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = crate::sys::euid();
     if !std::fs::symlink_metadata(default).is_ok_and(|m| m.uid() != uid) {
         return usable_tmpdir(default, false, home, cwd, warnings);
     }
@@ -351,8 +350,7 @@ fn usable_tmpdir(dir: &Path, named: bool, home: &Path, cwd: &Path, warnings: &mu
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
     let _ = std::fs::DirBuilder::new().mode(0o700).create(dir);
     let meta = std::fs::symlink_metadata(dir).ok()?;
-    // SAFETY: geteuid cannot fail.
-    let ours = meta.uid() == unsafe { libc::geteuid() };
+    let ours = meta.uid() == crate::sys::euid();
     // It becomes a write root: a directory of ours, never one that holds home
     // or the working directory, and one named by the environment must be
     // private (`CLAUDE_CODE_TMPDIR=/` or `/etc` must not make them writable

@@ -49,6 +49,7 @@ mod runner;
 mod sandbox;
 mod seccomp;
 mod stdio_relay;
+pub mod sys;
 mod violations;
 
 // The surface: what the `srt` binary, the Node addon and the integration

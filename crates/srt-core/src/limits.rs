@@ -552,10 +552,10 @@ impl View for HostView {
         std::fs::symlink_metadata(path).is_ok()
     }
     fn writable(&self, path: &Path) -> bool {
-        let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
-        let mode = if path.is_dir() { libc::W_OK | libc::X_OK } else { libc::W_OK };
-        // SAFETY: faccessat on a NUL-terminated path; AT_EACCESS asks for the effective ids.
-        unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) == 0 }
+        use nix::unistd::AccessFlags;
+        let mode = if path.is_dir() { AccessFlags::W_OK | AccessFlags::X_OK } else { AccessFlags::W_OK };
+        // AT_EACCESS: the effective ids, which decide what srt may do.
+        nix::unistd::faccessat(nix::fcntl::AT_FDCWD, path, mode, nix::fcntl::AtFlags::AT_EACCESS).is_ok()
     }
     fn trusted(&self, path: &Path) -> bool {
         crate::sandbox::linux::bwrap::is_executable(path) && crate::sandbox::linux::bwrap::distrust(path).is_none()
@@ -566,8 +566,7 @@ impl View for HostView {
 /// may hold the limits (only where srt starts bubblewrap itself).
 pub fn probe(wanted: Wanted, scope: bool) -> Decision {
     let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    // SAFETY: geteuid cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = crate::sys::euid();
     let runtime_dir = std::env::var_os("XDG_RUNTIME_DIR")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())

@@ -11,7 +11,6 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncWriteExt, Interest};
 use tokio::net::UnixListener;
 
@@ -105,11 +104,7 @@ pub fn shell_quote(word: &str) -> String {
 
 fn random_token() -> Result<String, String> {
     let mut bytes = [0u8; 16];
-    // SAFETY: getrandom fills the buffer we own.
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n != bytes.len() as isize {
-        return Err("cannot read random bytes".into());
-    }
+    crate::sys::random_bytes(&mut bytes).map_err(|e| format!("cannot read random bytes: {e}"))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
@@ -442,8 +437,7 @@ async fn accept_bridges(listener: UnixListener, pending: PendingMap, proxy: Arc<
             // sockets and placeholders. (The helper always sends a pidfd: see
             // `sent_by_a_helper`.)
             if let Some(pidfd) = message.pidfd {
-                // SAFETY: the pidfd is ours alone and outlives its registration.
-                if let Ok(fd) = unsafe { AsyncFd::register_with_interest(pidfd, Interest::READABLE) } {
+                if let Ok(fd) = crate::sys::watch_readable(pidfd) {
                     let _ = fd.readable().await;
                 }
             }

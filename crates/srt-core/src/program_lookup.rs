@@ -28,8 +28,7 @@ pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<CString, i32> {
             continue;
         }
         let Ok(c) = CString::new(OsString::from(candidate).into_vec()) else { continue };
-        // SAFETY: access on a NUL-terminated path we own.
-        if unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0 {
+        if nix::unistd::access(c.as_c_str(), nix::unistd::AccessFlags::X_OK).is_ok() {
             return Ok(c);
         }
         denied = true;

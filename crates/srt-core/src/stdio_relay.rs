@@ -12,7 +12,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::thread::JoinHandle;
 
 /// What to do with one standard stream.
@@ -23,17 +23,14 @@ enum Treatment {
     Relay,
 }
 
-fn treatment(fd: RawFd) -> Treatment {
-    // SAFETY: fstat into a zeroed struct.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+fn treatment(fd: BorrowedFd<'_>) -> Treatment {
+    let Ok(st) = nix::sys::stat::fstat(fd) else {
         return Treatment::Keep; // closed: nothing to reopen
-    }
+    };
     match st.st_mode & libc::S_IFMT {
         libc::S_IFIFO | libc::S_IFSOCK => Treatment::Keep,
         libc::S_IFDIR => Treatment::Null,
-        // SAFETY: isatty on a descriptor we hold.
-        libc::S_IFCHR if unsafe { libc::isatty(fd) } == 1 => Treatment::Keep,
+        libc::S_IFCHR if nix::unistd::isatty(fd).unwrap_or(false) => Treatment::Keep,
         libc::S_IFCHR if st.st_rdev == libc::makedev(1, 3) => Treatment::Keep,
         _ => Treatment::Relay,
     }
@@ -47,48 +44,35 @@ pub struct Relays {
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills the array on success; both descriptors are ours.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
-/// A close-on-exec copy of `fd` (the original number is about to be reused).
+/// A close-on-exec copy of a standard stream (its number is about to be reused).
 fn keep_copy(fd: RawFd) -> io::Result<File> {
-    // SAFETY: duplicating a descriptor we hold.
-    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-    if copy < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(unsafe { File::from_raw_fd(copy) })
+    Ok(File::from(crate::sys::standard(fd).try_clone_to_owned()?))
 }
 
+/// Puts `from` at the standard descriptor `to`.
 fn put_at(from: &OwnedFd, to: RawFd) -> io::Result<()> {
-    // SAFETY: dup2 onto a standard descriptor number.
-    if unsafe { libc::dup2(from.as_raw_fd(), to) } < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
+    let put = match to {
+        0 => nix::unistd::dup2_stdin(from),
+        1 => nix::unistd::dup2_stdout(from),
+        _ => nix::unistd::dup2_stderr(from),
+    };
+    Ok(put?)
 }
 
-/// Same file (device and inode) behind two descriptors: stdout and stderr
-/// sent to one file share one pipe, which keeps their order.
-fn same_file(a: RawFd, b: RawFd) -> bool {
-    // SAFETY: fstat into zeroed structs.
-    let mut x: libc::stat = unsafe { std::mem::zeroed() };
-    let mut y: libc::stat = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::fstat(a, &mut x) == 0 && libc::fstat(b, &mut y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
-    }
+/// The file (device and inode) behind a descriptor: stdout and stderr sent
+/// to one file share one pipe, which keeps their order.
+fn identity(fd: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    nix::sys::stat::fstat(fd).ok().map(|st| (st.st_dev, st.st_ino))
 }
 
 /// Puts a pipe in place of every standard stream that needs one and starts
 /// its pump. Call before the command is started; it inherits the pipes.
 pub fn shield() -> io::Result<Relays> {
     let mut relays = Relays { stop: None, outputs: Vec::new() };
-    match treatment(0) {
+    match treatment(crate::sys::standard(0)) {
         Treatment::Keep => {}
         Treatment::Null => put_at(&OwnedFd::from(File::options().read(true).write(true).open("/dev/null")?), 0)?,
         Treatment::Relay => {
@@ -101,12 +85,12 @@ pub fn shield() -> io::Result<Relays> {
     }
     let mut shared_with_stdout = None;
     for fd in [1, 2] {
-        match treatment(fd) {
+        match treatment(crate::sys::standard(fd)) {
             Treatment::Keep => {}
             Treatment::Null => put_at(&OwnedFd::from(File::options().write(true).open("/dev/null")?), fd)?,
             Treatment::Relay => {
                 if let Some((ref write, target)) = shared_with_stdout {
-                    if fd == 2 && same_file(2, target) {
+                    if fd == 2 && identity(crate::sys::standard(2)).is_some_and(|id| Some(id) == target) {
                         put_at(write, 2)?;
                         continue;
                     }
@@ -118,14 +102,14 @@ pub fn shield() -> io::Result<Relays> {
                 let (read, write) = pipe()?;
                 put_at(&write, fd)?;
                 let stop = relays.stop.as_ref().map(|(r, _)| r.try_clone()).transpose()?.expect("made above");
-                let target_fd = target.as_raw_fd();
+                let target_id = identity(target.as_fd());
                 relays.outputs.push(
                     std::thread::Builder::new()
                         .name("srt-output".into())
                         .spawn(move || pump_output(File::from(read), target, stop))?,
                 );
                 if fd == 1 {
-                    shared_with_stdout = Some((write, target_fd));
+                    shared_with_stdout = Some((write, target_id));
                 }
             }
         }
@@ -138,8 +122,7 @@ impl Relays {
     /// some of its output could not be written, if it could not.
     pub fn finish(self) -> Option<io::Error> {
         if let Some((_, write)) = &self.stop {
-            // SAFETY: a one-byte write to our own pipe.
-            unsafe { libc::write(write.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+            let _ = nix::unistd::write(write, b"x");
         }
         let mut failed = None;
         for pump in self.outputs {
@@ -176,20 +159,19 @@ fn pump_output(mut pipe: File, mut target: File, stop: OwnedFd) -> Option<io::Er
     let mut stopping = false;
     loop {
         if !stopping {
-            let mut fds = [
-                libc::pollfd { fd: pipe.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: stop.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            ];
-            // SAFETY: poll on two descriptors we hold.
-            if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+            let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN), PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
+            if poll(&mut fds, PollTimeout::NONE).is_err() {
                 continue;
             }
-            if fds[1].revents != 0 {
+            let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
+            let (data, stop_now) = (ready(&fds[0]), ready(&fds[1]));
+            if stop_now {
                 stopping = true;
                 // From here on, read only what is already there.
-                unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+                let _ = nix::fcntl::fcntl(&pipe, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
             }
-            if fds[0].revents == 0 {
+            if !data {
                 continue;
             }
         }
@@ -213,14 +195,14 @@ mod tests {
     #[test]
     fn what_is_relayed() {
         let file = File::open("/etc/hostname").or_else(|_| File::open("/etc/passwd")).unwrap();
-        assert_eq!(treatment(file.as_raw_fd()), Treatment::Relay);
+        assert_eq!(treatment(file.as_fd()), Treatment::Relay);
         let dir = File::open("/").unwrap();
-        assert_eq!(treatment(dir.as_raw_fd()), Treatment::Null);
+        assert_eq!(treatment(dir.as_fd()), Treatment::Null);
         let null = File::open("/dev/null").unwrap();
-        assert_eq!(treatment(null.as_raw_fd()), Treatment::Keep);
+        assert_eq!(treatment(null.as_fd()), Treatment::Keep);
         let zero = File::open("/dev/zero").unwrap();
-        assert_eq!(treatment(zero.as_raw_fd()), Treatment::Relay);
+        assert_eq!(treatment(zero.as_fd()), Treatment::Relay);
         let (r, _w) = pipe().unwrap();
-        assert_eq!(treatment(r.as_raw_fd()), Treatment::Keep);
+        assert_eq!(treatment(r.as_fd()), Treatment::Keep);
     }
 }

@@ -12,7 +12,7 @@
 
 use std::io::{IoSlice, IoSliceMut};
 use std::net::TcpListener;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 
@@ -73,18 +73,15 @@ fn send(channel: RawFd, token: Option<&str>) -> Result<(), String> {
     if let Some(t) = token {
         text.extend_from_slice(format!(" token:{t}").as_bytes());
     }
-    // SAFETY: pidfd_open of ourselves; -1 where the kernel has no pidfds (before 5.3).
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) } as RawFd;
-    if token.is_some() && pidfd >= 0 {
+    // Where the kernel has pidfds (5.3 on); closed once sent.
+    let pidfd = crate::sys::pidfd_of_self();
+    if let (Some(_), Some(fd)) = (token, &pidfd) {
         text.extend_from_slice(b" pidfd");
-        fds.push(pidfd);
+        fds.push(fd.as_raw_fd());
     }
     let rights = [ControlMessage::ScmRights(&fds)];
     let sent = sendmsg::<()>(channel, &[IoSlice::new(&text)], &rights, MsgFlags::empty(), None);
-    if pidfd >= 0 {
-        // SAFETY: our own descriptor, sent already (or not at all).
-        unsafe { libc::close(pidfd) };
-    }
+    drop(pidfd);
     sent.map_err(|e| format!("cannot hand the proxy listeners to srt: {e}"))?;
     Ok(())
 }
@@ -121,8 +118,7 @@ pub fn receive_message(channel: RawFd) -> std::io::Result<Option<Message>> {
                 let mut fds = Vec::new();
                 for cmsg in msg.cmsgs().map_err(|e| std::io::Error::other(format!("bridge message: {e}")))? {
                     if let ControlMessageOwned::ScmRights(list) = cmsg {
-                        // SAFETY: the kernel just installed these descriptors for us.
-                        fds.extend(list.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+                        fds.extend(crate::sys::own_received(list));
                     }
                 }
                 break (msg.bytes, fds);

@@ -8,7 +8,7 @@
 //! copying through a buffer, measured on loopback).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Mutex;
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
@@ -90,20 +90,20 @@ fn take_pipe() -> io::Result<Pipe> {
         LIVE.fetch_sub(1, Ordering::Relaxed);
         return Err(io::Error::other("all pipes in use"));
     }
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills the array with two new descriptors on success.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } != 0 {
-        LIVE.fetch_sub(1, Ordering::Relaxed);
-        return Err(io::Error::last_os_error());
-    }
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    let (read, write) = match nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK) {
+        Ok(ends) => ends,
+        Err(e) => {
+            LIVE.fetch_sub(1, Ordering::Relaxed);
+            return Err(e.into());
+        }
+    };
     let large = LARGE_LIVE.fetch_add(1, Ordering::Relaxed) < LARGE_PIPES
-        // SAFETY: fcntl on the pipe we just made.
-        && unsafe { libc::fcntl(fds[1], libc::F_SETPIPE_SZ, LARGE_PIPE) } >= LARGE_PIPE;
+        && fcntl(&write, FcntlArg::F_SETPIPE_SZ(LARGE_PIPE)).is_ok_and(|size| size >= LARGE_PIPE);
     if !large {
         LARGE_LIVE.fetch_sub(1, Ordering::Relaxed);
     }
-    // SAFETY: both descriptors are ours.
-    Ok(unsafe { Pipe(OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1]), large) })
+    Ok(Pipe(read, write, large))
 }
 
 /// Returns an empty pipe to the pool.
@@ -114,15 +114,10 @@ fn give_back(pipe: Pipe) {
     }
 }
 
-fn splice(from: RawFd, to: RawFd, len: usize) -> io::Result<usize> {
-    let flags = libc::SPLICE_F_MOVE | libc::SPLICE_F_NONBLOCK;
-    // SAFETY: splice between descriptors we hold, no offsets.
-    let n = unsafe { libc::splice(from, std::ptr::null_mut(), to, std::ptr::null_mut(), len, flags) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    }
+fn splice(from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: usize) -> io::Result<usize> {
+    use nix::fcntl::SpliceFFlags;
+    let flags = SpliceFFlags::SPLICE_F_MOVE | SpliceFFlags::SPLICE_F_NONBLOCK;
+    Ok(nix::fcntl::splice(from, None, to, None, len, flags)?)
 }
 
 /// Moves `from`'s bytes to `to` until `from` ends, then half-closes `to`.
@@ -137,7 +132,7 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<()> {
                 _ => continue,
             },
         };
-        let moved = from.try_io(Interest::READABLE, || splice(from.as_raw_fd(), pipe.1.as_raw_fd(), SPLICE_CHUNK));
+        let moved = from.try_io(Interest::READABLE, || splice(from.as_fd(), pipe.1.as_fd(), SPLICE_CHUNK));
         let stalled = matches!(&moved, Ok(0)) || matches!(&moved, Err(e) if e.kind() == io::ErrorKind::WouldBlock);
         if stalled && at_urgent_mark(from) {
             // splice stops at TCP urgent data (and then looks like the end):
@@ -163,7 +158,7 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<()> {
         // Bytes in the pipe: on an error the pipe is dropped with them.
         while queued > 0 {
             to.writable().await?;
-            match to.try_io(Interest::WRITABLE, || splice(pipe.0.as_raw_fd(), to.as_raw_fd(), queued)) {
+            match to.try_io(Interest::WRITABLE, || splice(pipe.0.as_fd(), to.as_fd(), queued)) {
                 Ok(n) => queued -= n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
@@ -175,16 +170,12 @@ async fn one_way(from: &TcpStream, to: &TcpStream) -> io::Result<()> {
 
 /// Whether the next byte to read is the TCP urgent mark.
 fn at_urgent_mark(socket: &TcpStream) -> bool {
-    const SIOCATMARK: libc::c_ulong = 0x8905;
-    let mut at: libc::c_int = 0;
-    // SAFETY: SIOCATMARK writes one int.
-    unsafe { libc::ioctl(socket.as_raw_fd(), SIOCATMARK, &mut at) == 0 && at != 0 }
+    crate::sys::at_urgent_mark(socket.as_fd())
 }
 
 /// Passes the end of one direction on as a half-close.
 fn finish(to: &TcpStream) -> io::Result<()> {
-    // SAFETY: shutting down the write side of a socket we hold.
-    unsafe { libc::shutdown(to.as_raw_fd(), libc::SHUT_WR) };
+    let _ = nix::sys::socket::shutdown(to.as_raw_fd(), nix::sys::socket::Shutdown::Write);
     Ok(())
 }
 

@@ -60,13 +60,10 @@ impl FsView for HostFs {
 /// protected paths found in it must resolve, or their protection is lost (a
 /// command may leave a directory listable but closed, `chmod 644 .git`).
 fn sandbox_can_list(dir: &std::fs::File) -> bool {
-    use std::os::fd::AsRawFd;
+    use nix::unistd::{faccessat, AccessFlags};
     use std::os::unix::fs::MetadataExt;
-    static EUID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    // SAFETY: geteuid cannot fail.
-    if *EUID.get_or_init(|| unsafe { libc::geteuid() }) != 0 {
-        // SAFETY: faccessat on our descriptor, with the effective ids.
-        return unsafe { libc::faccessat(dir.as_raw_fd(), c".".as_ptr(), libc::X_OK, libc::AT_EACCESS) } == 0;
+    if crate::sys::euid() != 0 {
+        return faccessat(dir, c".", AccessFlags::X_OK, nix::fcntl::AtFlags::AT_EACCESS).is_ok();
     }
     dir.metadata().is_ok_and(|m| m.uid() == 0 || m.mode() & 0o005 == 0o005)
 }
@@ -75,7 +72,7 @@ fn sandbox_can_list(dir: &std::fs::File) -> bool {
 /// `getdents64` straight from one descriptor: the scan lists thousands of
 /// directories, and this is half the system calls of `read_dir`.
 fn list_directory(path: &Path) -> Option<Vec<DirEntry>> {
-    use std::os::fd::AsRawFd;
+    use std::os::fd::AsFd;
     use std::os::unix::ffi::OsStringExt;
     use std::os::unix::fs::OpenOptionsExt;
     let dir = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY).open(path).ok()?;
@@ -85,17 +82,13 @@ fn list_directory(path: &Path) -> Option<Vec<DirEntry>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 32 * 1024];
     loop {
-        // SAFETY: getdents64 fills at most buf.len() bytes of our buffer.
-        let n = unsafe { libc::syscall(libc::SYS_getdents64, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
-        if n < 0 {
-            return None;
-        }
+        let n = crate::sys::getdents64(dir.as_fd(), &mut buf).ok()?;
         if n == 0 {
             return Some(out);
         }
         // Records: d_ino (8), d_off (8), d_reclen (2), d_type (1), then the NUL-terminated name.
         let mut at = 0usize;
-        while at + 19 <= n as usize {
+        while at + 19 <= n {
             let reclen = u16::from_ne_bytes([buf[at + 16], buf[at + 17]]) as usize;
             if reclen == 0 {
                 return None;
@@ -124,13 +117,7 @@ fn list_directory(path: &Path) -> Option<Vec<DirEntry>> {
 
 /// The type of an entry whose directory did not say (some filesystems).
 fn type_at(dir: &std::fs::File, name: &[u8]) -> Option<(bool, bool)> {
-    use std::os::fd::AsRawFd;
-    let name = std::ffi::CString::new(name).ok()?;
-    // SAFETY: fstatat into a zeroed struct, on our descriptor.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatat(dir.as_raw_fd(), name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
-        return None;
-    }
+    let st = nix::sys::stat::fstatat(dir, name, nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW).ok()?;
     let fmt = st.st_mode & libc::S_IFMT;
     Some((fmt == libc::S_IFDIR, fmt == libc::S_IFLNK))
 }

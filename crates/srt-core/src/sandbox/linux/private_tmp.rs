@@ -48,66 +48,48 @@ impl Drop for PrivateTmp {
 /// left on the directories inside (`chmod 000` would keep them on disk), and
 /// never through a link it left there (remove_dir_all follows none).
 fn remove_tree(path: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) {
-        // SAFETY: openat of a NUL-terminated path we own.
-        let fd = unsafe { libc::openat(libc::AT_FDCWD, c.as_ptr(), PATH_ONLY) };
-        if fd >= 0 {
-            open_up(fd, 0);
-        }
+    if let Ok(handle) = nix::fcntl::openat(nix::fcntl::AT_FDCWD, path, path_only(), nix::sys::stat::Mode::empty()) {
+        open_up(handle, 0);
     }
     let _ = std::fs::remove_dir_all(path);
 }
 
 /// A directory by handle only: no permission needed, no link followed.
-const PATH_ONLY: libc::c_int = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+fn path_only() -> nix::fcntl::OFlag {
+    use nix::fcntl::OFlag;
+    OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC
+}
 
-/// Gives the owner full access to the directory held at `fd` (an O_PATH
+/// Gives the owner full access to the directory held by `handle` (an O_PATH
 /// handle) and to every directory beneath it. The mode is changed through
 /// the handle's /proc entry, which is that directory whatever its name
-/// leads to now. Closes `fd`.
-fn open_up(fd: libc::c_int, depth: usize) {
-    let proc_path = std::ffi::CString::new(format!("/proc/self/fd/{fd}")).unwrap_or_default();
-    // SAFETY: fstat/chmod/open/fdopendir/readdir/openat on descriptors we
-    // own; fdopendir takes its descriptor over, closedir closes it.
-    unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        let usable = libc::fstat(fd, &mut st) == 0 && st.st_mode & libc::S_IFMT == libc::S_IFDIR && depth <= 256;
-        if usable {
-            libc::chmod(proc_path.as_ptr(), (st.st_mode & 0o7777) | 0o700);
+/// leads to now.
+fn open_up(handle: std::os::fd::OwnedFd, depth: usize) {
+    use nix::fcntl::OFlag;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(st) = nix::sys::stat::fstat(&handle) else { return };
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR || depth > 256 {
+        return;
+    }
+    let proc_path = format!("/proc/self/fd/{}", handle.as_raw_fd());
+    let mode = (st.st_mode & 0o7777) | 0o700;
+    let _ = std::fs::set_permissions(&proc_path, std::fs::Permissions::from_mode(mode));
+    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+    let Ok(listing) = nix::fcntl::open(proc_path.as_str(), flags, nix::sys::stat::Mode::empty()) else { return };
+    drop(handle);
+    let Ok(mut dir) = nix::dir::Dir::from_fd(listing) else { return };
+    let names: Vec<std::ffi::CString> = dir
+        .iter()
+        .flatten()
+        .filter(|e| !matches!(e.file_name().to_bytes(), b"." | b".."))
+        .filter(|e| matches!(e.file_type(), Some(nix::dir::Type::Directory) | None))
+        .map(|e| e.file_name().to_owned())
+        .collect();
+    for name in names {
+        if let Ok(child) = nix::fcntl::openat(&dir, name.as_c_str(), path_only(), nix::sys::stat::Mode::empty()) {
+            open_up(child, depth + 1);
         }
-        let listing = if usable {
-            libc::open(proc_path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
-        } else {
-            -1
-        };
-        libc::close(fd);
-        if listing < 0 {
-            return;
-        }
-        let dir = libc::fdopendir(listing);
-        if dir.is_null() {
-            libc::close(listing);
-            return;
-        }
-        loop {
-            let entry = libc::readdir(dir);
-            if entry.is_null() {
-                break;
-            }
-            let name = std::ffi::CStr::from_ptr((*entry).d_name.as_ptr());
-            if matches!(name.to_bytes(), b"." | b"..") {
-                continue;
-            }
-            if (*entry).d_type != libc::DT_DIR && (*entry).d_type != libc::DT_UNKNOWN {
-                continue;
-            }
-            let child = libc::openat(libc::dirfd(dir), name.as_ptr(), PATH_ONLY);
-            if child >= 0 {
-                open_up(child, depth + 1);
-            }
-        }
-        libc::closedir(dir);
     }
 }
 
@@ -133,11 +115,7 @@ fn owner_of(name: &str) -> Option<&str> {
 
 fn random_suffix() -> std::io::Result<String> {
     let mut bytes = [0u8; 6];
-    // SAFETY: getrandom fills the buffer we own.
-    let n = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
-    if n != bytes.len() as isize {
-        return Err(std::io::Error::last_os_error());
-    }
+    crate::sys::random_bytes(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -1,0 +1,100 @@
+//! The calls into the C library that no safe wrapper covers (nix covers the
+//! rest), each behind a safe function with its SAFETY note. Outside this
+//! module `unsafe` appears only in code that runs between `fork` and `exec`,
+//! or in the helper's own pid-1 loop, where only async-signal-safe calls may
+//! be made and each block says why it is sound.
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+/// The effective user id.
+pub fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
+
+/// Fills `buf` with random bytes from the kernel.
+pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        let rest = &mut buf[filled..];
+        // SAFETY: getrandom writes at most `rest.len()` bytes into `rest`, which we own.
+        let n = unsafe { libc::getrandom(rest.as_mut_ptr().cast(), rest.len(), 0) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        filled += n as usize;
+    }
+    Ok(())
+}
+
+/// Reads directory entries (`getdents64` records) from `dir` into `buf`;
+/// returns the bytes filled, 0 at the end.
+pub fn getdents64(dir: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: getdents64 fills at most `buf.len()` bytes of the buffer we own,
+    // from a descriptor the borrow keeps open.
+    let n = unsafe { libc::syscall(libc::SYS_getdents64, dir.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
+}
+
+/// A pidfd of this process; `None` where the kernel has none (before 5.3).
+pub fn pidfd_of_self() -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    // SAFETY: a new descriptor pidfd_open just made, owned by no one else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// Takes ownership of descriptors a `recvmsg` just installed (`SCM_RIGHTS`).
+/// Only for those: the kernel made them for this call, and nothing else holds them.
+pub fn own_received(fds: Vec<RawFd>) -> Vec<OwnedFd> {
+    // SAFETY: see above: each number is a fresh descriptor of ours alone.
+    fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect()
+}
+
+/// `fd` registered with the current tokio reactor for readiness to read.
+pub fn watch_readable(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
+    use tokio::io::{unix::AsyncFd, Interest};
+    // SAFETY: an OwnedFd keeps its descriptor open, and its number unchanged,
+    // for as long as the AsyncFd holds it (until it is dropped).
+    unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(|e| e.into_parts().1)
+}
+
+/// Whether the next byte to read from `socket` is its urgent (out-of-band) mark.
+pub fn at_urgent_mark(socket: BorrowedFd<'_>) -> bool {
+    const SIOCATMARK: libc::c_ulong = 0x8905;
+    let mut at: libc::c_int = 0;
+    // SAFETY: SIOCATMARK writes one int into `at`.
+    unsafe { libc::ioctl(socket.as_raw_fd(), SIOCATMARK, &mut at) == 0 && at != 0 }
+}
+
+/// One of the standard descriptors (0, 1, 2), borrowed for a call.
+pub fn standard(fd: RawFd) -> BorrowedFd<'static> {
+    assert!((0..3).contains(&fd), "not a standard descriptor: {fd}");
+    // SAFETY: the standard descriptor numbers belong to the process for its
+    // whole life; a closed one makes the call fail with EBADF, no more.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// The file the shared object holding the code at `address` (a function's
+/// address, as a number) was loaded from (`dladdr`, which only looks the
+/// address up).
+pub fn object_file_of(address: usize) -> Option<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: dladdr fills a zeroed Dl_info for an address in a loaded object;
+    // dli_fname then points to a NUL-terminated string the loader keeps.
+    unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        if libc::dladdr(address as *const libc::c_void, &mut info) == 0 || info.dli_fname.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(info.dli_fname);
+        Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(name.to_bytes())))
+    }
+}
