@@ -7,10 +7,12 @@
 
 use std::ffi::OsString;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
+
+use nix::sys::termios::Termios;
 
 /// Shared between the run and whoever delivers signals to it (a signal thread
 /// in the native binary, JavaScript in the Node shim).
@@ -48,10 +50,8 @@ impl RunControl {
             return;
         }
         match st.helper {
-            // SAFETY: kill(2) on the helper's pid, which stays ours until we reap bwrap.
-            Some(pid) => unsafe {
-                libc::kill(pid, signo);
-            },
+            // The helper's pid stays ours until bwrap is reaped.
+            Some(pid) => send_signal(pid, signo),
             None => st.pending.push(signo),
         }
     }
@@ -60,7 +60,7 @@ impl RunControl {
         let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
         st.helper = Some(pid);
         for signo in std::mem::take(&mut st.pending) {
-            unsafe { libc::kill(pid, signo) };
+            send_signal(pid, signo);
         }
     }
 
@@ -80,14 +80,8 @@ impl HostStdio {
     /// Duplicates of this process's descriptors 0, 1 and 2. Duplicates, because
     /// Node marks its own close-on-exec, and a child given those gets none.
     pub fn dup_process_stdio() -> io::Result<Self> {
-        let dup = |fd: RawFd| -> io::Result<OwnedFd> {
-            // SAFETY: F_DUPFD_CLOEXEC returns a fresh descriptor we own.
-            let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-            if new < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(unsafe { OwnedFd::from_raw_fd(new) })
-        };
+        // Copies numbered 3 or above, close-on-exec (F_DUPFD_CLOEXEC).
+        let dup = |fd: RawFd| crate::sys::standard(fd).try_clone_to_owned();
         Ok(Self { stdin: dup(0)?, stdout: dup(1)?, stderr: dup(2)? })
     }
 }
@@ -113,9 +107,8 @@ pub const ARGS_FD: RawFd = 4;
 /// limit (2 MiB by default); half of it, at most 256 KiB, leaves room for
 /// any environment.
 pub fn command_line_budget() -> usize {
-    // SAFETY: sysconf has no preconditions.
-    let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
-    let arg_max = if arg_max > 0 { arg_max as usize } else { 128 * 1024 };
+    let arg_max = nix::unistd::sysconf(nix::unistd::SysconfVar::ARG_MAX).ok().flatten();
+    let arg_max = arg_max.filter(|m| *m > 0).map_or(128 * 1024, |m| m as usize);
     (arg_max / 2).min(256 * 1024)
 }
 
@@ -140,12 +133,8 @@ pub fn fit_command_line(argv: &[OsString], budget: usize) -> (Vec<OsString>, Opt
 
 /// An unnamed in-memory file holding `bytes`, read from the start.
 fn sealed_file(bytes: &[u8]) -> io::Result<OwnedFd> {
-    // SAFETY: memfd_create with a static name; the descriptor is ours.
-    let fd = unsafe { libc::memfd_create(c"srt-bwrap-args".as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    let mut file = std::fs::File::from(memfd_create(c"srt-bwrap-args", MFdFlags::MFD_CLOEXEC)?);
     std::io::Write::write_all(&mut file, bytes)?;
     std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))?;
     Ok(OwnedFd::from(file))
@@ -223,8 +212,7 @@ pub fn run(
     if let Some(channel) = &bridge {
         passed.push((channel.as_raw_fd(), BRIDGE_FD));
     }
-    // SAFETY: getpid cannot fail.
-    let parent = unsafe { libc::getpid() };
+    let parent = nix::unistd::getpid().as_raw();
     let descriptor_limit = crate::proxy::serve::command_descriptor_limit();
     let cgroups: Vec<RawFd> = start.confinement.procs.iter().map(AsRawFd::as_raw_fd).collect();
     // SAFETY: only async-signal-safe calls between fork and exec.
@@ -272,7 +260,7 @@ pub fn run(
         });
     }
     let raw_mode = match &terminal {
-        Some(t) if isatty(&stdio.stdin) => RawMode::enter(stdio.stdin.as_raw_fd()).map(|(mode, early)| {
+        Some(t) if isatty(&stdio.stdin) => RawMode::enter(stdio.stdin.try_clone()?).map(|(mode, early)| {
             // What the caller's terminal held before it went raw, on to the
             // sandbox's terminal (where the command will read it).
             let _ = std::fs::File::from(t.master.try_clone()?).write_all(&early);
@@ -365,36 +353,32 @@ pub fn parse_child_pid(text: &str) -> Option<i32> {
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two fresh descriptors.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
 }
 
 fn isatty(fd: &OwnedFd) -> bool {
-    unsafe { libc::isatty(fd.as_raw_fd()) == 1 }
+    nix::unistd::isatty(fd).unwrap_or(false)
+}
+
+/// Delivers `signo` to `pid` (a signal nix does not know is dropped: the
+/// forwarded ones are all standard).
+fn send_signal(pid: i32, signo: i32) {
+    if let Ok(signal) = nix::sys::signal::Signal::try_from(signo) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+    }
 }
 
 fn copy_window_size(master: RawFd) {
-    // SAFETY: TIOCGWINSZ/TIOCSWINSZ with a local winsize.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        for fd in [0, 1, 2] {
-            if libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0 {
-                libc::ioctl(master, libc::TIOCSWINSZ, &ws);
-                return;
-            }
-        }
+    if let Some(ws) = (0..3).find_map(crate::sys::window_size) {
+        crate::sys::set_window_size(master, &ws);
     }
 }
 
 /// The caller's terminal in raw mode for the length of the run, so every key
 /// (^C, ^Z included) goes to the sandbox's own terminal.
 struct RawMode {
-    fd: RawFd,
-    saved: libc::termios,
+    fd: OwnedFd,
+    saved: Termios,
 }
 
 impl RawMode {
@@ -403,46 +387,41 @@ impl RawMode {
     /// ends) waits in the line as a marker that raw mode would turn into a
     /// NUL byte. So complete lines are read out first, and an end-of-file
     /// becomes the sandbox terminal's own end-of-file character.
-    fn enter(fd: RawFd) -> Option<(Self, Vec<u8>)> {
-        // SAFETY: termios calls on a terminal descriptor with local structs.
-        unsafe {
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut saved) != 0 {
-                return None;
-            }
-            let mut early = Vec::new();
-            if saved.c_lflag & libc::ICANON != 0 {
-                let eof = saved.c_cc[libc::VEOF];
-                let mut buf = [0u8; 4096];
-                loop {
-                    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-                    if libc::poll(&mut pfd, 1, 0) != 1 || pfd.revents & libc::POLLIN == 0 {
-                        break;
-                    }
-                    let n = libc::read(fd, buf.as_mut_ptr().cast(), buf.len());
-                    if n < 0 {
-                        break;
-                    }
-                    if n == 0 {
+    fn enter(fd: OwnedFd) -> Option<(Self, Vec<u8>)> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, LocalFlags, SetArg, SpecialCharacterIndices};
+        let saved = tcgetattr(&fd).ok()?;
+        let mut early = Vec::new();
+        if saved.local_flags.contains(LocalFlags::ICANON) {
+            let eof = saved.control_chars[SpecialCharacterIndices::VEOF as usize];
+            let mut buf = [0u8; 4096];
+            loop {
+                let mut pfd = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+                let ready = poll(&mut pfd, PollTimeout::ZERO) == Ok(1)
+                    && pfd[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
+                if !ready {
+                    break;
+                }
+                match nix::unistd::read(&fd, &mut buf) {
+                    Err(_) => break,
+                    Ok(0) => {
                         early.push(if eof == 0 { 4 } else { eof });
                         break;
                     }
-                    early.extend_from_slice(&buf[..n as usize]);
+                    Ok(n) => early.extend_from_slice(&buf[..n]),
                 }
             }
-            let mut raw = saved;
-            libc::cfmakeraw(&mut raw);
-            if libc::tcsetattr(fd, libc::TCSADRAIN, &raw) != 0 {
-                return None;
-            }
-            Some((Self { fd, saved }, early))
         }
+        let mut raw = saved.clone();
+        cfmakeraw(&mut raw);
+        tcsetattr(&fd, SetArg::TCSADRAIN, &raw).ok()?;
+        Some((Self { fd, saved }, early))
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        unsafe { libc::tcsetattr(self.fd, libc::TCSADRAIN, &self.saved) };
+        let _ = nix::sys::termios::tcsetattr(&self.fd, nix::sys::termios::SetArg::TCSADRAIN, &self.saved);
     }
 }
 
@@ -455,29 +434,17 @@ struct Terminal {
 
 impl Terminal {
     fn open(stdio: &HostStdio) -> io::Result<Self> {
-        let (mut master, mut slave) = (0, 0);
+        use nix::fcntl::{fcntl, FcntlArg, FdFlag};
         let host =
             [&stdio.stdin, &stdio.stdout, &stdio.stderr].into_iter().find(|fd| isatty(fd)).unwrap_or(&stdio.stdin);
-        // SAFETY: openpty with the caller's terminal settings and size.
-        unsafe {
-            let mut term: libc::termios = std::mem::zeroed();
-            let mut ws: libc::winsize = std::mem::zeroed();
-            let has_term = libc::tcgetattr(host.as_raw_fd(), &mut term) == 0;
-            let has_ws = libc::ioctl(host.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) == 0;
-            let rc = libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                if has_term { &term } else { std::ptr::null() },
-                if has_ws { &ws } else { std::ptr::null() },
-            );
-            if rc != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
-            libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
-            Ok(Self { master: OwnedFd::from_raw_fd(master), slave: OwnedFd::from_raw_fd(slave) })
+        // The caller's terminal settings and size, where it has them.
+        let term = nix::sys::termios::tcgetattr(host).ok();
+        let ws = crate::sys::window_size(host.as_raw_fd());
+        let pty = nix::pty::openpty(ws.as_ref(), term.as_ref())?;
+        for end in [&pty.master, &pty.slave] {
+            fcntl(end, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
         }
+        Ok(Self { master: pty.master, slave: pty.slave })
     }
 
     /// Copies keys to the sandbox and its output back, until told to finish.
@@ -501,67 +468,69 @@ struct Relay {
 impl Relay {
     /// Drains what the sandbox still wrote, then stops.
     fn finish(self) {
-        unsafe { libc::write(self.wake.as_raw_fd(), b"x".as_ptr().cast(), 1) };
+        let _ = nix::unistd::write(&self.wake, b"x");
         let _ = self.handle.join();
     }
 }
 
-fn write_all(fd: RawFd, mut data: &[u8]) -> bool {
+/// Writes all of `data`; false when the other side is gone.
+fn write_all(fd: &OwnedFd, mut data: &[u8]) -> bool {
     while !data.is_empty() {
-        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return false;
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return false,
         }
-        data = &data[n as usize..];
     }
     true
 }
 
 fn relay_loop(master: &OwnedFd, input: &Option<OwnedFd>, output: &OwnedFd, wake: &OwnedFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let mut buf = vec![0u8; 16 * 1024];
     let mut input_open = input.is_some();
-    let input_fd = input.as_ref().map_or(-1, |fd| fd.as_raw_fd());
     let mut finishing = false;
+    let ready = |fd: &PollFd<'_>| fd.revents().is_some_and(|r| !r.is_empty());
     loop {
-        let mut fds = [
-            libc::pollfd { fd: master.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: wake.as_raw_fd(), events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: if input_open { input_fd } else { -1 }, events: libc::POLLIN, revents: 0 },
-        ];
-        // After the command ended, only drain what is already buffered.
-        let timeout = if finishing { 0 } else { -1 };
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), 3, timeout) };
-        if n < 0 {
-            if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return;
+        let mut fds =
+            vec![PollFd::new(master.as_fd(), PollFlags::POLLIN), PollFd::new(wake.as_fd(), PollFlags::POLLIN)];
+        if let (true, Some(input)) = (input_open, input) {
+            fds.push(PollFd::new(input.as_fd(), PollFlags::POLLIN));
         }
+        // After the command ended, only drain what is already buffered.
+        let timeout = if finishing { PollTimeout::ZERO } else { PollTimeout::NONE };
+        let n = match poll(&mut fds, timeout) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return,
+        };
         if n == 0 && finishing {
             return;
         }
-        if fds[0].revents != 0 {
-            let r = unsafe { libc::read(master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if r <= 0 {
+        let (from_sandbox, woken, keys) = (ready(&fds[0]), ready(&fds[1]), fds.get(2).is_some_and(ready));
+        drop(fds);
+        if from_sandbox {
+            match nix::unistd::read(master, &mut buf) {
                 // EIO: every holder of the other side is gone.
-                return;
-            }
-            if !write_all(output.as_raw_fd(), &buf[..r as usize]) {
-                return;
+                Ok(0) | Err(_) => return,
+                Ok(r) => {
+                    if !write_all(output, &buf[..r]) {
+                        return;
+                    }
+                }
             }
         }
-        if fds[1].revents != 0 {
+        if woken {
             finishing = true;
         }
-        if fds[2].revents != 0 {
-            let r = unsafe { libc::read(input_fd, buf.as_mut_ptr().cast(), buf.len()) };
-            if r <= 0 {
-                input_open = false;
-            } else if !write_all(master.as_raw_fd(), &buf[..r as usize]) {
-                return;
+        if let (true, Some(input)) = (keys, input) {
+            match nix::unistd::read(input, &mut buf) {
+                Ok(0) | Err(_) => input_open = false,
+                Ok(r) => {
+                    if !write_all(master, &buf[..r]) {
+                        return;
+                    }
+                }
             }
         }
     }

@@ -74,6 +74,23 @@ pub fn at_urgent_mark(socket: BorrowedFd<'_>) -> bool {
     unsafe { libc::ioctl(socket.as_raw_fd(), SIOCATMARK, &mut at) == 0 && at != 0 }
 }
 
+/// The window size of the terminal at `fd`.
+pub fn window_size(fd: RawFd) -> Option<libc::winsize> {
+    // SAFETY: TIOCGWINSZ writes one winsize into our zeroed local. The number
+    // is only looked up by the kernel: a stale one fails, or sizes the wrong
+    // file; memory is never at stake.
+    unsafe {
+        let mut ws: libc::winsize = std::mem::zeroed();
+        (libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0).then_some(ws)
+    }
+}
+
+/// Sets the window size of the terminal at `fd`.
+pub fn set_window_size(fd: RawFd, ws: &libc::winsize) {
+    // SAFETY: TIOCSWINSZ reads one winsize from `ws` (see `window_size`).
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws) };
+}
+
 /// One of the standard descriptors (0, 1, 2), borrowed for a call.
 pub fn standard(fd: RawFd) -> BorrowedFd<'static> {
     assert!((0..3).contains(&fd), "not a standard descriptor: {fd}");
