@@ -25,19 +25,15 @@ pub const FORWARDED: &[libc::c_int] =
 /// (the directory is its own, or it runs as root). A mode alone proves
 /// nothing: `chmod u+w .` undoes it.
 fn cwd_may_be_written() -> bool {
+    use nix::sys::statvfs::{statvfs, FsFlags};
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: statvfs and access on a static path, into a local struct.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(c".".as_ptr(), &mut st) } != 0 {
-        return true;
-    }
-    if st.f_flag & libc::ST_RDONLY != 0 {
+    let Ok(st) = statvfs(".") else { return true };
+    if st.flags().contains(FsFlags::ST_RDONLY) {
         return false;
     }
-    // SAFETY: as above; geteuid cannot fail.
-    let euid = unsafe { libc::geteuid() };
+    let euid = crate::sys::euid();
     let owner = std::fs::metadata(".").map(|m| m.uid()).unwrap_or(euid);
-    let mode_allows = unsafe { libc::access(c".".as_ptr(), libc::W_OK) } == 0;
+    let mode_allows = nix::unistd::access(".", nix::unistd::AccessFlags::W_OK).is_ok();
     mode_allows || owner == euid || euid == 0
 }
 
@@ -75,29 +71,26 @@ pub fn main(args: &[OsString]) -> i32 {
     // the kernel counts this uid's processes here alone, and without
     // capabilities nothing inside can raise the hard limit again.
     if let Some(n) = opts.max_processes {
-        let limit = libc::rlimit { rlim_cur: n as libc::rlim_t, rlim_max: n as libc::rlim_t };
-        // SAFETY: setrlimit with a local struct.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &limit) } != 0 {
-            return fail(&format!("cannot limit processes: {}", std::io::Error::last_os_error()));
+        use nix::sys::resource::{setrlimit, Resource};
+        if let Err(e) = setrlimit(Resource::RLIMIT_NPROC, n as libc::rlim_t, n as libc::rlim_t) {
+            return fail(&format!("cannot limit processes: {e}"));
         }
     }
     // The standard stream that is the sandbox's terminal, when it has one.
-    // SAFETY: isatty on the standard descriptors.
-    let tty_fd = if opts.tty { (0..3).find(|fd| unsafe { libc::isatty(*fd) } == 1) } else { None };
+    let tty_fd = if opts.tty { standard_terminal() } else { None };
     if let Some(fd) = tty_fd {
         // bwrap's --new-session made us a session leader: take the pty as our terminal.
-        // SAFETY: plain ioctl on a standard descriptor.
-        if unsafe { libc::ioctl(fd, libc::TIOCSCTTY, 0) } != 0 {
-            return fail(&format!("cannot take the terminal: {}", std::io::Error::last_os_error()));
+        if let Err(e) = crate::sys::take_controlling_terminal(crate::sys::standard(fd)) {
+            return fail(&format!("cannot take the terminal: {e}"));
         }
     }
     // Each bind must show what srt planned: a path swapped for a symlink
     // between planning and mounting would have moved a mount elsewhere.
     let checks = match &opts.channel {
-        Some(Channel::Descriptors) => Some(Ok(crate::helper_protocol::EXPECT_FD)),
+        Some(Channel::Descriptors) => Some(Ok(crate::sys::take_handed(crate::helper_protocol::EXPECT_FD))),
         Some(Channel::Paths { checks, .. }) => Some(
             std::fs::File::open(checks)
-                .map(std::os::fd::IntoRawFd::into_raw_fd)
+                .map(std::os::fd::OwnedFd::from)
                 .map_err(|e| format!("cannot read the plan {}: {e}", checks.display())),
         ),
         None => None,
@@ -127,13 +120,11 @@ pub fn main(args: &[OsString]) -> i32 {
     }
     // Every mount is in place now: tell srt (it stops holding its registry lock).
     if opts.channel == Some(Channel::Descriptors) {
-        // SAFETY: a one-byte write to a descriptor we were given.
-        unsafe { libc::write(crate::helper_protocol::READY_FD, b"r".as_ptr().cast(), 1) };
+        let _ = nix::unistd::write(crate::sys::handed(crate::helper_protocol::READY_FD), b"r");
     }
-    close_inherited_descriptors();
+    crate::sys::close_from(3);
     // Nothing inside may ptrace us or read our memory: we run unfiltered.
-    // SAFETY: prctl on ourselves.
-    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+    let _ = nix::sys::prctl::set_dumpable(false);
     let refuse = crate::seccomp::Refuse { unix_sockets: opts.block_unix_sockets, namespaces: !opts.allow_namespaces };
     let filters = match crate::seccomp::filters(refuse) {
         Ok(f) => f,
@@ -141,22 +132,25 @@ pub fn main(args: &[OsString]) -> i32 {
     };
 
     // Block what we handle, so it is read from a signalfd instead of interrupting us.
-    // SAFETY: sigset manipulation on a local set.
-    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
-    let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        for &s in FORWARDED {
-            libc::sigaddset(&mut set, s);
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
+    use nix::sys::signalfd::{SfdFlags, SignalFd};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGCHLD);
+    for &s in FORWARDED {
+        if let Ok(signal) = Signal::try_from(s) {
+            set.add(signal);
         }
-        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old);
     }
-    // SAFETY: creating a signalfd for the blocked set.
-    let sfd = unsafe { libc::signalfd(-1, &set, libc::SFD_CLOEXEC) };
-    if sfd < 0 {
-        return fail(&format!("signalfd: {}", std::io::Error::last_os_error()));
+    let mut old = SigSet::empty();
+    if let Err(e) = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)) {
+        return fail(&format!("sigprocmask: {e}"));
     }
+    let signals = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC) {
+        Ok(fd) => fd,
+        Err(e) => return fail(&format!("signalfd: {e}")),
+    };
+    // For the child, which may only make async-signal-safe calls.
+    let (sfd, old): (libc::c_int, libc::sigset_t) = (std::os::fd::AsRawFd::as_raw_fd(&signals), *old.as_ref());
 
     // Files, directories and devices given as standard streams reach the
     // command through pipes (see stdio_relay); terminals, pipes and sockets
@@ -184,7 +178,8 @@ pub fn main(args: &[OsString]) -> i32 {
     let not_found = format!("srt: {name}: command not found\n");
     let denied = format!("srt: {name}: Permission denied\n");
     let cannot = format!("srt: {name}: cannot execute\n");
-    // SAFETY: the child only calls async-signal-safe functions before exec.
+    // SAFETY: from the fork to the exec the child calls only async-signal-safe
+    // functions on what was prepared above (no allocation, no lock).
     let child = unsafe { libc::fork() };
     if child < 0 {
         return fail(&format!("fork: {}", std::io::Error::last_os_error()));
@@ -231,7 +226,7 @@ pub fn main(args: &[OsString]) -> i32 {
             libc::_exit(code);
         }
     }
-    let status = supervise(sfd, child, opts.tty);
+    let status = supervise(&signals, child, opts.tty);
     match relays.finish() {
         // Output lost (a full disk): not a success, as the command's own failed write would not be.
         Some(e) => {
@@ -247,105 +242,78 @@ pub fn main(args: &[OsString]) -> i32 {
 }
 
 /// Waits for the command while forwarding signals and reaping orphans.
-fn supervise(sfd: libc::c_int, child: libc::pid_t, tty: bool) -> i32 {
-    loop {
-        // SAFETY: reading one signalfd_siginfo into a zeroed buffer.
-        let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
-        let size = std::mem::size_of::<libc::signalfd_siginfo>();
-        let n = unsafe { libc::read(sfd, (&mut info as *mut libc::signalfd_siginfo).cast(), size) };
-        if n != size as isize {
-            if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return fail("reading signals failed");
+fn supervise(signals: &nix::sys::signalfd::SignalFd, child: libc::pid_t, tty: bool) -> i32 {
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    use nix::unistd::{getpgid, Pid};
+    let send = |target: libc::pid_t, signo: libc::c_int| {
+        if let Ok(signal) = Signal::try_from(signo) {
+            let _ = kill(Pid::from_raw(target), signal);
         }
-        let signo = info.ssi_signo as libc::c_int;
+    };
+    loop {
+        let signo = match signals.read_signal() {
+            Ok(Some(info)) => info.ssi_signo as libc::c_int,
+            Ok(None) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return fail("reading signals failed"),
+        };
         if signo != libc::SIGCHLD {
             // In terminal mode the command leads its own process group: signal the group,
             // as a terminal would. Otherwise signal the command itself.
-            let target = if tty { -child } else { child };
-            unsafe { libc::kill(target, signo) };
+            send(if tty { -child } else { child }, signo);
             continue;
         }
         loop {
-            let mut status = 0;
-            // SAFETY: reaping any child without blocking (and seeing the command stop).
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::WUNTRACED) };
-            if pid <= 0 {
-                break;
-            }
-            if pid == child && libc::WIFSTOPPED(status) {
-                // Nothing outside can resume a command stopped in here (^Z,
-                // SIGSTOP), and srt would wait for it forever with the
-                // terminal raw: so it goes on at once. Job control inside
-                // the sandbox (a shell's own jobs) is unaffected.
-                // SAFETY: getpgid/kill on our own child (or its current group).
-                let group = unsafe { libc::getpgid(child) };
-                // Its own group, in terminal mode: never ours (pid 1's, which
-                // as a target would mean every process in the sandbox).
-                let own_group = tty && group > 0 && group != unsafe { libc::getpgid(0) };
-                let sig = libc::WSTOPSIG(status);
-                if own_group && (sig == libc::SIGTTIN || sig == libc::SIGTTOU) {
-                    // Stopped for touching the terminal from the background:
-                    // continued as it is, it would only stop again. Its group
-                    // gets the terminal first.
-                    give_terminal_to(group);
+            // Any child, without blocking, and seeing the command stop.
+            let status = match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED)) {
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(status) => status,
+            };
+            match status {
+                WaitStatus::Stopped(pid, sig) if pid.as_raw() == child => {
+                    // Nothing outside can resume a command stopped in here (^Z,
+                    // SIGSTOP), and srt would wait for it forever with the
+                    // terminal raw: so it goes on at once. Job control inside
+                    // the sandbox (a shell's own jobs) is unaffected.
+                    let group = getpgid(Some(pid)).map_or(-1, Pid::as_raw);
+                    // Its own group, in terminal mode: never ours (pid 1's, which
+                    // as a target would mean every process in the sandbox).
+                    let own_group = tty && group > 0 && Ok(group) != getpgid(None).map(Pid::as_raw);
+                    if own_group && (sig == Signal::SIGTTIN || sig == Signal::SIGTTOU) {
+                        // Stopped for touching the terminal from the background:
+                        // continued as it is, it would only stop again. Its group
+                        // gets the terminal first.
+                        give_terminal_to(group);
+                    }
+                    send(if own_group { -group } else { child }, libc::SIGCONT);
                 }
-                let target = if own_group { -group } else { child };
-                unsafe { libc::kill(target, libc::SIGCONT) };
-                continue;
-            }
-            if pid == child {
-                if libc::WIFEXITED(status) {
-                    return libc::WEXITSTATUS(status);
-                }
-                if libc::WIFSIGNALED(status) {
-                    return 128 + libc::WTERMSIG(status);
-                }
+                WaitStatus::Exited(pid, code) if pid.as_raw() == child => return code,
+                WaitStatus::Signaled(pid, sig, _) if pid.as_raw() == child => return 128 + sig as i32,
+                _ => {}
             }
         }
     }
+}
+
+/// The standard descriptor that is a terminal, if one is.
+fn standard_terminal() -> Option<libc::c_int> {
+    (0..3).find(|fd| nix::unistd::isatty(crate::sys::standard(*fd)).unwrap_or(false))
 }
 
 /// Makes `group` the foreground process group of the sandbox's terminal.
 fn give_terminal_to(group: libc::pid_t) {
-    // SAFETY: isatty/tcsetpgrp on the standard descriptors; SIGTTOU, which a
-    // background caller of tcsetpgrp gets, is ignored for the call.
-    unsafe {
-        if let Some(fd) = (0..3).find(|fd| libc::isatty(*fd) == 1) {
-            let old = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-            libc::tcsetpgrp(fd, group);
-            libc::signal(libc::SIGTTOU, old);
-        }
-    }
-}
-
-/// The command gets nothing it was not given: close every descriptor above 2,
-/// whatever the caller of srt leaked into it.
-fn close_inherited_descriptors() {
-    // SAFETY: close_range on descriptors we do not use.
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32) };
-    if rc == 0 {
-        return;
-    }
-    // Kernels before 5.9: close what /proc lists.
-    let fds: Vec<i32> = std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
-        .unwrap_or_default();
-    for fd in fds.into_iter().filter(|&fd| fd > 2) {
-        unsafe { libc::close(fd) };
+    if let Some(fd) = standard_terminal() {
+        crate::sys::set_foreground_group(crate::sys::standard(fd), group);
     }
 }
 
 /// Checks the sandbox against srt's plan (see `launch::mount_expectations`):
 /// each planned mount point carries at least its planned mounts, and each
 /// visible bind shows the identity its source had when srt planned it.
-fn verify_mounts(fd: libc::c_int) -> Result<(), String> {
+fn verify_mounts(fd: std::os::fd::OwnedFd) -> Result<(), String> {
     use std::io::Read;
-    use std::os::fd::FromRawFd;
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: the descriptor was handed to us for this; we own it from here.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut file = std::fs::File::from(fd);
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).map_err(|e| format!("reading the plan: {e}"))?;
     let mounts = std::fs::read("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;

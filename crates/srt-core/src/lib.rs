@@ -23,6 +23,10 @@
 //!   `policy::address` and `proxy::route`); `violations` records refusals.
 //! - `manager`: the library's sessions (one set of proxies, many wraps).
 //!
+//! Calls into the C library go through `nix` or `sys`; `unsafe` appears
+//! elsewhere only between `fork` and `exec` (the runner's `pre_exec`, the
+//! helper's child), where only async-signal-safe calls may be made.
+//!
 //! Dependencies point one way: `cli` -> `launch` -> `runner` and `sandbox`
 //! -> `config` -> `policy`. `helper` runs inside the sandbox and depends only
 //! on its command line.

@@ -91,6 +91,60 @@ pub fn set_window_size(fd: RawFd, ws: &libc::winsize) {
     unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws) };
 }
 
+/// Makes the terminal at `fd` the controlling terminal of this session's leader.
+pub fn take_controlling_terminal(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument and touches no memory of ours.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Makes `group` the foreground process group of the terminal at `fd`. A
+/// caller in a background group would get SIGTTOU for it: ignored for the call.
+pub fn set_foreground_group(fd: BorrowedFd<'_>, group: libc::pid_t) {
+    // SAFETY: signal() swaps a disposition and puts the old one back; the
+    // helper's threads (the relays) neither use SIGTTOU nor change it.
+    unsafe {
+        let old = libc::signal(libc::SIGTTOU, libc::SIG_IGN);
+        let _ = nix::unistd::tcsetpgrp(fd, nix::unistd::Pid::from_raw(group));
+        libc::signal(libc::SIGTTOU, old);
+    }
+}
+
+/// A descriptor srt handed the helper at a number the protocol fixes (see
+/// `helper_protocol`), borrowed; open until [`close_from`] closes it.
+pub fn handed(fd: RawFd) -> BorrowedFd<'static> {
+    // SAFETY: srt opened this number for the helper before bubblewrap started
+    // it, and nothing in the helper closes it before `close_from`.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}
+
+/// A descriptor srt handed the helper, taken over: the helper alone uses it.
+pub fn take_handed(fd: RawFd) -> OwnedFd {
+    // SAFETY: as for `handed`; taken over once, so closed once.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Closes every descriptor from `lowest` up: the command gets nothing it was
+/// not given, whatever the caller of srt leaked (the helper keeps nothing
+/// open there that it still uses when it calls this).
+pub fn close_from(lowest: u32) {
+    // SAFETY: close_range takes integers; the descriptors it closes are no
+    // longer used (see above).
+    if unsafe { libc::syscall(libc::SYS_close_range, lowest, u32::MAX, 0u32) } == 0 {
+        return;
+    }
+    // Kernels before 5.9: close what /proc lists.
+    let fds: Vec<RawFd> = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    for fd in fds.into_iter().filter(|fd| *fd >= lowest as RawFd) {
+        // SAFETY: as above.
+        unsafe { libc::close(fd) };
+    }
+}
+
 /// One of the standard descriptors (0, 1, 2), borrowed for a call.
 pub fn standard(fd: RawFd) -> BorrowedFd<'static> {
     assert!((0..3).contains(&fd), "not a standard descriptor: {fd}");

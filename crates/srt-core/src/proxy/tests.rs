@@ -410,8 +410,7 @@ async fn tcp_urgent_data_does_not_stall_or_cut_a_tunnel() {
         let (mut s, _) = listener.accept().await.unwrap();
         s.write_all(b"AAAA").await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        // SAFETY: a one-byte urgent send on a socket we hold.
-        unsafe { libc::send(s.as_raw_fd(), b"B".as_ptr().cast(), 1, libc::MSG_OOB) };
+        nix::sys::socket::send(s.as_raw_fd(), b"B", nix::sys::socket::MsgFlags::MSG_OOB).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         s.write_all(b"CDEF and more").await.unwrap();
     });
@@ -495,21 +494,12 @@ async fn bad_targets_and_unreachable_destinations_get_the_rfc_answers() {
 
 /// A loopback port bound but not listening: connecting to it is refused.
 fn reserved_closed_port() -> (u16, std::os::fd::OwnedFd) {
-    use std::os::fd::FromRawFd;
-    // SAFETY: a new socket, bound to an ephemeral loopback port; the descriptor is returned and owned.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        assert!(fd >= 0);
-        let mut addr: libc::sockaddr_in = std::mem::zeroed();
-        addr.sin_family = libc::AF_INET as libc::sa_family_t;
-        addr.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        assert_eq!(libc::bind(fd, (&addr as *const libc::sockaddr_in).cast(), len), 0);
-        let mut bound: libc::sockaddr_in = std::mem::zeroed();
-        let mut blen = len;
-        assert_eq!(libc::getsockname(fd, (&mut bound as *mut libc::sockaddr_in).cast(), &mut blen), 0);
-        (u16::from_be(bound.sin_port), std::os::fd::OwnedFd::from_raw_fd(fd))
-    }
+    use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
+    use std::os::fd::AsRawFd;
+    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+    bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).unwrap();
+    let bound: SockaddrIn = getsockname(fd.as_raw_fd()).unwrap();
+    (bound.port(), fd)
 }
 
 /// Everything the proxy sends on `s` until it closes the connection. The

@@ -26,8 +26,7 @@ const HOSTS: &str = "198.51.100.7 anyip.srt.test\n2001:db8:7::7 anyip6.srt.test\
 
 /// Why the namespace cannot be made here, if it cannot.
 fn cannot_run() -> Option<String> {
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } != 0 {
+    if crate::sys::euid() != 0 {
         return Some("not root".into());
     }
     let works =

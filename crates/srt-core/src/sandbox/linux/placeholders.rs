@@ -15,9 +15,14 @@
 
 use std::collections::BTreeSet;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag};
+use nix::sys::stat::Mode;
 
 /// The registry directory: private to this user.
 pub struct Registry {
@@ -79,8 +84,7 @@ pub(crate) fn is_alive(id: &str) -> bool {
 }
 
 fn ours(meta: &std::fs::Metadata) -> bool {
-    // SAFETY: geteuid cannot fail.
-    meta.uid() == unsafe { libc::geteuid() }
+    meta.uid() == crate::sys::euid()
 }
 
 /// Makes `dir` (mode 0700) if missing; accepts it only if it is a real directory of ours.
@@ -94,8 +98,7 @@ impl Registry {
     /// `/tmp/srt-<uid>`: the same for every run of this user, made private;
     /// refused if someone else holds the name.
     pub fn open() -> Result<Self, String> {
-        // SAFETY: geteuid cannot fail.
-        let dir = PathBuf::from(format!("/tmp/srt-{}", unsafe { libc::geteuid() }));
+        let dir = PathBuf::from(format!("/tmp/srt-{}", crate::sys::euid()));
         private_dir(&dir).map(|dir| Self { dir: dir.clone() }).ok_or_else(|| match std::fs::symlink_metadata(&dir) {
             // Not there even after trying to make it: say why it could not be made.
             Err(e) => format!("cannot make {}: {e}", dir.display()),
@@ -130,12 +133,10 @@ impl Registry {
 
     /// A named pipe of ours: the source of placeholders that are pipes.
     pub fn empty_pipe(&self) -> io::Result<PathBuf> {
-        use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::FileTypeExt;
         let pipe = self.dir.join("empty-pipe");
-        let c = std::ffi::CString::new(pipe.as_os_str().as_bytes()).map_err(io::Error::other)?;
-        // SAFETY: mknod on a NUL-terminated path we own; EEXIST is checked below.
-        unsafe { libc::mknod(c.as_ptr(), libc::S_IFIFO | 0o400, 0) };
+        // One there already (EEXIST) is checked below like a new one.
+        let _ = nix::unistd::mkfifo(&pipe, Mode::from_bits_truncate(0o400));
         let meta = std::fs::symlink_metadata(&pipe)?;
         if meta.file_type().is_fifo() && ours(&meta) {
             Ok(pipe)
@@ -253,16 +254,13 @@ pub struct RegistryLock {
 }
 
 fn lock_dir(dir: &Path) -> io::Result<RegistryLock> {
-    use std::os::fd::AsRawFd;
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("lock"))?;
     loop {
-        // SAFETY: flock on a descriptor we own.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
-            return Ok(RegistryLock { _file: file });
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
+        // flock(LOCK_EX): held until the file is closed.
+        match file.lock() {
+            Ok(()) => return Ok(RegistryLock { _file: file }),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
 }
@@ -312,28 +310,18 @@ impl Drop for Claim {
 /// Opens the directory at `path` without following a symlink anywhere on
 /// the way: a path whose parent was swapped for a link to elsewhere is not
 /// the path that was planned, and nothing is done there.
-fn open_dir_nofollow(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
-    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-    let open = |dir: libc::c_int, name: &std::ffi::CStr| -> io::Result<OwnedFd> {
-        let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-        // SAFETY: openat on a descriptor we own (or AT_FDCWD-free absolute root).
-        let fd = unsafe { libc::openat(dir, name.as_ptr(), flags) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-    };
-    let mut dir = open(libc::AT_FDCWD, c"/")?;
+fn open_dir_nofollow(path: &Path) -> io::Result<OwnedFd> {
+    let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let mut dir = nix::fcntl::open("/", flags, Mode::empty())?;
     for part in path.components() {
         if let std::path::Component::Normal(name) = part {
-            let name = std::ffi::CString::new(name.as_bytes()).map_err(|_| io::Error::other("NUL in a path"))?;
-            dir = open(dir.as_raw_fd(), &name)?;
+            dir = nix::fcntl::openat(&dir, name, flags, Mode::empty())?;
         }
     }
     Ok(dir)
 }
 
-fn split(path: &Path) -> Option<(std::os::fd::OwnedFd, std::ffi::CString)> {
+fn split(path: &Path) -> Option<(OwnedFd, std::ffi::CString)> {
     let parent = open_dir_nofollow(path.parent()?).ok()?;
     let name = std::ffi::CString::new(path.file_name()?.as_bytes()).ok()?;
     Some((parent, name))
@@ -341,16 +329,10 @@ fn split(path: &Path) -> Option<(std::os::fd::OwnedFd, std::ffi::CString)> {
 
 /// Creates `path` with `content`, only as a new file, without following symlinks.
 pub fn create_new_nofollow(path: &Path, content: &[u8]) -> io::Result<()> {
-    use std::os::fd::{AsRawFd, FromRawFd};
     let (parent, name) = split(path).ok_or_else(|| io::Error::other("not a plain path"))?;
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: openat relative to a directory we hold.
-    let fd = unsafe { libc::openat(parent.as_raw_fd(), name.as_ptr(), flags, 0o644) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-    std::io::Write::write_all(&mut file, content)
+    let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let file = nix::fcntl::openat(&parent, name.as_c_str(), flags, Mode::from_bits_truncate(0o644))?;
+    std::io::Write::write_all(&mut std::fs::File::from(file), content)
 }
 
 /// What a placeholder's mount point is.
@@ -367,32 +349,25 @@ pub enum MountPoint {
 /// sandbox may write. One of the right kind already there (another live run's
 /// placeholder) will do; anything else is an error.
 pub fn make_mount_point(path: &Path, kind: MountPoint) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
+    use nix::sys::stat::{fstatat, mkdirat, mknodat, SFlag};
     let (parent, name) =
         split(path).ok_or_else(|| io::Error::other("a directory on the way is gone or has become a symbolic link"))?;
-    let at = parent.as_raw_fd();
-    // SAFETY: mkdirat/mknodat/openat/fstatat relative to a directory we hold.
+    let name = name.as_c_str();
     let made = match kind {
-        MountPoint::Dir => unsafe { libc::mkdirat(at, name.as_ptr(), 0o755) == 0 },
+        MountPoint::Dir => mkdirat(&parent, name, Mode::from_bits_truncate(0o755)),
         // No execute bit: git's test for a repository directory fails on it, even for root.
-        MountPoint::Pipe => unsafe { libc::mknodat(at, name.as_ptr(), libc::S_IFIFO | 0o444, 0) == 0 },
+        MountPoint::Pipe => mknodat(&parent, name, SFlag::S_IFIFO, Mode::from_bits_truncate(0o444), 0),
         MountPoint::File => {
-            let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-            let fd = unsafe { libc::openat(at, name.as_ptr(), flags, 0o644) };
-            fd >= 0 && unsafe { libc::close(fd) } == 0
+            let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+            nix::fcntl::openat(&parent, name, flags, Mode::from_bits_truncate(0o644)).map(drop)
         }
     };
-    if made {
-        return Ok(());
+    match made {
+        Ok(()) => return Ok(()),
+        Err(Errno::EEXIST) => {}
+        Err(e) => return Err(e.into()),
     }
-    let err = io::Error::last_os_error();
-    if err.raw_os_error() != Some(libc::EEXIST) {
-        return Err(err);
-    }
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatat(at, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    let st = fstatat(&parent, name, AtFlags::AT_SYMLINK_NOFOLLOW)?;
     let wanted = match kind {
         MountPoint::Dir => libc::S_IFDIR,
         MountPoint::File => libc::S_IFREG,
@@ -409,35 +384,29 @@ pub fn make_mount_point(path: &Path, kind: MountPoint) -> io::Result<()> {
 /// file or directory (bubblewrap's), or a commondir naming its own repository
 /// (ours). Never through a symlink, in the name or on the way to it.
 fn remove_placeholder(path: &Path) {
-    use std::os::fd::{AsRawFd, FromRawFd};
+    use nix::unistd::{unlinkat, UnlinkatFlags};
     let Some((parent, name)) = split(path) else { return };
-    let dir = parent.as_raw_fd();
-    // SAFETY: fstatat/openat/unlinkat relative to a directory we hold.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatat(dir, name.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
-        return;
-    }
+    let name = name.as_c_str();
+    let Ok(st) = nix::sys::stat::fstatat(&parent, name, AtFlags::AT_SYMLINK_NOFOLLOW) else { return };
     match st.st_mode & libc::S_IFMT {
-        libc::S_IFDIR => unsafe {
-            libc::unlinkat(dir, name.as_ptr(), libc::AT_REMOVEDIR);
-        },
+        libc::S_IFDIR => {
+            let _ = unlinkat(&parent, name, UnlinkatFlags::RemoveDir);
+        }
         // Only srt makes named pipes where protected names go.
-        libc::S_IFIFO => unsafe {
-            libc::unlinkat(dir, name.as_ptr(), 0);
-        },
+        libc::S_IFIFO => {
+            let _ = unlinkat(&parent, name, UnlinkatFlags::NoRemoveDir);
+        }
         libc::S_IFREG => {
             let ours = st.st_size == 0 || {
-                let fd =
-                    unsafe { libc::openat(dir, name.as_ptr(), libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+                let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
                 let mut content = Vec::new();
-                if fd >= 0 {
-                    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
-                    let _ = std::io::Read::read_to_end(&mut file, &mut content);
+                if let Ok(fd) = nix::fcntl::openat(&parent, name, flags, Mode::empty()) {
+                    let _ = std::io::Read::read_to_end(&mut std::fs::File::from(fd), &mut content);
                 }
                 super::plan::placeholder_file(path).is_some_and(|ours| content == ours.as_bytes())
             };
             if ours {
-                unsafe { libc::unlinkat(dir, name.as_ptr(), 0) };
+                let _ = unlinkat(&parent, name, UnlinkatFlags::NoRemoveDir);
             }
         }
         _ => {}
