@@ -36,6 +36,7 @@
 
 mod cli;
 mod config;
+mod descriptor_limit;
 mod error;
 mod helper;
 mod helper_protocol;

@@ -116,7 +116,7 @@ impl Session {
         let net_warnings = net.warnings.clone();
         let store = Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
         let proxy = Proxy::with_store(net, ask, Arc::new(store));
-        serve::raise_descriptor_limit();
+        crate::descriptor_limit::raise();
         let runtime = serve::runtime().map_err(|e| format!("cannot start the proxies: {e}"))?;
         let registry = crate::sandbox::linux::placeholders::Registry::open()?;
         let token = random_token()?;

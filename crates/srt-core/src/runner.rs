@@ -213,7 +213,7 @@ pub fn run(
         passed.push((channel.as_raw_fd(), BRIDGE_FD));
     }
     let parent = nix::unistd::getpid().as_raw();
-    let descriptor_limit = crate::proxy::serve::command_descriptor_limit();
+    let descriptor_limit = crate::descriptor_limit::for_the_command();
     let cgroups: Vec<RawFd> = start.confinement.procs.iter().map(AsRawFd::as_raw_fd).collect();
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {

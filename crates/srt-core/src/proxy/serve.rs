@@ -34,28 +34,6 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("srt-proxy").enable_all().build()
 }
 
-/// The descriptor limit srt was started with, before it raised its own.
-static STARTED_WITH: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
-
-/// The soft and hard descriptor limits the command should get: those srt was
-/// started with (the raise is for srt's tunnels, not for the command).
-pub fn command_descriptor_limit() -> Option<(u64, u64)> {
-    STARTED_WITH.get().copied()
-}
-
-/// Each tunnel holds two descriptors: thousands of them need more than the
-/// usual soft limit of 1024. Raised to the hard limit, once, before the
-/// sandbox is spawned (which gets the limit srt started with back).
-pub fn raise_descriptor_limit() {
-    use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        let _ = STARTED_WITH.set((soft, hard));
-        if soft < hard {
-            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
-        }
-    }
-}
-
 /// What a listener does with its connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {

@@ -25,7 +25,7 @@ impl SandboxNetwork {
         use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
         let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::Stream, None, SockFlag::SOCK_CLOEXEC)
             .map_err(std::io::Error::from)?;
-        serve::raise_descriptor_limit();
+        crate::descriptor_limit::raise();
         let client = Arc::new(client);
         let shared = proxy;
         let waiter = std::thread::Builder::new().name("srt-bridge".into()).spawn(move || {

@@ -171,7 +171,8 @@ fn resolve_all(
     paths
 }
 
-/// Builds the mount plan.
+/// Builds the mount plan, in phases: the read lists, the write region, the
+/// protections inside it, the placeholders for what is missing, the mounts.
 pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let s = &input.settings.filesystem;
     let mut out = Plan::default();
@@ -189,40 +190,87 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         finish(input, &mut out);
         return out;
     }
+    let cx = Context { input, fs };
+    let (reads, allow_write) = read_lists(&cx, &mut out);
+    let mut region = write_region(&cx, &reads, allow_write, &mut out);
+    let mut protections = protections(&cx, &mut region, &mut out);
+    let missing_reads = missing_reads(&cx, &reads);
+    let placeholders = placeholder_mounts(&cx, &region.roots, &mut protections, &missing_reads, &reads, &mut out);
+    mounts(&cx, &reads, region, protections, &placeholders, &mut out);
+    out
+}
 
-    let deny_read = resolve_all("filesystem.denyRead", Some(&s.deny_read), true, input, fs, &mut out);
+/// What every phase reads.
+struct Context<'a, 'p> {
+    input: &'a PlanInput<'p>,
+    fs: &'a dyn FsView,
+}
+
+/// The read lists, resolved (allowRead without the entries it may not re-open).
+struct Reads {
+    deny: Vec<PathBuf>,
+    allow: Vec<PathBuf>,
+}
+
+impl Reads {
+    /// Whether the command may not read `p`.
+    fn denied(&self, p: &Path) -> bool {
+        self.deny.iter().any(|d| is_within(p, d)) && !self.allow.iter().any(|a| is_within(p, a))
+    }
+}
+
+/// Where the command may write.
+struct WriteRegion {
+    /// Every writable root, resolved (shallow first once protections are known).
+    roots: Vec<PathBuf>,
+    /// The roots allowWrite names (not the defaults): each may be a project.
+    user_roots: Vec<PathBuf>,
+}
+
+/// What stays as it is inside the write region.
+struct Protections {
+    /// Existing paths to keep read-only.
+    write_denies: Vec<PathBuf>,
+    /// Protected paths that do not exist yet: the command must not create them.
+    missing: Vec<PathBuf>,
+}
+
+/// Phase 1: denyRead, allowWrite (as listed) and allowRead; returns allowWrite too.
+fn read_lists(cx: &Context<'_, '_>, out: &mut Plan) -> (Reads, Vec<PathBuf>) {
+    let (input, fs) = (cx.input, cx.fs);
+    let s = &input.settings.filesystem;
+    let deny_read = resolve_all("filesystem.denyRead", Some(&s.deny_read), true, input, fs, out);
     if deny_read.iter().any(|p| p == Path::new("/") || fs.real_path(p).as_deref() == Some(Path::new("/"))) {
         // Hiding everything leaves no shell, no libraries, no srt helper to run.
         out.errors.push(
             "filesystem.denyRead: denying reads of / (or /**) is not supported: deny the directories you mean (/home, /root, /etc, ...)".into(),
         );
     }
-    let allow_write = resolve_all("filesystem.allowWrite", Some(&s.allow_write), false, input, fs, &mut out);
+    let allow_write = resolve_all("filesystem.allowWrite", Some(&s.allow_write), false, input, fs, out);
     // Every directory this run could make writable, before any is dropped:
     // a link found there may have been planted by a sandbox.
     let could_write: Vec<PathBuf> =
         default_write_paths(input).iter().chain(&allow_write).filter_map(|p| fs.real_path(p)).collect();
-    let allow_read: Vec<PathBuf> =
-        resolve_all("filesystem.allowRead", s.allow_read.as_ref(), false, input, fs, &mut out)
-            .into_iter()
-            .filter(|a| match allow_read_refusal(fs, a, &deny_read, &could_write) {
-                Some(why) => {
-                    out.warnings.push(why);
-                    false
-                }
-                None => true,
-            })
-            .collect();
-    let read_denied =
-        |p: &Path| deny_read.iter().any(|d| is_within(p, d)) && !allow_read.iter().any(|a| is_within(p, a));
+    let allow_read: Vec<PathBuf> = resolve_all("filesystem.allowRead", s.allow_read.as_ref(), false, input, fs, out)
+        .into_iter()
+        .filter(|a| match allow_read_refusal(fs, a, &deny_read, &could_write) {
+            Some(why) => {
+                out.warnings.push(why);
+                false
+            }
+            None => true,
+        })
+        .collect();
+    (Reads { deny: deny_read, allow: allow_read }, allow_write)
+}
 
-    // Write roots: the defaults (unless a read deny hides them) and allowWrite.
+/// Phase 2: the write roots, the defaults (unless a read deny hides them) and allowWrite.
+fn write_region(cx: &Context<'_, '_>, reads: &Reads, allow_write: Vec<PathBuf>, out: &mut Plan) -> WriteRegion {
+    let (input, fs) = (cx.input, cx.fs);
     let mut wanted: Vec<(PathBuf, bool)> =
-        default_write_paths(input).into_iter().filter(|p| !read_denied(p)).map(|p| (p, true)).collect();
+        default_write_paths(input).into_iter().filter(|p| !reads.denied(p)).map(|p| (p, true)).collect();
     wanted.extend(allow_write.into_iter().map(|p| (p, false)));
-    let mut roots: Vec<PathBuf> = Vec::new();
-    // The roots allowWrite names (not the defaults): each may be a project.
-    let mut user_roots: Vec<PathBuf> = Vec::new();
+    let (mut roots, mut user_roots): (Vec<PathBuf>, Vec<PathBuf>) = (Vec::new(), Vec::new());
     for (lexical, is_default) in wanted {
         if is_virtual(&lexical) {
             continue;
@@ -249,10 +297,19 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             roots.push(real);
         }
     }
-    // Write denies: denyWrite and the mandatory denies, where they fall inside a write root.
+    WriteRegion { roots, user_roots }
+}
+
+/// Phase 3: denyWrite, srt's own paths, the mandatory denies and the
+/// repository blockers, where they fall inside the write region; a write
+/// root inside a deny is dropped (deny beats allow).
+fn protections(cx: &Context<'_, '_>, region: &mut WriteRegion, out: &mut Plan) -> Protections {
+    let (input, fs) = (cx.input, cx.fs);
+    let s = &input.settings.filesystem;
+    let (roots, user_roots) = (&mut region.roots, &region.user_roots);
     let mut write_denies: Vec<PathBuf> = Vec::new();
     let mut missing: Vec<PathBuf> = Vec::new();
-    let deny_write = resolve_all("filesystem.denyWrite", Some(&s.deny_write), true, input, fs, &mut out);
+    let deny_write = resolve_all("filesystem.denyWrite", Some(&s.deny_write), true, input, fs, out);
     let home_writable = roots.iter().any(|r| is_within(&input.home, r));
     if home_writable {
         out.warnings.push(format!(
@@ -268,7 +325,7 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     // settings file: a link anywhere on the way, in a writable directory,
     // could be pointed elsewhere. (A path that resolves to itself has none.)
     for lexical in deny_write.iter().chain(&input.protect).filter(|p| fs.real_path(p).as_deref() != Some(p.as_path())) {
-        refuse_replaceable_link(fs, lexical, &roots, &mut out);
+        refuse_replaceable_link(fs, lexical, roots, out);
     }
     for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()).chain(home_extras) {
         let land = landing(fs, &lexical);
@@ -301,13 +358,13 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
             mandatory::RootNames { project: *root == input.cwd || *root == input.home, startup: homes.contains(root) };
         let found = mandatory::scan(fs, root, scan_depth, allow_git_config, names);
         for path in &found.existing {
-            refuse_replaceable_link(fs, path, &roots, &mut out);
+            refuse_replaceable_link(fs, path, roots, out);
         }
         // Below the root's own names, a protected name that is a link (a
         // dangling one left by an earlier run, say) is no reason to refuse
         // every later run: its directory is kept read-only whole instead.
         for path in &found.nested {
-            let refusals = replaceable_links(fs, path, &roots);
+            let refusals = replaceable_links(fs, path, roots);
             if refusals.is_empty() {
                 continue;
             }
@@ -374,12 +431,19 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         } else if !scan_roots.contains(dir) {
             let found = mandatory::scan(fs, dir, 1, allow_git_config, mandatory::RootNames::NONE);
             for path in found.existing.iter() {
-                refuse_replaceable_link(fs, path, &roots, &mut out);
+                refuse_replaceable_link(fs, path, roots, out);
             }
             write_denies.extend(found.existing.into_iter().map(|p| fs.real_path(&p).unwrap_or(p)));
             missing.extend(found.missing);
         }
     }
+    Protections { write_denies, missing }
+}
+
+/// Phase 4a: denied reads that do not exist yet.
+fn missing_reads(cx: &Context<'_, '_>, reads: &Reads) -> Vec<PathBuf> {
+    let fs = cx.fs;
+    let deny_read = &reads.deny;
     // A denied read that does not exist yet must not be created either
     // (`~/.ssh/authorized_keys` under a missing, denied `~/.ssh`).
     let hidden_dirs: Vec<PathBuf> = deny_read.iter().filter_map(|p| fs.real_path(p)).filter(|p| fs.is_dir(p)).collect();
@@ -389,9 +453,24 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
         .map(|p| landing(fs, p))
         .filter(|p| !hidden_dirs.iter().any(|h| is_within(p, h)))
         .collect();
+    missing_reads
+}
 
-    let placeholders =
-        placeholder_mounts(input, fs, &roots, &mut write_denies, &missing, &missing_reads, &read_denied, &mut out);
+/// Phase 5: the mounts, in order: the write region shallow first with its
+/// pins, denies and placeholders, then the read section, then what every
+/// sandbox gets.
+fn mounts(
+    cx: &Context<'_, '_>,
+    reads: &Reads,
+    region: WriteRegion,
+    protections: Protections,
+    placeholders: &[(PathBuf, PathBuf)],
+    out: &mut Plan,
+) {
+    let (input, fs) = (cx.input, cx.fs);
+    let (deny_read, allow_read) = (&reads.deny, &reads.allow);
+    let WriteRegion { roots, user_roots } = region;
+    let mut write_denies = protections.write_denies;
     write_denies.sort_by_key(|p| (depth(p), p.clone()));
     write_denies.dedup();
     out.placeholders = placeholders.iter().map(|(dest, _)| dest.clone()).collect();
@@ -416,10 +495,9 @@ pub fn plan(input: &PlanInput<'_>, fs: &dyn FsView) -> Plan {
     let write_ops: Vec<Mount> = write_ops.into_iter().map(|(_, _, m)| m).collect();
     out.mounts.extend(write_ops.iter().cloned());
 
-    read_section(fs, &deny_read, &allow_read, &roots, &write_ops, &mut out.mounts);
+    read_section(fs, deny_read, allow_read, &roots, &write_ops, &mut out.mounts);
     out.write_roots = roots;
-    finish(input, &mut out);
-    out
+    finish(input, out);
 }
 
 /// The shared temporary directory to replace by an empty tmpfs: when this
@@ -566,22 +644,21 @@ fn allow_read_refusal(fs: &dyn FsView, path: &Path, deny_read: &[PathBuf], could
 /// Mounts for protected paths that do not exist yet, where the command
 /// could create them: a read-only mount on the first missing component.
 /// Returns (destination, source) pairs; files in the way join the denies.
-#[allow(clippy::too_many_arguments)]
 fn placeholder_mounts(
-    input: &PlanInput<'_>,
-    fs: &dyn FsView,
+    cx: &Context<'_, '_>,
     roots: &[PathBuf],
-    write_denies: &mut Vec<PathBuf>,
-    missing: &[PathBuf],
+    protections: &mut Protections,
     missing_reads: &[PathBuf],
-    read_denied: &dyn Fn(&Path) -> bool,
+    reads: &Reads,
     out: &mut Plan,
 ) -> Vec<(PathBuf, PathBuf)> {
+    let (input, fs) = (cx.input, cx.fs);
+    let (write_denies, missing) = (&mut protections.write_denies, &protections.missing);
     let mut placeholders: Vec<(PathBuf, PathBuf)> = Vec::new();
     for (path, is_read_deny) in missing.iter().map(|p| (p, false)).chain(missing_reads.iter().map(|p| (p, true))) {
         let creatable = roots.iter().any(|r| is_within(path, r) && r != path)
             && !write_denies.iter().any(|d| is_within(path, d))
-            && (is_read_deny || !read_denied(path))
+            && (is_read_deny || !reads.denied(path))
             && !is_virtual(path);
         if !creatable {
             continue;
