@@ -53,7 +53,7 @@ pub async fn run_cli(args: Vec<String>) -> Result<i32> {
     std::thread::Builder::new()
         .name("srt-run".into())
         .spawn(move || {
-            let code = srt_core::run_with_process_stdio(&args, helper, control);
+            let code = srt_core::run_with_process_stdio(&args, helper, control, package());
             let _ = tx.send(code);
         })
         .map_err(|e| Error::from_reason(format!("cannot start the run thread: {e}")))?;
@@ -71,11 +71,22 @@ pub fn signal_cli(signo: i32) {
     }
 }
 
+/// The JavaScript package's directories the loader registered.
+static PACKAGE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// What `protectPackage` registered, for the engine to keep read-only.
+fn package() -> Vec<PathBuf> {
+    PACKAGE.lock().map(|p| p.clone()).unwrap_or_default()
+}
+
 /// Registers the JavaScript package's root (the addon loader does, on
 /// load): it is read-only in every sandbox this process starts.
 #[napi]
 pub fn protect_package(root: String) {
-    srt_core::protect_own_path(PathBuf::from(root));
+    let root = PathBuf::from(root);
+    if root.is_absolute() {
+        PACKAGE.lock().unwrap_or_else(|e| e.into_inner()).push(root);
+    }
 }
 
 /// The version of srt-rs.
@@ -294,10 +305,12 @@ impl NativeSession {
         };
         let helper = helper_path().map_err(Error::from_reason)?;
         let ask: Option<Arc<dyn Ask>> = ask.map(|a| Arc::new(JsAsk(Arc::new(a))) as Arc<dyn Ask>);
-        let started = tokio::task::spawn_blocking(move || Session::start(settings, ask, helper))
-            .await
-            .map_err(|e| Error::from_reason(e.to_string()))?
-            .map_err(Error::from_reason)?;
+        let package = package();
+        let started =
+            tokio::task::spawn_blocking(move || Session::start(settings, ask, helper).map(|s| s.with_package(package)))
+                .await
+                .map_err(|e| Error::from_reason(e.to_string()))?
+                .map_err(Error::from_reason)?;
         warnings.extend(started.start_warnings());
         let old = self.session.lock().map_err(|_| no_session())?.replace(Arc::new(started));
         if let Some(old) = old {

@@ -34,7 +34,8 @@ fn main() {
         }
     }
     let helper = std::env::current_exe().map_err(|e| format!("cannot find the srt binary itself: {e}"));
-    let code = srt_core::run_with_process_stdio(&args, helper, control);
+    // No package: the npm bin names its own through SRT_PACKAGE_ROOT.
+    let code = srt_core::run_with_process_stdio(&args, helper, control, Vec::new());
     std::process::exit(code);
 }
 

@@ -95,6 +95,8 @@ pub struct CliContext {
     pub helper: Result<PathBuf, String>,
     pub stdio: HostStdio,
     pub control: Arc<RunControl>,
+    /// srt's own files the front end knows of (see `launch::PrepareOptions`).
+    pub package: Vec<PathBuf>,
 }
 
 /// One line on stderr; a closed stderr is not worth a panic.
@@ -107,9 +109,14 @@ fn env_flag(name: &str) -> bool {
 }
 
 /// Runs the CLI with this process's standard streams; returns the exit status.
-pub fn run_with_process_stdio(args: &[OsString], helper: Result<PathBuf, String>, control: Arc<RunControl>) -> i32 {
+pub fn run_with_process_stdio(
+    args: &[OsString],
+    helper: Result<PathBuf, String>,
+    control: Arc<RunControl>,
+    package: Vec<PathBuf>,
+) -> i32 {
     match HostStdio::dup_process_stdio() {
-        Ok(stdio) => run(args, CliContext { helper, stdio, control }),
+        Ok(stdio) => run(args, CliContext { helper, stdio, control, package }),
         Err(e) => {
             say(&format!("Error: cannot use the standard streams: {e}"));
             1
@@ -220,7 +227,8 @@ fn run_sandboxed(
     let helper = ctx.helper.clone()?;
     let tty = runner::wants_tty(&ctx.stdio);
     let also_protect = [settings_file.to_path_buf()];
-    let options = crate::launch::PrepareOptions { also_protect: &also_protect, ..Default::default() };
+    let options =
+        crate::launch::PrepareOptions { also_protect: &also_protect, package: &ctx.package, ..Default::default() };
     let mut prepared =
         crate::launch::prepare(settings, argv, helper, &crate::launch::Handover::Descriptors { tty }, options)
             .map_err(|e| e.message)?;

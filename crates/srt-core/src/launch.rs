@@ -37,27 +37,16 @@ pub struct Prepared {
     pub limits: crate::limits::Decision,
 }
 
-/// srt's own files, set by the Node addon when it loads (the JavaScript
-/// package root: its `bin/`, `lib/`, `index.js` run outside the sandbox).
-static OWN_PATHS: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
-
-/// Marks a directory of srt's own, to be read-only in every sandbox.
-pub fn protect_own_path(path: PathBuf) {
-    if path.is_absolute() {
-        OWN_PATHS.lock().unwrap_or_else(|e| e.into_inner()).push(path);
-    }
-}
-
 /// What a sandboxed command must not rewrite, lest srt run it outside the
 /// sandbox next time: the helper's directory, the package and launcher
 /// directory the npm bin names (`SRT_PACKAGE_ROOT`, `SRT_LAUNCHER_DIR`: they
-/// can only add protection), and what the addon registered.
-fn own_paths(helper: &Path) -> Vec<PathBuf> {
+/// can only add protection), and the package the front end names.
+fn own_paths(helper: &Path, package: &[PathBuf]) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = helper.parent().map(Path::to_path_buf).into_iter().collect();
     for var in ["SRT_PACKAGE_ROOT", "SRT_LAUNCHER_DIR"] {
         paths.extend(std::env::var_os(var).map(PathBuf::from).filter(|p| p.is_absolute()));
     }
-    paths.extend(OWN_PATHS.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned());
+    paths.extend(package.iter().filter(|p| p.is_absolute()).cloned());
     let mut own: Vec<PathBuf> = paths.into_iter().map(|p| std::fs::canonicalize(&p).unwrap_or(p)).collect();
     own.sort();
     own.dedup();
@@ -75,6 +64,9 @@ pub struct PrepareOptions<'a> {
     pub also_protect: &'a [PathBuf],
     /// The session's TMPDIR (library); without it, each run makes its own.
     pub session_tmp: Option<&'a Path>,
+    /// srt's own files the front end knows of (the Node package's root: its
+    /// `bin/`, `lib/`, `index.js` run outside the sandbox), kept read-only.
+    pub package: &'a [PathBuf],
 }
 
 /// Plans the sandbox for `command` and renders bubblewrap's argument vector.
@@ -86,7 +78,7 @@ pub fn prepare(
     handover: &Handover,
     options: PrepareOptions<'_>,
 ) -> Result<Prepared, Error> {
-    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp } = options;
+    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package } = options;
     use crate::helper_protocol::Channel;
     use crate::sandbox::linux::run_plan::{plan_run, BwrapFound, RunFacts};
     use crate::sandbox::linux::{
@@ -166,7 +158,7 @@ pub fn prepare(
         registry: registry.dir().to_path_buf(),
         empty_dir,
         empty_pipe,
-        own_paths: own_paths(&helper),
+        own_paths: own_paths(&helper, package),
         live,
         also_protect: also_protect.to_vec(),
         // Accounts the system lists by other means (LDAP) are not seen.

@@ -63,7 +63,6 @@ pub use cli::{is_helper_invocation, run_with_process_stdio, VERSION};
 pub use config::{admit, default_write_paths, parse_failure, parse_settings, ParseError, Settings};
 pub use error::{Error, ErrorCode};
 pub use helper::main as helper_main;
-pub use launch::protect_own_path;
 #[cfg(target_os = "linux")]
 pub use limits::default_warnings as limit_warnings;
 #[cfg(target_os = "linux")]

@@ -58,6 +58,8 @@ pub struct Session {
     tmp: Mutex<Option<crate::sandbox::linux::private_tmp::PrivateTmp>>,
     /// What the network settings left aside at the start.
     net_warnings: Vec<String>,
+    /// srt's own files the front end knows of (see `launch::PrepareOptions`).
+    package: Vec<PathBuf>,
 }
 
 /// bubblewrap's words for a shell line: each quoted, but the directory to
@@ -144,7 +146,15 @@ impl Session {
             active: Mutex::new(0),
             tmp: Mutex::new(None),
             net_warnings,
+            package: Vec::new(),
         })
+    }
+
+    /// Keeps `package` (srt's own files, as the front end knows them)
+    /// read-only in every sandbox of the session.
+    pub fn with_package(mut self, package: Vec<PathBuf>) -> Session {
+        self.package = package;
+        self
     }
 
     pub fn settings(&self) -> Arc<Settings> {
@@ -218,6 +228,7 @@ impl Session {
             claim_tag: Some(&tag),
             cwd,
             session_tmp: session_tmp.as_deref(),
+            package: &self.package,
             ..Default::default()
         };
         let prepared = crate::launch::prepare(settings, argv, self.helper.clone(), &handover, options);
