@@ -69,10 +69,19 @@ export interface DependencyCheck {
 
 /**
  * The ask callback as the binding sees it: the JavaScript layer wraps the
- * user's callback so that it always resolves to `"allow"`, `"deny"`,
- * `"deny:<reason>"` or `"fail"`.
+ * user's callback so that it resolves to a verdict, or to `null` when the
+ * callback threw or rejected (denied as `permission prompt failed`).
  */
-export type NativeAskCallback = ((arg: AskRequest) => Promise<string>)
+export type NativeAskCallback = ((arg: AskRequest) => Promise<AskVerdict | null>)
+
+/**
+ * What the ask callback decided for a host: allowed, or denied with the
+ * reason to show (if it gave one).
+ */
+export interface AskVerdict {
+  allow: boolean
+  reason?: string
+}
 
 /** One recorded violation. */
 export interface NativeViolation {

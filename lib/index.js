@@ -122,11 +122,12 @@ function nativeAsk(askCallback) {
   return async ({ host, port }) => {
     try {
       const answer = await askCallback({ host, port })
-      if (answer === true) return 'allow'
-      if (answer && typeof answer === 'object' && answer.allow === false && typeof answer.reason === 'string') return `deny:${answer.reason}`
-      return 'deny'
+      // Only `true` allows, as in the original.
+      if (answer === true) return { allow: true }
+      if (answer && typeof answer === 'object' && answer.allow === false && typeof answer.reason === 'string') return { allow: false, reason: answer.reason }
+      return { allow: false }
     } catch {
-      return 'fail'
+      return null // the engine denies: "permission prompt failed"
     }
   }
 }

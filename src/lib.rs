@@ -106,17 +106,25 @@ pub struct AskRequest {
     pub port: u32,
 }
 
+/// What the ask callback decided for a host: allowed, or denied with the
+/// reason to show (if it gave one).
+#[napi(object)]
+pub struct AskVerdict {
+    pub allow: bool,
+    pub reason: Option<String>,
+}
+
 /// The ask callback as the binding sees it: the JavaScript layer wraps the
-/// user's callback so that it always resolves to `"allow"`, `"deny"`,
-/// `"deny:<reason>"` or `"fail"`.
+/// user's callback so that it resolves to a verdict, or to `null` when the
+/// callback threw or rejected (denied as `permission prompt failed`).
 #[napi]
 pub type NativeAskCallback = napi::threadsafe_function::ThreadsafeFunction<
-    AskRequest,      // argument
-    Promise<String>, // return value: the decision
-    AskRequest,      // what is queued to the JS thread
-    Status,          // error status
-    false,           // CalleeHandled: JS gets (req), not (err, req)
-    true,            // weak: a registered callback does not keep Node alive
+    AskRequest,                  // argument
+    Promise<Option<AskVerdict>>, // return value: the decision
+    AskRequest,                  // what is queued to the JS thread
+    Status,                      // error status
+    false,                       // CalleeHandled: JS gets (req), not (err, req)
+    true,                        // weak: a registered callback does not keep Node alive
 >;
 
 struct JsAsk(Arc<NativeAskCallback>);
@@ -125,17 +133,14 @@ impl Ask for JsAsk {
     fn ask(&self, host: String, port: u16) -> std::pin::Pin<Box<dyn std::future::Future<Output = AskAnswer> + Send>> {
         let callback = self.0.clone();
         Box::pin(async move {
-            let answer = match callback.call_async_catch(AskRequest { host, port: u32::from(port) }).await {
-                Ok(promise) => promise.await.unwrap_or_else(|_| "fail".into()),
-                Err(_) => "fail".into(),
+            let verdict = match callback.call_async_catch(AskRequest { host, port: u32::from(port) }).await {
+                Ok(promise) => promise.await.ok().flatten(),
+                Err(_) => None,
             };
-            match answer.as_str() {
-                "allow" => AskAnswer::Allow,
-                "deny" => AskAnswer::Deny(None),
-                other => match other.strip_prefix("deny:") {
-                    Some(reason) => AskAnswer::Deny(Some(reason.to_string())),
-                    None => AskAnswer::Failed,
-                },
+            match verdict {
+                Some(AskVerdict { allow: true, .. }) => AskAnswer::Allow,
+                Some(AskVerdict { allow: false, reason }) => AskAnswer::Deny(reason),
+                None => AskAnswer::Failed,
             }
         })
     }

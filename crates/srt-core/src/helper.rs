@@ -12,6 +12,7 @@
 use std::ffi::{CString, OsString};
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 pub use crate::helper_protocol::SUBCOMMAND;
 use crate::helper_protocol::{Channel, HelperArgs, MountCheck};
@@ -313,28 +314,82 @@ fn give_terminal_to(group: libc::pid_t) {
 fn verify_mounts(fd: std::os::fd::OwnedFd) -> Result<(), String> {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
-    let mut file = std::fs::File::from(fd);
     let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| format!("reading the plan: {e}"))?;
+    std::fs::File::from(fd).read_to_end(&mut bytes).map_err(|e| format!("reading the plan: {e}"))?;
     let mounts = std::fs::read("/proc/self/mountinfo").map_err(|e| format!("reading mountinfo: {e}"))?;
-    let here = crate::sandbox::linux::mountinfo::mount_point_counts(&mounts);
-    for check in crate::helper_protocol::decode_checks(&bytes)? {
+    let counts = crate::sandbox::linux::mountinfo::mount_point_counts(&mounts);
+    let seen = |path: &Path| {
+        std::fs::symlink_metadata(path).map(|m| Seen { dev: m.dev(), ino: m.ino(), link: m.file_type().is_symlink() })
+    };
+    judge(&crate::helper_protocol::decode_checks(&bytes)?, &counts, &seen)
+}
+
+/// What the sandbox shows at a path.
+struct Seen {
+    dev: u64,
+    ino: u64,
+    link: bool,
+}
+
+/// Judges the checks against the sandbox: `counts`, its mounts by mount
+/// point (from mountinfo); `seen`, what a path shows.
+fn judge(
+    checks: &[MountCheck],
+    counts: &std::collections::BTreeMap<Vec<u8>, usize>,
+    seen: &dyn Fn(&Path) -> std::io::Result<Seen>,
+) -> Result<(), String> {
+    for check in checks {
         match check {
             MountCheck::Mounts { at_least, path } => {
-                let found = here.get(path.as_os_str().as_bytes()).copied().unwrap_or(0) as u64;
-                if found < at_least {
+                let found = counts.get(path.as_os_str().as_bytes()).copied().unwrap_or(0) as u64;
+                if found < *at_least {
                     return Err(format!("{} has {found} mount(s) where {at_least} were planned", path.display()));
                 }
             }
             MountCheck::Identity { dev, ino, path } => {
-                let meta = std::fs::symlink_metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                if meta.file_type().is_symlink() || meta.dev() != dev || meta.ino() != ino {
+                let now = seen(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                if now.link || now.dev != *dev || now.ino != *ino {
                     return Err(format!("{} does not show what was planned there", path.display()));
                 }
             }
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod judge_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    #[test]
+    fn a_sandbox_passes_only_with_every_planned_mount_and_the_planned_files() {
+        let counts: BTreeMap<Vec<u8>, usize> = [(b"/w".to_vec(), 2), (b"/w/.git/hooks".to_vec(), 1)].into();
+        let seen = |p: &Path| match p.to_str() {
+            Some("/w/.git/hooks") => Ok(Seen { dev: 8, ino: 42, link: false }),
+            Some("/w/.bashrc") => Ok(Seen { dev: 8, ino: 7, link: true }),
+            _ => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        };
+        let mounts = |n, p: &str| MountCheck::Mounts { at_least: n, path: PathBuf::from(p) };
+        let identity = |ino, p: &str| MountCheck::Identity { dev: 8, ino, path: PathBuf::from(p) };
+        assert_eq!(
+            judge(&[mounts(2, "/w"), mounts(1, "/w/.git/hooks"), identity(42, "/w/.git/hooks")], &counts, &seen),
+            Ok(())
+        );
+        // A mount that did not happen, a bind that shows another file, a link
+        // where a file was planned, a path gone: each refuses the command.
+        for (check, why) in [
+            (mounts(3, "/w"), "/w has 2 mount(s) where 3 were planned"),
+            (mounts(1, "/w/.claude"), "/w/.claude has 0 mount(s)"),
+            (identity(43, "/w/.git/hooks"), "does not show what was planned"),
+            (identity(7, "/w/.bashrc"), "does not show what was planned"),
+            (identity(1, "/w/gone"), "/w/gone: "),
+        ] {
+            let e = judge(&[check], &counts, &seen).unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -361,3 +361,33 @@ fn usable_tmpdir(dir: &Path, named: bool, home: &Path, cwd: &Path, warnings: &mu
     tracing::debug!("{} is not a private directory of ours; not used as TMPDIR", dir.display());
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_temporary_directory_is_used_only_when_private_ours_and_apart_from_home_and_the_project() {
+        let base = std::env::temp_dir().join(format!("srt-launch-tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("home")).unwrap();
+        let (home, cwd) = (base.join("home"), base.join("home/proj"));
+        let mut warnings = Vec::new();
+        // Missing: made, private.
+        let made = base.join("made");
+        assert_eq!(usable_tmpdir(&made, true, &home, &cwd, &mut warnings), Some(made.clone()));
+        assert_eq!(std::fs::metadata(&made).unwrap().permissions().mode() & 0o777, 0o700);
+        // Named by the environment but open to others, or holding home: refused, said once each.
+        let open = base.join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(usable_tmpdir(&open, true, &home, &cwd, &mut warnings), None);
+        assert_eq!(usable_tmpdir(&base, false, &home, &cwd, &mut warnings), None);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("is not a private (0700) directory"), "{warnings:?}");
+        // The default (not named) may be group-readable, as /tmp/claude often is.
+        assert_eq!(usable_tmpdir(&open, false, &home, &cwd, &mut warnings), Some(open.clone()));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}
