@@ -66,3 +66,51 @@ fn settings_it_cannot_enforce_refuse_the_run_and_unknown_keys_are_named() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn print_profile_shows_the_sandbox_and_starts_nothing() {
+    let scratch = Scratch::new("cli-print");
+    let settings = scratch.settings("", r#""denyRead": ["~/.ssh"], "allowWrite": ["."], "denyWrite": []"#, "");
+    let print = |os: &str| {
+        Command::new(srt())
+            .args(["--print-profile", os, "--settings"])
+            .arg(&settings)
+            .args(["--", "touch", "ran"])
+            .current_dir(&scratch.0)
+            .env("HOME", &scratch.0)
+            .output()
+            .unwrap()
+    };
+    let mac = print("macos");
+    assert_eq!(mac.status.code(), Some(0), "{}", text(&mac.stderr));
+    let profile = text(&mac.stdout);
+    assert!(profile.starts_with("(version 1)\n(deny default"), "{profile}");
+    // The working directory is writable, home's .ssh unreadable (under /private where macOS puts /tmp).
+    let cwd = std::fs::canonicalize(&scratch.0).unwrap();
+    let mac_cwd = if cwd.starts_with("/tmp") {
+        std::path::Path::new("/private").join(cwd.strip_prefix("/").unwrap())
+    } else {
+        cwd.clone()
+    };
+    assert!(profile.contains(&format!("  (subpath \"{}\")", mac_cwd.display())), "{profile}");
+    assert!(profile.contains(&format!("  (subpath \"{}/.ssh\")", mac_cwd.display())), "{profile}");
+    if missing_tool(&["bwrap"]).is_none() {
+        let linux = print("linux");
+        assert_eq!(linux.status.code(), Some(0), "{}", text(&linux.stderr));
+        let args = text(&linux.stdout);
+        assert!(args.lines().any(|l| l == format!("--bind {} {}", cwd.display(), cwd.display())), "{args}");
+        assert!(args.lines().last().unwrap().ends_with("-- touch ran"), "{args}");
+    }
+    // Nothing ran, and no placeholder was made.
+    let left: Vec<String> =
+        std::fs::read_dir(&scratch.0).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left, ["settings.json"]);
+    // Settings it cannot enforce fail as a run does; an unknown system is named.
+    let bad = scratch.settings(r#""requireHostMatch": true"#, "", "");
+    let out = Command::new(srt()).args(["--print-profile", "macos", "--settings"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("network.requireHostMatch: not supported yet"), "{}", text(&out.stderr));
+    let out = Command::new(srt()).args(["--print-profile", "windows"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--print-profile takes macos or linux"), "{}", text(&out.stderr));
+}

@@ -22,6 +22,9 @@ Options:
   -s, --settings FILE   settings file (default: ~/.srt-settings.json; absent: built-in defaults)
   -d, --debug           debug logs on stderr (also SRT_DEBUG=1)
   -c COMMAND            run COMMAND with the shell
+  --print-profile OS    print the sandbox srt would make for COMMAND (default: true)
+                        and exit, starting nothing: OS is macos (the Seatbelt
+                        profile for sandbox-exec) or linux (bubblewrap's arguments)
   -h, --help            this help
   -V, --version         print the version
 
@@ -35,7 +38,24 @@ dies of signal N); srt's own errors exit 1.
 pub enum Invocation {
     Help,
     Version,
-    Run { settings: Option<PathBuf>, debug: bool, command: Command },
+    Run {
+        settings: Option<PathBuf>,
+        debug: bool,
+        command: Command,
+    },
+    /// `--print-profile OS`: the sandbox srt would make, printed, nothing started.
+    Print {
+        settings: Option<PathBuf>,
+        target: Target,
+        command: Command,
+    },
+}
+
+/// Whose sandbox `--print-profile` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Macos,
+    Linux,
 }
 
 /// The command to run inside.
@@ -53,6 +73,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
     let mut settings = None;
     let mut debug = false;
     let mut shell = None;
+    let mut print = None;
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].to_string_lossy();
@@ -70,6 +91,8 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
             "-d" | "--debug" => debug = true,
             "-s" | "--settings" => settings = Some(PathBuf::from(value(&arg)?)),
             "-c" => shell = Some(value("-c")?),
+            "--print-profile" => print = Some(target(&value("--print-profile")?)?),
+            a if a.starts_with("--print-profile=") => print = Some(target(OsStr::new(&a["--print-profile=".len()..]))?),
             a if a.starts_with("--settings=") => settings = Some(PathBuf::from(&a["--settings=".len()..])),
             a if a.starts_with('-') && a.len() > 1 => {
                 return Err(format!("unknown option '{a}' (put the command after -- if it starts with '-')"));
@@ -85,7 +108,18 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
         (None, false) => Command::Argv(rest),
         (None, true) => Command::None,
     };
-    Ok(Invocation::Run { settings, debug, command })
+    Ok(match print {
+        Some(target) => Invocation::Print { settings, target, command },
+        None => Invocation::Run { settings, debug, command },
+    })
+}
+
+fn target(word: &OsStr) -> Result<Target, String> {
+    match word.to_str() {
+        Some("macos") => Ok(Target::Macos),
+        Some("linux") => Ok(Target::Linux),
+        _ => Err(format!("--print-profile takes macos or linux, not {word:?}")),
+    }
 }
 
 /// What the caller provides: the environment is read through it so the
@@ -144,6 +178,21 @@ pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
             return 0;
         }
         Invocation::Run { settings, debug, command } => (settings, debug, command),
+        Invocation::Print { settings, target, command } => {
+            crate::logging::init(env_flag("SRT_DEBUG"));
+            return match print_profile(settings, target, command, &ctx) {
+                Ok(text) => {
+                    let _ = std::io::stdout().write_all(text.as_bytes());
+                    0
+                }
+                Err(lines) => {
+                    for line in lines {
+                        let _ = writeln!(err, "{line}");
+                    }
+                    1
+                }
+            };
+        }
     };
     crate::logging::init(debug || env_flag("SRT_DEBUG"));
     match run_command(settings_path, command, ctx) {
@@ -161,8 +210,9 @@ fn home_dir() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
 }
 
-fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext) -> Result<i32, Vec<String>> {
-    let source = match settings_path {
+/// Where the settings come from: `--settings`, else `~/.srt-settings.json`.
+fn settings_source(settings_path: Option<PathBuf>) -> Result<SettingsSource, Vec<String>> {
+    Ok(match settings_path {
         Some(p) => SettingsSource::Explicit(p),
         None => match home_dir() {
             Some(h) => SettingsSource::Default(h.join(".srt-settings.json")),
@@ -172,8 +222,12 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
                 ])
             }
         },
-    };
-    let (parsed, from) = load_settings_file(&source).map_err(|e| e.lines)?;
+    })
+}
+
+/// The settings a run uses, through the one pipeline, with their remarks on stderr.
+fn load_and_admit(source: &SettingsSource) -> Result<crate::config::Settings, Vec<String>> {
+    let (parsed, from) = load_settings_file(source).map_err(|e| e.lines)?;
     let shown = from.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in defaults".into());
     let admitted = config::admit(parsed, &shown).map_err(|e| vec![format!("Error: {e}")])?;
     for w in &admitted.warnings {
@@ -182,6 +236,12 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
     for n in &admitted.notes {
         say(&format!("srt: note: {n}"));
     }
+    Ok(admitted.settings)
+}
+
+fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext) -> Result<i32, Vec<String>> {
+    let source = settings_source(settings_path)?;
+    let settings = load_and_admit(&source)?;
     let argv = match command {
         Command::Shell(s) => vec![shell_path().into_os_string(), "-c".into(), s],
         Command::Argv(a) => a,
@@ -190,7 +250,31 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
         }
     };
     tracing::debug!("command: {argv:?}");
-    run_sandboxed(&admitted.settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
+    run_sandboxed(&settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
+}
+
+/// `--print-profile`: the sandbox a run of `command` here would get, as text.
+fn print_profile(
+    settings_path: Option<PathBuf>,
+    target: Target,
+    command: Command,
+    ctx: &CliContext,
+) -> Result<String, Vec<String>> {
+    let source = settings_source(settings_path)?;
+    let settings = load_and_admit(&source)?;
+    let argv = match command {
+        Command::Shell(s) => vec![shell_path().into_os_string(), "-c".into(), s],
+        Command::Argv(a) => a,
+        Command::None => vec!["true".into()],
+    };
+    let error = |e: String| vec![format!("Error: {e}")];
+    match target {
+        Target::Macos => crate::launch::macos_profile(&settings, source.path(), &argv, &ctx.package).map_err(error),
+        Target::Linux => {
+            crate::launch::linux_arguments(&settings, source.path(), argv, ctx.helper.clone(), &ctx.package)
+                .map_err(|e| error(e.message))
+        }
+    }
 }
 
 /// `-c` uses bash like the original, or sh where there is no bash.

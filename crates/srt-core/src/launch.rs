@@ -236,6 +236,115 @@ pub fn prepare(
     })
 }
 
+/// `srt --print-profile macos`: the Seatbelt profile srt on macOS would hand
+/// `sandbox-exec -p` for `argv` in this directory, on any OS.
+pub fn macos_profile(
+    settings: &Settings,
+    settings_file: &Path,
+    argv: &[OsString],
+    package: &[PathBuf],
+) -> Result<String, String> {
+    use crate::sandbox::macos::profile::{profile, ProfileInput};
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+    let home = std::fs::canonicalize(&home).unwrap_or(home);
+    // The proxies' ports: the external ones the settings name, else the defaults.
+    let port =
+        |p: Option<i64>, default: u16| p.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0).unwrap_or(default);
+    let tmpdir = crate::config::named_tmpdir(&|k| std::env::var_os(k))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(crate::config::SHARED_TMPDIR));
+    let key: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let key = key.join(" ");
+    let key: String = key.chars().take(100).collect();
+    let helper = std::env::current_exe().unwrap_or_default();
+    let mut protect = vec![cwd.join(settings_file)];
+    protect.extend(own_paths(&helper, package));
+    let input = ProfileInput {
+        settings,
+        home,
+        tmpdir: Some(tmpdir),
+        http_port: port(settings.network.http_proxy_port, 3128),
+        socks_port: port(settings.network.socks_proxy_port, 1080),
+        log_tag: format!("CMD64_{}_END_srt_SBX", crate::proxy::parent::base64(key.as_bytes())),
+        protect,
+        cwd,
+    };
+    Ok(profile(&input, &crate::sandbox::paths::StdFs).text)
+}
+
+/// `srt --print-profile linux`: bubblewrap's arguments for a run of `argv`
+/// here, one option a line, planned as a run would plan them but with
+/// nothing made, claimed or started (the run's own TMPDIR, made per run,
+/// is left out).
+#[cfg(target_os = "linux")]
+pub fn linux_arguments(
+    settings: &Settings,
+    settings_file: &Path,
+    argv: Vec<OsString>,
+    helper: Result<PathBuf, String>,
+    package: &[PathBuf],
+) -> Result<String, Error> {
+    use crate::helper_protocol::Channel;
+    use crate::sandbox::linux::run_plan::{plan_run, BwrapFound, RunFacts};
+    use crate::sandbox::linux::{bwrap, paths::HostFs, startup_places::startup_places};
+    let helper = helper?;
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+    let home = std::fs::canonicalize(&home).unwrap_or(home);
+    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref())
+        .map_err(|e| Error::new(ErrorCode::MissingDependency, e.0))?;
+    let registry = PathBuf::from(format!("/tmp/srt-{}", crate::sys::euid()));
+    let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
+    let wants_nested =
+        settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
+    let facts = RunFacts {
+        settings,
+        home,
+        tmpdir: None,
+        shared_tmp: None,
+        empty_dir: registry.join("empty"),
+        empty_pipe: registry.join("empty-pipe"),
+        registry,
+        own_paths: own_paths(&helper, package),
+        live: Vec::new(),
+        also_protect: vec![settings_file.to_path_buf()],
+        startup: startup_places(&|v| std::env::var_os(v), &std::fs::read("/etc/passwd").unwrap_or_default()),
+        bwrap: BwrapFound {
+            real: std::fs::canonicalize(&bwrap_path).unwrap_or_else(|_| bwrap_path.clone()),
+            path: bwrap_path,
+            named: settings.bwrap_path.is_some(),
+        },
+        disable_userns: !wants_nested,
+        channel: Channel::Descriptors,
+        tty: false,
+        max_processes: crate::limits::probe(wanted, true).rlimit_nproc(),
+        java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
+        helper,
+        command: argv,
+        cwd,
+    };
+    let run = plan_run(&facts, &HostFs);
+    if let Some(refusal) = run.refusal {
+        return Err(refusal);
+    }
+    // One option and its operands a line; the helper and the command last.
+    let mut text = String::new();
+    let words: Vec<String> = run.argv.iter().map(|w| crate::manager::shell_quote_bytes(w.as_os_str())).collect();
+    let end = run.argv.iter().position(|w| w == "--").unwrap_or(words.len());
+    for (i, word) in words.iter().enumerate() {
+        if i > 0 && (i > end || !word.starts_with("--")) {
+            text.push(' ');
+        } else if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(word);
+    }
+    text.push('\n');
+    Ok(text)
+}
+
 /// What the sandbox must show once set up, for the helper to check before
 /// the command starts: at least the planned mounts at each mount point (plus
 /// the host's own there), and at each visible bind its source's identity now.

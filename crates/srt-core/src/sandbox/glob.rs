@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::linux::paths::FsView;
+use super::paths::FsView;
 
 /// One token of a segment pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,6 +134,87 @@ impl Glob {
     /// Whether the pattern starts walking at `/` (its first segment is a wildcard).
     pub fn walks_from_root(&self) -> bool {
         self.base == Path::new("/") && !self.segments.is_empty()
+    }
+}
+
+/// A regular-expression character that stands for itself.
+fn push_literal(out: &mut String, c: char) {
+    if "\\.^$|?*+()[]{}".contains(c) {
+        out.push('\\');
+    }
+    out.push(c);
+}
+
+/// A set (`[a-z_]`) as a bracket expression where its members are plain
+/// letters and digits; else as a group of alternatives, since inside a
+/// bracket POSIX gives `]`, `-` and `^` meanings by position and none to `\\`.
+fn push_set(out: &mut String, ranges: &[(char, char)]) {
+    if ranges.iter().all(|(lo, hi)| lo.is_ascii_alphanumeric() && hi.is_ascii_alphanumeric()) {
+        out.push('[');
+        for (lo, hi) in ranges {
+            out.push(*lo);
+            if lo != hi {
+                out.push('-');
+                out.push(*hi);
+            }
+        }
+        out.push(']');
+        return;
+    }
+    let mut members: Vec<String> = Vec::new();
+    for (lo, hi) in ranges {
+        if lo.is_ascii_alphanumeric() && hi.is_ascii_alphanumeric() {
+            members.push(if lo == hi { lo.to_string() } else { format!("[{lo}-{hi}]") });
+            continue;
+        }
+        // A range with a special end: each character on its own (a set in a path is small).
+        for c in (*lo..=*hi).take(256) {
+            let mut one = String::new();
+            push_literal(&mut one, c);
+            members.push(one);
+        }
+    }
+    out.push('(');
+    out.push_str(&members.join("|"));
+    out.push(')');
+}
+
+impl Glob {
+    /// The pattern as an anchored regular expression over whole paths, in the
+    /// dialect Seatbelt's `regex` filters take (POSIX extended). `base` is
+    /// written as given (the caller resolves it first); with `subtree`, a
+    /// match also covers everything beneath it (for denies).
+    pub fn to_regex(&self, base: &Path, subtree: bool) -> String {
+        let mut out = String::from("^");
+        for c in base.to_string_lossy().trim_end_matches('/').chars() {
+            push_literal(&mut out, c);
+        }
+        for segment in &self.segments {
+            match segment {
+                // Any number of directories (none included); at the end, anything below.
+                Segment::AnyDepth => out.push_str("(/.*)?"),
+                Segment::Literal(text) => {
+                    out.push('/');
+                    text.chars().for_each(|c| push_literal(&mut out, c));
+                }
+                Segment::Pattern(tokens) => {
+                    out.push('/');
+                    for token in tokens {
+                        match token {
+                            Token::Char(c) => push_literal(&mut out, *c),
+                            Token::AnyChar => out.push_str("[^/]"),
+                            Token::AnyRun => out.push_str("[^/]*"),
+                            Token::Set(ranges) => push_set(&mut out, ranges),
+                        }
+                    }
+                }
+            }
+        }
+        if subtree && !matches!(self.segments.last(), Some(Segment::AnyDepth)) {
+            out.push_str("(/.*)?");
+        }
+        out.push('$');
+        out
     }
 }
 

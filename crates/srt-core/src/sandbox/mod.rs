@@ -1,6 +1,12 @@
-//! Sandbox backends. Only Linux is implemented; other platforms are refused.
+//! Sandbox backends. Linux runs commands; the macOS planner builds the
+//! Seatbelt profile on every OS (its backend is not run yet); other
+//! platforms are refused.
 
-#[cfg(target_os = "linux")]
+#[cfg(test)]
+pub mod fake_fs;
 pub mod glob;
 #[cfg(target_os = "linux")]
 pub mod linux;
+pub mod macos;
+pub mod paths;
+pub mod protected_names;

@@ -6,58 +6,12 @@ use std::path::{Path, PathBuf};
 
 use super::paths::{DirEntry, FsView};
 
-/// Files a shell or tool reads from a home directory only (a shell's
-/// start-up files, git's and ripgrep's user config): protected wherever
-/// they exist, and kept from being made in homes (see [`RootNames`]).
-pub const STARTUP_FILES: &[&str] = &[
-    ".gitconfig",
-    ".bashrc",
-    ".bash_profile",
-    ".bash_login",
-    ".bash_logout",
-    ".zshrc",
-    ".zshenv",
-    ".zprofile",
-    ".zlogin",
-    ".zlogout",
-    ".profile",
-    ".ripgreprc",
-];
-
-/// Files that configure a project wherever it is opened.
-pub const PROJECT_FILES: &[&str] = &[
-    // Read from the top of a repository's work tree only.
-    ".gitmodules",
-    ".mcp.json",
-    // A dev container's `initializeCommand` runs on the host when an editor opens it.
-    ".devcontainer.json",
-];
+pub use crate::sandbox::protected_names::*;
 
 /// Whether `lower` (a lower-cased name) is a protected file's.
 fn is_protected_file(lower: &str) -> bool {
     STARTUP_FILES.contains(&lower) || PROJECT_FILES.contains(&lower)
 }
-
-/// Directories protected whole.
-pub const PROTECTED_DIRS: &[&str] = &[".vscode", ".idea", ".devcontainer"];
-
-/// What Claude Code reads from a project's `.claude` that runs code on the
-/// host or decides what runs there: commands, agents and hooks (directories,
-/// protected whole) and the project's settings (which define hooks and
-/// permissions).
-pub const PROTECTED_CLAUDE: &[&str] = &["commands", "agents", "hooks", "settings.json", "settings.local.json"];
-
-/// Mercurial's repository config: its `[hooks]` run on the host.
-pub const PROTECTED_HG: &[&str] = &["hgrc"];
-
-/// What git reads from a repository directory that can run code or point it
-/// elsewhere: hooks; `commondir` (moves where config and hooks are read
-/// from); the git directories of submodules and worktrees, which have
-/// hooks and config of their own.
-pub const PROTECTED_GIT: &[&str] = &["hooks", "commondir", "modules", "worktrees"];
-
-/// The repository's config, protected unless `allowGitConfig`.
-pub const PROTECTED_GIT_CONFIG: &[&str] = &["config", "config.worktree"];
 
 /// What the scan found.
 #[derive(Debug, Default, PartialEq, Eq)]

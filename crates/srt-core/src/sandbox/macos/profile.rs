@@ -1,0 +1,448 @@
+//! The Seatbelt profile (SBPL) that macOS's `sandbox-exec -p` runs a command
+//! under: a pure function of the settings, the working and home
+//! directories, the proxy ports and the log tag, over the same view of the
+//! disk as the Linux plan. Compiled and golden-tested on every OS.
+//!
+//! Seatbelt takes the last rule that matches, so each section allows first
+//! and denies after. Unlike bubblewrap's mounts, its rules name paths that
+//! do not exist yet, so no placeholders are needed: a protected name is
+//! denied by a pattern wherever it would take effect.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::{PathEntry, Settings};
+use crate::sandbox::glob::{is_glob, Glob};
+use crate::sandbox::paths::{absolute, is_within, landing, FsView};
+use crate::sandbox::protected_names as names;
+
+/// What the profile depends on besides the settings.
+#[derive(Clone, Debug)]
+pub struct ProfileInput<'a> {
+    pub settings: &'a Settings,
+    /// Working directory and home, resolved.
+    pub cwd: PathBuf,
+    pub home: PathBuf,
+    /// The sandbox's TMPDIR (a default write path), if it has one.
+    pub tmpdir: Option<PathBuf>,
+    /// The host's loopback ports the command may reach (the proxies).
+    pub http_port: u16,
+    pub socks_port: u16,
+    /// The text every denial carries, which the log monitor looks for.
+    pub log_tag: String,
+    /// Extra paths the command must not write (srt's own files, the settings file).
+    pub protect: Vec<PathBuf>,
+}
+
+/// The profile, and what could not be applied as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub text: String,
+    pub warnings: Vec<String>,
+}
+
+/// A path filter of a rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Filter {
+    /// The path and everything beneath it.
+    Subpath(PathBuf),
+    /// The path alone.
+    Literal(PathBuf),
+    /// Whole paths matching an anchored regular expression.
+    Regex(String),
+    /// Matching the first expression, unless matching the second.
+    RegexUnless(String, String),
+}
+
+/// A string as SBPL reads it: quoted, `"` and `\` escaped (control
+/// characters as JSON writes them, which SBPL's reader shares).
+fn quote(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".into())
+}
+
+fn render(filter: &Filter) -> String {
+    let path = |p: &Path| quote(&p.to_string_lossy());
+    match filter {
+        Filter::Subpath(p) => format!("(subpath {})", path(p)),
+        Filter::Literal(p) => format!("(literal {})", path(p)),
+        Filter::Regex(r) => format!("(regex {})", quote(r)),
+        Filter::RegexUnless(r, not) => {
+            format!("(require-all (regex {}) (require-not (regex {})))", quote(r), quote(not))
+        }
+    }
+}
+
+/// The spelling macOS gives a path: `/tmp`, `/var` and `/etc` are links into `/private`.
+fn private_spelling(path: &Path) -> PathBuf {
+    let mut parts = path.components();
+    if let (Some(Component::RootDir), Some(Component::Normal(first))) = (parts.next(), parts.next()) {
+        if ["tmp", "var", "etc"].iter().any(|d| first == *d) {
+            return Path::new("/private").join(path.strip_prefix("/").unwrap_or(path));
+        }
+    }
+    path.to_path_buf()
+}
+
+/// A regular expression for a fixed path (its characters taken literally).
+fn literal_regex(path: &Path) -> String {
+    Glob::new(Path::new("/")).to_regex(path, false).trim_end_matches('$').to_string()
+}
+
+/// One settings entry as a filter: a glob as a regular expression over its
+/// resolved base, anything else as the path it lands on. `subtree`: a glob
+/// match covers what is beneath it too (for denies).
+fn entry_filter(entry: &PathEntry, input: &ProfileInput<'_>, fs: &dyn FsView, subtree: bool) -> (Filter, PathBuf) {
+    let path = absolute(entry, &input.cwd, &input.home);
+    if !entry.is_literal() && is_glob(&path.to_string_lossy()) {
+        let glob = Glob::new(&path);
+        let base = private_spelling(&landing(fs, &glob.base));
+        return (Filter::Regex(glob.to_regex(&base, subtree)), base);
+    }
+    let landed = private_spelling(&landing(fs, &path));
+    (Filter::Subpath(landed.clone()), landed)
+}
+
+/// Builds the profile.
+pub fn profile(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
+    let s = input.settings;
+    let mut out = Profile::default();
+    let mut text = String::new();
+    let tag = quote(&input.log_tag);
+    let rule = |verb: &str, ops: &str, filters: &[Filter]| -> String {
+        if filters.is_empty() {
+            return String::new();
+        }
+        // One filter a line, and the closing parenthesis on its own, so that
+        // every line of a rule reads (and diffs) alone.
+        let mut lines: Vec<String> = filters.iter().map(|f| format!("  {}", render(f))).collect();
+        if verb == "deny" {
+            lines.push(format!("  (with message {tag})"));
+        }
+        format!("({verb} {ops}\n{}\n)\n", lines.join("\n"))
+    };
+
+    text.push_str(&format!("(version 1)\n(deny default (with message {tag}))\n; LogTag: {}\n", input.log_tag));
+    text.push_str(&processes_and_services(s));
+    text.push_str(&network(s, input));
+    let fs_rules = s.filesystem.disabled != Some(true);
+
+    // Reads: everything, but denyRead (allowRead carving out of it).
+    text.push_str("\n; File read\n(allow file-read*)\n");
+    let deny_read: Vec<(Filter, PathBuf)> =
+        s.filesystem.deny_read.iter().map(|e| entry_filter(e, input, fs, true)).collect();
+    let allow_read: Vec<(Filter, PathBuf)> =
+        s.filesystem.allow_read.iter().flatten().map(|e| entry_filter(e, input, fs, false)).collect();
+    if fs_rules && !deny_read.is_empty() {
+        text.push_str(&rule("deny", "file-read*", &deny_read.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>()));
+        text.push_str(&rule("allow", "file-read*", &allow_read.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>()));
+        // A deny inside an allow wins again (Seatbelt takes the last match).
+        let late: Vec<Filter> = deny_read
+            .iter()
+            .filter(|(_, base)| allow_read.iter().any(|(_, a)| is_within(base, a) && base != a))
+            .map(|(f, _)| f.clone())
+            .collect();
+        text.push_str(&rule("deny", "file-read*", &late));
+        // realpath() and the dynamic loader walk through denied directories.
+        text.push_str("(allow file-read-metadata (vnode-type DIRECTORY))\n");
+        if deny_read.iter().any(|(_, base)| base == Path::new("/")) {
+            text.push_str("(allow file-read* (literal \"/\"))\n");
+        }
+    }
+
+    // Writes: the write roots, then every deny after them.
+    text.push_str("\n; File write\n");
+    if !fs_rules {
+        text.push_str("(allow file-write*)\n");
+        out.text = text + &pty(s);
+        return out;
+    }
+    let mut roots: Vec<Filter> = DEVICE_WRITE_PATHS.iter().map(|d| Filter::Literal(PathBuf::from(d))).collect();
+    let mut root_paths: Vec<PathBuf> = Vec::new();
+    let defaults =
+        input.tmpdir.iter().cloned().chain(crate::config::HOME_WRITE_PATHS.iter().map(|p| input.home.join(p)));
+    for path in defaults {
+        let landed = private_spelling(&landing(fs, &path));
+        roots.push(Filter::Subpath(landed.clone()));
+        root_paths.push(landed);
+    }
+    for entry in &s.filesystem.allow_write {
+        let (filter, base) = entry_filter(entry, input, fs, false);
+        if let Filter::Subpath(p) = &filter {
+            root_paths.push(p.clone());
+        }
+        roots.push(filter);
+        let _ = base;
+    }
+    text.push_str(&rule("allow", "file-write*", &roots));
+    let mut write_denies: Vec<Filter> =
+        s.filesystem.deny_write.iter().map(|e| entry_filter(e, input, fs, true).0).collect();
+    write_denies.extend(input.protect.iter().map(|p| Filter::Subpath(private_spelling(&landing(fs, p)))));
+    let home_extras = ["~/.ssh", "~/.config/git"].map(|p| input.home.join(p.trim_start_matches("~/")));
+    write_denies.extend(home_extras.iter().map(|p| Filter::Subpath(private_spelling(&landing(fs, p)))));
+    // The protected names, wherever a write root holds them.
+    let mut bases: Vec<PathBuf> = vec![private_spelling(&input.cwd)];
+    bases.extend(root_paths.iter().filter(|r| fs.is_dir(r)).cloned());
+    bases.sort();
+    bases.dedup();
+    bases.retain(|b| root_paths.iter().any(|r| is_within(b, r)));
+    let allow_git_config = s.filesystem.allow_git_config == Some(true);
+    for base in &bases {
+        write_denies.extend(protected_names(base, allow_git_config));
+        write_denies.extend(repository_blockers(base, fs));
+    }
+    text.push_str(&rule("deny", "file-write*", &write_denies));
+
+    // Moves: a denied path, or a directory on its way, renamed elsewhere
+    // would take its protection along (or leave its name free).
+    let mut unmovable: Vec<Filter> = Vec::new();
+    let denied_paths =
+        deny_read.iter().map(|(_, b)| b.clone()).chain(input.protect.iter().map(|p| private_spelling(&landing(fs, p))));
+    for path in denied_paths {
+        for ancestor in path.ancestors().skip(1).filter(|a| a.parent().is_some()) {
+            unmovable.push(Filter::Literal(ancestor.to_path_buf()));
+        }
+    }
+    unmovable.extend(deny_read.iter().map(|(f, _)| f.clone()));
+    unmovable.extend(write_denies.iter().cloned());
+    let mut seen = Vec::new();
+    unmovable.retain(|f| {
+        let new = !seen.contains(f);
+        seen.push(f.clone());
+        new
+    });
+    text.push_str(&rule("deny", "file-write-unlink", &unmovable));
+    out.text = text + &pty(s);
+    out
+}
+
+/// The default write paths that are devices (the reference's list).
+const DEVICE_WRITE_PATHS: &[&str] =
+    &["/dev/stdout", "/dev/stderr", "/dev/null", "/dev/tty", "/dev/dtracehelper", "/dev/autofs_nowait"];
+
+/// `^<base>(/.*)?/<name>` for a name at any depth under `base`, outside
+/// `node_modules` (a dependency's own `.vscode` is its business).
+fn protected_names(base: &Path, allow_git_config: bool) -> Vec<Filter> {
+    let anchor = literal_regex(base);
+    let outside_deps = format!("{anchor}/(.*/)?node_modules/");
+    let escape = |name: &str| literal_regex(Path::new(name)).trim_start_matches('^').to_string();
+    let file = |name: &str| Filter::RegexUnless(format!("{anchor}(/.*)?/{}$", escape(name)), outside_deps.clone());
+    let tree =
+        |name: &str| Filter::RegexUnless(format!("{anchor}(/.*)?/{}(/.*)?$", escape(name)), outside_deps.clone());
+    let mut filters: Vec<Filter> = names::STARTUP_FILES.iter().chain(names::PROJECT_FILES).map(|n| file(n)).collect();
+    filters.extend(names::PROTECTED_DIRS.iter().map(|d| tree(d)));
+    filters.extend(names::PROTECTED_CLAUDE.iter().map(|c| tree(&format!(".claude/{c}"))));
+    filters.extend(names::PROTECTED_HG.iter().map(|h| file(&format!(".hg/{h}"))));
+    filters.extend(names::PROTECTED_GIT.iter().map(|g| tree(&format!(".git/{g}"))));
+    if !allow_git_config {
+        filters.extend(names::PROTECTED_GIT_CONFIG.iter().map(|g| file(&format!(".git/{g}"))));
+    }
+    filters
+}
+
+/// No repository may be made at `base`: neither a `.git` nor a Mercurial
+/// one, nor may it become a bare repository (its `HEAD`, else what git
+/// also needs beside one).
+fn repository_blockers(base: &Path, fs: &dyn FsView) -> Vec<Filter> {
+    let mut filters = Vec::new();
+    for name in [".git", ".hg"] {
+        if !fs.exists_no_follow(&base.join(name)) {
+            filters.push(Filter::Subpath(base.join(name)));
+        }
+    }
+    if !fs.exists_no_follow(&base.join("HEAD")) {
+        filters.push(Filter::Literal(base.join("HEAD")));
+    } else {
+        for name in ["refs", "objects", "commondir"] {
+            if !fs.exists_no_follow(&base.join(name)) {
+                filters.push(Filter::Subpath(base.join(name)));
+            }
+        }
+    }
+    filters
+}
+
+/// The process, service, IPC and device rules every profile holds.
+fn processes_and_services(s: &Settings) -> String {
+    let mut text = String::from(
+        "\n; Processes\n(allow process-exec)\n(allow process-fork)\n(allow process-info* (target same-sandbox))\n\
+         (allow signal (target same-sandbox))\n(allow mach-priv-task-port (target same-sandbox))\n(allow user-preference-read)\n",
+    );
+    let mut services: Vec<String> = SERVICES.iter().map(|n| format!("(global-name {})", quote(n))).collect();
+    if s.enable_weaker_network_isolation == Some(true) {
+        // Go's TLS verifies certificates through trustd.
+        services.push(format!("(global-name {})", quote("com.apple.trustd.agent")));
+    }
+    if s.allow_apple_events == Some(true) {
+        services.extend(APPLE_EVENT_SERVICES.iter().map(|n| format!("(global-name {})", quote(n))));
+    }
+    for name in s.network.allow_mach_lookup.iter().flatten() {
+        services.push(match name.strip_suffix('*') {
+            Some(prefix) => format!("(global-name-prefix {})", quote(prefix)),
+            None => format!("(global-name {})", quote(name)),
+        });
+    }
+    text.push_str(&format!("\n; Services\n(allow mach-lookup\n  {}\n)\n", services.join("\n  ")));
+    if s.allow_apple_events == Some(true) {
+        text.push_str("(allow appleevent-send)\n(allow lsopen)\n");
+    }
+    text.push_str(
+        "\n; IPC, devices, system values\n(allow ipc-posix-shm)\n(allow ipc-posix-sem)\n\
+         (allow iokit-open (iokit-registry-entry-class \"IOSurfaceRootUserClient\") (iokit-registry-entry-class \"RootDomainUserClient\") (iokit-user-client-class \"IOSurfaceSendRight\"))\n\
+         (allow iokit-get-properties)\n(allow system-socket (require-all (socket-domain AF_SYSTEM) (socket-protocol 2)))\n\
+         (allow distributed-notification-post)\n",
+    );
+    let sysctls: Vec<String> = SYSCTL_NAMES
+        .iter()
+        .map(|n| format!("(sysctl-name {})", quote(n)))
+        .chain(SYSCTL_PREFIXES.iter().map(|p| format!("(sysctl-name-prefix {})", quote(p))))
+        .collect();
+    text.push_str(&format!("(allow sysctl-read\n  {}\n)\n", sysctls.join("\n  ")));
+    text.push_str("(allow sysctl-write (sysctl-name \"kern.tcsm_enable\"))\n");
+    let devices: Vec<String> = IOCTL_DEVICES.iter().map(|d| format!("(literal {})", quote(d))).collect();
+    text.push_str(&format!("(allow file-ioctl {})\n", devices.join(" ")));
+    text
+}
+
+/// Outbound only to the proxies on the host's loopback, plus what the
+/// settings open (Unix sockets, local binding).
+fn network(s: &Settings, input: &ProfileInput<'_>) -> String {
+    let n = &s.network;
+    let mut text = String::from("\n; Network\n");
+    let mut ports = vec![input.http_port];
+    if input.socks_port != input.http_port {
+        ports.push(input.socks_port);
+    }
+    for port in ports {
+        text.push_str(&format!("(allow network-outbound (remote ip \"localhost:{port}\"))\n"));
+    }
+    if n.allow_local_binding == Some(true) {
+        text.push_str(
+            "(allow network-bind (local ip \"*:*\"))\n(allow network-inbound (local ip \"*:*\"))\n(allow network-outbound (remote ip \"localhost:*\"))\n",
+        );
+    }
+    let sockets: Vec<&String> = n.allow_unix_sockets.iter().flatten().collect();
+    if n.allow_all_unix_sockets == Some(true) {
+        text.push_str(
+            "(allow system-socket (socket-domain AF_UNIX))\n(allow network-bind (local unix-socket (path-regex \"^/\")))\n\
+             (allow network-outbound (remote unix-socket (path-regex \"^/\")))\n",
+        );
+    } else if !sockets.is_empty() {
+        text.push_str("(allow system-socket (socket-domain AF_UNIX))\n");
+        for path in sockets {
+            let p = quote(&private_spelling(Path::new(path)).to_string_lossy());
+            text.push_str(&format!(
+                "(allow network-bind (local unix-socket (subpath {p})))\n(allow network-outbound (remote unix-socket (subpath {p})))\n"
+            ));
+        }
+    }
+    text
+}
+
+/// A terminal of its own, when the settings allow one.
+fn pty(s: &Settings) -> String {
+    if s.allow_pty != Some(true) {
+        return String::new();
+    }
+    "\n; Terminal\n(allow pseudo-tty)\n(allow file-ioctl (literal \"/dev/ptmx\") (regex \"^/dev/ttys\"))\n\
+     (allow file-read* file-write* (literal \"/dev/ptmx\") (regex \"^/dev/ttys\"))\n"
+        .into()
+}
+
+/// Services every process needs (fonts, logging, directory lookups, security).
+const SERVICES: &[&str] = &[
+    "com.apple.audio.systemsoundserver",
+    "com.apple.bsd.dirhelper",
+    "com.apple.coreservices.launchservicesd",
+    "com.apple.distributed_notifications@Uv3",
+    "com.apple.FontObjectsServer",
+    "com.apple.fonts",
+    "com.apple.logd",
+    "com.apple.lsd.mapdb",
+    "com.apple.PowerManagement.control",
+    "com.apple.SecurityServer",
+    "com.apple.securityd.xpc",
+    "com.apple.system.logger",
+    "com.apple.system.notification_center",
+    "com.apple.system.opendirectoryd.libinfo",
+    "com.apple.system.opendirectoryd.membership",
+];
+
+/// What sending Apple events and opening applications needs.
+const APPLE_EVENT_SERVICES: &[&str] = &[
+    "com.apple.coreservices.appleevents",
+    "com.apple.CoreServices.coreservicesd",
+    "com.apple.coreservices.quarantine-resolver",
+];
+
+/// System values runtimes read at start-up (CPU and memory sizes, OS version, limits).
+const SYSCTL_NAMES: &[&str] = &[
+    "hw.activecpu",
+    "hw.busfrequency_compat",
+    "hw.byteorder",
+    "hw.cacheconfig",
+    "hw.cachelinesize_compat",
+    "hw.cpufamily",
+    "hw.cpufrequency",
+    "hw.cpufrequency_compat",
+    "hw.cputype",
+    "hw.l1dcachesize_compat",
+    "hw.l1icachesize_compat",
+    "hw.l2cachesize_compat",
+    "hw.l3cachesize_compat",
+    "hw.logicalcpu",
+    "hw.logicalcpu_max",
+    "hw.machine",
+    "hw.memsize",
+    "hw.ncpu",
+    "hw.nperflevels",
+    "hw.packages",
+    "hw.pagesize",
+    "hw.pagesize_compat",
+    "hw.physicalcpu",
+    "hw.physicalcpu_max",
+    "hw.tbfrequency_compat",
+    "hw.vectorunit",
+    "kern.argmax",
+    "kern.bootargs",
+    "kern.hostname",
+    "kern.maxfiles",
+    "kern.maxfilesperproc",
+    "kern.maxproc",
+    "kern.ngroups",
+    "kern.osproductversion",
+    "kern.osrelease",
+    "kern.ostype",
+    "kern.osvariant_status",
+    "kern.osversion",
+    "kern.secure_kernel",
+    "kern.tcsm_available",
+    "kern.tcsm_enable",
+    "kern.usrstack64",
+    "kern.version",
+    "kern.willshutdown",
+    "machdep.cpu.brand_string",
+    "machdep.ptrauth_enabled",
+    "security.mac.lockdown_mode_state",
+    "sysctl.proc_cputype",
+    "vm.loadavg",
+];
+
+/// Families of system values read by prefix (per-CPU features, per-process entries).
+const SYSCTL_PREFIXES: &[&str] = &[
+    "hw.optional.arm",
+    "hw.optional.arm.",
+    "hw.optional.armv8_",
+    "hw.perflevel",
+    "kern.proc.all",
+    "kern.proc.pgrp.",
+    "kern.proc.pid.",
+    "machdep.cpu.",
+    "net.routetable.",
+];
+
+/// Devices commands call ioctl on.
+const IOCTL_DEVICES: &[&str] =
+    &["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/dtracehelper", "/dev/tty"];
+
+#[cfg(test)]
+#[path = "profile_tests.rs"]
+mod tests;
