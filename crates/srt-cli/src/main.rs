@@ -5,6 +5,7 @@ use std::ffi::OsString;
 
 fn main() {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    #[cfg(target_os = "linux")]
     if srt_core::is_helper_invocation(args.first().map(OsString::as_os_str)) {
         std::process::exit(srt_core::helper_main(&args[1..]));
     }
@@ -13,6 +14,7 @@ fn main() {
         std::process::exit(srt_core::proxy_connect_main(&args[1..]));
     }
     // For the benchmark: the protected-path scan alone, on a directory.
+    #[cfg(target_os = "linux")]
     if args.first().is_some_and(|a| a == "__scan") {
         std::process::exit(scan(&args[1..]));
     }
@@ -40,6 +42,7 @@ fn main() {
 }
 
 /// `srt __scan DIR [DEPTH]`: runs the mandatory-deny scan and prints what it found.
+#[cfg(target_os = "linux")]
 fn scan(args: &[OsString]) -> i32 {
     use srt_core::{mandatory, HostFs};
     let Some(dir) = args.first() else {

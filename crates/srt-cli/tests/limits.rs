@@ -3,6 +3,8 @@
 //! limits) and as an ordinary user (RLIMIT_NPROC holds processes; memory
 //! needs a cgroup the user may create, else srt refuses an explicit limit).
 
+#![cfg(target_os = "linux")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,6 +1,8 @@
 //! The library session end to end: wrap a command, run the returned string
 //! with `sh -c` as a library caller would, and see the proxies serve it.
 
+#![cfg(target_os = "linux")]
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::{self, load_settings_file, SettingsSource};
-use crate::runner::{HostStdio, RunControl};
+use crate::run_control::{HostStdio, RunControl};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -270,9 +270,15 @@ fn print_profile(
     let error = |e: String| vec![format!("Error: {e}")];
     match target {
         Target::Macos => crate::launch::macos_profile(&settings, source.path(), &argv, &ctx.package).map_err(error),
+        #[cfg(target_os = "linux")]
         Target::Linux => {
             crate::launch::linux_arguments(&settings, source.path(), argv, ctx.helper.clone(), &ctx.package)
                 .map_err(|e| error(e.message))
+        }
+        // They are planned against this machine's disk and its bubblewrap.
+        #[cfg(not(target_os = "linux"))]
+        Target::Linux => {
+            Err(error(format!("bubblewrap's arguments can be printed on Linux only, not on {}", std::env::consts::OS)))
         }
     }
 }
@@ -288,7 +294,10 @@ fn shell_path() -> PathBuf {
 
 /// Whether an argument looks like the hidden helper subcommand.
 pub fn is_helper_invocation(first: Option<&OsStr>) -> bool {
-    first == Some(OsStr::new(crate::helper::SUBCOMMAND))
+    #[cfg(target_os = "linux")]
+    return first == Some(OsStr::new(crate::helper::SUBCOMMAND));
+    #[cfg(not(target_os = "linux"))]
+    return first.is_some_and(|f| f == "__sandbox-exec");
 }
 
 /// Runs `argv` in the sandbox described by `settings`; returns its status.

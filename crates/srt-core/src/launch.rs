@@ -6,6 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::config::Settings;
+#[cfg(target_os = "linux")]
 use crate::error::{Error, ErrorCode};
 
 /// How the helper gets what srt hands it.
@@ -267,7 +268,7 @@ pub fn macos_profile(
         tmpdir: Some(tmpdir),
         http_port: port(settings.network.http_proxy_port, 3128),
         socks_port: port(settings.network.socks_proxy_port, 1080),
-        log_tag: format!("CMD64_{}_END_srt_SBX", crate::proxy::parent::base64(key.as_bytes())),
+        log_tag: format!("CMD64_{}_END_srt_SBX", crate::base64::encode(key.as_bytes())),
         protect,
         cwd,
     };

@@ -5,7 +5,9 @@
 //! be made and each block says why it is sound.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+#[cfg(target_os = "linux")]
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{BorrowedFd, RawFd};
 
 /// The effective user id.
 pub fn euid() -> u32 {
@@ -13,6 +15,14 @@ pub fn euid() -> u32 {
 }
 
 /// Fills `buf` with random bytes from the kernel.
+#[cfg(not(target_os = "linux"))]
+pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)
+}
+
+/// Fills `buf` with random bytes from the kernel.
+#[cfg(target_os = "linux")]
 pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -31,6 +41,7 @@ pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(target_os = "linux")]
 /// Reads directory entries (`getdents64` records) from `dir` into `buf`;
 /// returns the bytes filled, 0 at the end.
 pub fn getdents64(dir: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
@@ -43,6 +54,7 @@ pub fn getdents64(dir: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n as usize)
 }
 
+#[cfg(target_os = "linux")]
 /// A pidfd of this process; `None` where the kernel has none (before 5.3).
 pub fn pidfd_of_self() -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes two integers and returns a new descriptor or -1.
@@ -51,6 +63,7 @@ pub fn pidfd_of_self() -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+#[cfg(target_os = "linux")]
 /// Takes ownership of descriptors a `recvmsg` just installed (`SCM_RIGHTS`).
 /// Only for those: the kernel made them for this call, and nothing else holds them.
 pub fn own_received(fds: Vec<RawFd>) -> Vec<OwnedFd> {
@@ -58,6 +71,7 @@ pub fn own_received(fds: Vec<RawFd>) -> Vec<OwnedFd> {
     fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }).collect()
 }
 
+#[cfg(target_os = "linux")]
 /// `fd` registered with the current tokio reactor for readiness to read.
 pub fn watch_readable(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedFd>> {
     use tokio::io::{unix::AsyncFd, Interest};
@@ -66,6 +80,7 @@ pub fn watch_readable(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedF
     unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.map_err(|e| e.into_parts().1)
 }
 
+#[cfg(target_os = "linux")]
 /// Whether the next byte to read from `socket` is its urgent (out-of-band) mark.
 pub fn at_urgent_mark(socket: BorrowedFd<'_>) -> bool {
     const SIOCATMARK: libc::c_ulong = 0x8905;
@@ -81,16 +96,17 @@ pub fn window_size(fd: RawFd) -> Option<libc::winsize> {
     // file; memory is never at stake.
     unsafe {
         let mut ws: libc::winsize = std::mem::zeroed();
-        (libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) == 0).then_some(ws)
+        (libc::ioctl(fd, libc::TIOCGWINSZ as _, &mut ws) == 0).then_some(ws)
     }
 }
 
 /// Sets the window size of the terminal at `fd`.
 pub fn set_window_size(fd: RawFd, ws: &libc::winsize) {
     // SAFETY: TIOCSWINSZ reads one winsize from `ws` (see `window_size`).
-    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, ws) };
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ as _, ws) };
 }
 
+#[cfg(target_os = "linux")]
 /// Makes the terminal at `fd` the controlling terminal of this session's leader.
 pub fn take_controlling_terminal(fd: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: TIOCSCTTY takes an integer argument and touches no memory of ours.
@@ -100,6 +116,7 @@ pub fn take_controlling_terminal(fd: BorrowedFd<'_>) -> io::Result<()> {
     Ok(())
 }
 
+#[cfg(target_os = "linux")]
 /// Makes `group` the foreground process group of the terminal at `fd`. A
 /// caller in a background group would get SIGTTOU for it: ignored for the call.
 pub fn set_foreground_group(fd: BorrowedFd<'_>, group: libc::pid_t) {
@@ -112,6 +129,7 @@ pub fn set_foreground_group(fd: BorrowedFd<'_>, group: libc::pid_t) {
     }
 }
 
+#[cfg(target_os = "linux")]
 /// A descriptor srt handed the helper at a number the protocol fixes (see
 /// `helper_protocol`), borrowed; open until [`close_from`] closes it.
 pub fn handed(fd: RawFd) -> BorrowedFd<'static> {
@@ -120,12 +138,14 @@ pub fn handed(fd: RawFd) -> BorrowedFd<'static> {
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
+#[cfg(target_os = "linux")]
 /// A descriptor srt handed the helper, taken over: the helper alone uses it.
 pub fn take_handed(fd: RawFd) -> OwnedFd {
     // SAFETY: as for `handed`; taken over once, so closed once.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
+#[cfg(target_os = "linux")]
 /// Closes every descriptor from `lowest` up: the command gets nothing it was
 /// not given, whatever the caller of srt leaked (the helper keeps nothing
 /// open there that it still uses when it calls this).

@@ -8,6 +8,7 @@
 //! no relay process, no unix socket path, and each sandbox's connections
 //! arrive on listeners of its own, which is how they are attributed.
 
+#[cfg(target_os = "linux")]
 pub mod bridge;
 pub mod connect_command;
 pub mod dial;
@@ -17,8 +18,11 @@ pub mod parent;
 pub mod pool;
 pub mod route;
 pub mod serve;
+#[cfg(target_os = "linux")]
 pub mod session;
 pub mod socks;
+#[cfg(target_os = "linux")]
+mod splice;
 pub mod tunnel;
 
 use std::collections::{BTreeMap, HashMap};

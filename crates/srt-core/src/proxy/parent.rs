@@ -39,22 +39,6 @@ pub struct Parent {
     bypass: Vec<Bypass>,
 }
 
-pub(crate) fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -125,7 +109,7 @@ fn parse_url_shown(url: &str, shown: &str) -> Result<ParentUrl, String> {
     let authorization = userinfo.map(|u| {
         let (user, pass) = u.split_once(':').unwrap_or((u, ""));
         let pair = [percent_decode(user), b":".to_vec(), percent_decode(pass)].concat();
-        format!("Basic {}", base64(&pair))
+        format!("Basic {}", crate::base64::encode(&pair))
     });
     Ok(ParentUrl { host, port, authorization })
 }
@@ -278,7 +262,7 @@ mod tests {
     fn urls_with_credentials_ports_and_ipv6() {
         let p = parse_url("http://us%40er:p%3Ass@proxy.corp:3128/").unwrap();
         assert_eq!((p.host.as_str(), p.port), ("proxy.corp", 3128));
-        // base64("us@er:p:ss")
+        // base64 of "us@er:p:ss"
         assert_eq!(p.authorization.as_deref(), Some("Basic dXNAZXI6cDpzcw=="));
         assert_eq!(parse_url("proxy.corp").unwrap().port, 80);
         assert_eq!(parse_url("http://[::1]:8080").unwrap().host, "::1");
@@ -298,9 +282,9 @@ mod tests {
         let bad = ParentProxySettings { http: Some("socks5://p:1".into()), https: None, no_proxy: None };
         assert!(Parent::configure(Some(&bad), |_| None, &mut Vec::new()).is_err());
         assert!(parse_url("http://proxy.corp:0").is_err());
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"abc"), "YWJj");
+        assert_eq!(crate::base64::encode(b"a"), "YQ==");
+        assert_eq!(crate::base64::encode(b"ab"), "YWI=");
+        assert_eq!(crate::base64::encode(b"abc"), "YWJj");
     }
 
     #[test]

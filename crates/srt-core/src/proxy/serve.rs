@@ -85,6 +85,7 @@ pub fn spawn_listener(
 
 /// Serves a sandbox's listeners: srt's own proxies on each, or the bytes
 /// passed to an external proxy where the settings name one for that port.
+#[cfg(target_os = "linux")]
 pub fn serve_sandbox(
     rt: &tokio::runtime::Handle,
     listeners: Vec<super::bridge::SandboxListener>,

@@ -496,7 +496,11 @@ async fn bad_targets_and_unreachable_destinations_get_the_rfc_answers() {
 fn reserved_closed_port() -> (u16, std::os::fd::OwnedFd) {
     use nix::sys::socket::{bind, getsockname, socket, AddressFamily, SockFlag, SockType, SockaddrIn};
     use std::os::fd::AsRawFd;
-    let fd = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+    #[cfg(target_os = "linux")]
+    let flags = SockFlag::SOCK_CLOEXEC;
+    #[cfg(not(target_os = "linux"))]
+    let flags = SockFlag::empty();
+    let fd = socket(AddressFamily::Inet, SockType::Stream, flags, None).unwrap();
     bind(fd.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0)).unwrap();
     let bound: SockaddrIn = getsockname(fd.as_raw_fd()).unwrap();
     (bound.port(), fd)
