@@ -221,11 +221,14 @@ pub struct DependencyCheck {
 /// warnings for the default limits nothing here can hold.
 #[napi]
 pub fn check_dependencies() -> DependencyCheck {
-    let mut errors = Vec::new();
-    let mut warnings = Vec::new();
-    if !cfg!(target_os = "linux") {
-        errors.push(format!("Unsupported platform: {}", std::env::consts::OS));
-    } else {
+    #[cfg(not(target_os = "linux"))]
+    return DependencyCheck {
+        errors: vec![format!("Unsupported platform: {}", std::env::consts::OS)],
+        warnings: Vec::new(),
+    };
+    #[cfg(target_os = "linux")]
+    {
+        let mut errors = Vec::new();
         if let Err(e) = srt_core::find_bwrap(&Settings::default(), std::env::var_os("PATH").as_deref()) {
             errors.push(e.0);
         }
@@ -235,9 +238,8 @@ pub fn check_dependencies() -> DependencyCheck {
         if let Err(e) = helper_path() {
             errors.push(e);
         }
-        warnings = srt_core::limit_warnings();
+        DependencyCheck { errors, warnings: srt_core::limit_warnings() }
     }
-    DependencyCheck { errors, warnings }
 }
 
 /// One recorded violation.
@@ -399,9 +401,7 @@ impl NativeSession {
     #[napi]
     pub fn violations(&self) -> Vec<NativeViolation> {
         let Ok(s) = self.current() else { return Vec::new() };
-        s.proxy
-            .violations
-            .recent()
+        s.recent_violations()
             .into_iter()
             .map(|v| NativeViolation {
                 line: v.line,
@@ -414,18 +414,18 @@ impl NativeSession {
     /// How many violations were ever recorded (the list keeps the last 100).
     #[napi]
     pub fn violation_total(&self) -> f64 {
-        self.current().map(|s| s.proxy.violations.tallies().1 as f64).unwrap_or(0.0)
+        self.current().map(|s| s.violation_total() as f64).unwrap_or(0.0)
     }
 
     #[napi]
     pub fn register_command_network_lists(&self, command_id: String, allowed_domains: Vec<String>) -> Result<()> {
-        self.current()?.proxy.register_command(&command_id, &allowed_domains).map_err(Error::from_reason)
+        self.current()?.register_command(&command_id, &allowed_domains).map_err(Error::from_reason)
     }
 
     #[napi]
     pub fn unregister_command_network_lists(&self, command_id: String) {
         if let Ok(s) = self.current() {
-            s.proxy.unregister_command(&command_id);
+            s.unregister_command(&command_id);
         }
     }
 

@@ -62,7 +62,7 @@ fn a_wrapped_command_line_runs_sandboxed_with_the_sessions_proxies() {
     let (stdout, stderr, code) = run(&wrapped.command_line);
     assert_eq!(stdout, format!("hello /a\n403\nread-only\n"), "{stderr}");
     assert_eq!(code, 0);
-    let v = session.proxy.violations.recent();
+    let v = session.recent_violations();
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].line, "deny network-outbound denied.example:80 (host is not on the allow list)");
     assert_eq!(v[0].command.as_deref(), Some("my-command-id"));

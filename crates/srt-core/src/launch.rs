@@ -332,7 +332,7 @@ pub fn linux_arguments(
     }
     // One option and its operands a line; the helper and the command last.
     let mut text = String::new();
-    let words: Vec<String> = run.argv.iter().map(|w| crate::manager::shell_quote_bytes(w.as_os_str())).collect();
+    let words: Vec<String> = run.argv.iter().map(|w| crate::shell_words::shell_quote_bytes(w.as_os_str())).collect();
     let end = run.argv.iter().position(|w| w == "--").unwrap_or(words.len());
     for (i, word) in words.iter().enumerate() {
         if i > 0 && (i > end || !word.starts_with("--")) {

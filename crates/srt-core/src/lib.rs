@@ -63,6 +63,8 @@ mod runner;
 mod sandbox;
 #[cfg(target_os = "linux")]
 mod seccomp;
+#[cfg(not(target_os = "linux"))]
+mod session_elsewhere;
 mod shell_words;
 #[cfg(target_os = "linux")]
 mod stdio_relay;
@@ -80,7 +82,7 @@ pub use helper::main as helper_main;
 #[cfg(target_os = "linux")]
 pub use limits::default_warnings as limit_warnings;
 #[cfg(target_os = "linux")]
-pub use manager::{shell_quote, shell_quote_bytes, Session};
+pub use manager::Session;
 pub use proxy::connect_command::main as proxy_connect_main;
 pub use proxy::env::CONNECT_SUBCOMMAND;
 pub use proxy::{Ask, AskAnswer};
@@ -90,4 +92,7 @@ pub use sandbox::linux::bwrap::{check_user_namespaces, find_bwrap};
 /// The protected-name scan, for `srt __scan` (the scan benchmark).
 #[cfg(target_os = "linux")]
 pub use sandbox::linux::{mandatory, paths::HostFs};
+#[cfg(not(target_os = "linux"))]
+pub use session_elsewhere::Session;
+pub use shell_words::{shell_quote, shell_quote_bytes};
 pub use violations::store_line;

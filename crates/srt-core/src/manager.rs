@@ -45,7 +45,7 @@ type PendingMap = Arc<Mutex<HashMap<String, Pending>>>;
 
 pub struct Session {
     settings: Mutex<Arc<Settings>>,
-    pub proxy: Arc<Proxy>,
+    proxy: Arc<Proxy>,
     runtime: Option<tokio::runtime::Runtime>,
     dir: PathBuf,
     socket: PathBuf,
@@ -74,7 +74,7 @@ fn line_words(argv: &[OsString]) -> Vec<String> {
     words
 }
 
-pub use crate::shell_words::{shell_quote, shell_quote_bytes};
+use crate::shell_words::shell_quote_bytes;
 
 fn random_token() -> Result<String, String> {
     let mut bytes = [0u8; 16];
@@ -158,6 +158,25 @@ impl Session {
         let settings = self.settings();
         let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
         crate::limits::probe(wanted, false).unheld().into_iter().map(|(_, _, message)| message).collect()
+    }
+
+    /// The last violations recorded (at most 100), oldest first.
+    pub fn recent_violations(&self) -> Vec<crate::violations::Violation> {
+        self.proxy.violations.recent()
+    }
+
+    /// How many violations were ever recorded.
+    pub fn violation_total(&self) -> u64 {
+        self.proxy.violations.tallies().1
+    }
+
+    /// An allow list for the command wrapped with this id alone.
+    pub fn register_command(&self, command_id: &str, allowed_domains: &[String]) -> Result<(), String> {
+        self.proxy.register_command(command_id, allowed_domains)
+    }
+
+    pub fn unregister_command(&self, command_id: &str) {
+        self.proxy.unregister_command(command_id);
     }
 
     /// The bridge socket's path (the original's `getLinuxHttpSocketPath`).

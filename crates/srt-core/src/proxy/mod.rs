@@ -168,6 +168,7 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    #[cfg(test)]
     pub fn new(config: NetConfig, ask: Option<Arc<dyn Ask>>) -> Arc<Proxy> {
         Proxy::with_store(config, ask, Arc::new(Store::default()))
     }
