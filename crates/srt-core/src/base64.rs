@@ -1,5 +1,5 @@
-//! Standard base64 (RFC 4648, padded): proxy credentials going out, and the
-//! command names macOS log tags carry.
+//! Standard base64 (RFC 4648, padded): proxy credentials, both ways, and
+//! the command names macOS log tags carry.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -19,7 +19,6 @@ pub fn encode(bytes: &[u8]) -> String {
 }
 
 /// The bytes `text` encodes; `None` for anything that is not base64.
-#[allow(dead_code)] // the macOS log monitor's, whose backend is not written yet
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);

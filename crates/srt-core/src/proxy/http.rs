@@ -96,11 +96,28 @@ async fn handle(
     client: Arc<Client>,
     hold: Hold,
 ) -> Result<Response<Body>, Infallible> {
+    if !client.admits(basic_password(req.headers()).as_deref()) {
+        let mut r = text(StatusCode::PROXY_AUTHENTICATION_REQUIRED, "Proxy Authentication Required\n");
+        r.headers_mut().insert("proxy-authenticate", HeaderValue::from_static("Basic realm=\"srt\""));
+        return Ok(r);
+    }
     Ok(if req.method() == Method::CONNECT {
         connect(req, proxy, client, hold).await
     } else {
         forward(req, proxy, client, hold).await
     })
+}
+
+/// The password of a `Proxy-Authorization: Basic` header (whatever the user name).
+fn basic_password(headers: &HeaderMap) -> Option<Vec<u8>> {
+    let value = headers.get("proxy-authorization")?.to_str().ok()?;
+    let (scheme, encoded) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let pair = crate::base64::decode(encoded.trim())?;
+    let colon = pair.iter().position(|b| *b == b':')?;
+    Some(pair[colon + 1..].to_vec())
 }
 
 /// The answer when `refuseOpaqueTunnels` forbids a tunnel (`what`: CONNECTs or upgrades).

@@ -30,7 +30,7 @@ async fn reply(stream: &mut TcpStream, code: u8) -> std::io::Result<()> {
 
 /// Reads the greeting and the request; returns the requested destination,
 /// or `None` once the client has been answered and should be dropped.
-async fn handshake(stream: &mut TcpStream) -> std::io::Result<Option<(String, u16)>> {
+async fn handshake(stream: &mut TcpStream, client: &Client) -> std::io::Result<Option<(String, u16)>> {
     let mut head = [0u8; 2];
     stream.read_exact(&mut head).await?;
     if head[0] != 5 || head[1] == 0 {
@@ -38,7 +38,8 @@ async fn handshake(stream: &mut TcpStream) -> std::io::Result<Option<(String, u1
     }
     let mut methods = vec![0u8; usize::from(head[1])];
     stream.read_exact(&mut methods).await?;
-    if methods.contains(&0) {
+    // No authentication only where none is required.
+    if methods.contains(&0) && client.token.is_none() {
         stream.write_all(&[5, 0]).await?;
     } else if methods.contains(&2) {
         stream.write_all(&[5, 2]).await?;
@@ -51,7 +52,7 @@ async fn handshake(stream: &mut TcpStream) -> std::io::Result<Option<(String, u1
         stream.read_exact(&mut plen).await?;
         let mut pass = vec![0u8; usize::from(plen[0])];
         stream.read_exact(&mut pass).await?;
-        if ver_len[0] != 1 {
+        if ver_len[0] != 1 || !client.admits(Some(&pass)) {
             stream.write_all(&[1, 1]).await?;
             return Ok(None);
         }
@@ -100,7 +101,7 @@ async fn handshake(stream: &mut TcpStream) -> std::io::Result<Option<(String, u1
 
 /// Serves one SOCKS5 client.
 pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>) {
-    let (host, port) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream)).await {
+    let (host, port) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &client)).await {
         Ok(Ok(Some(target))) => target,
         _ => return,
     };

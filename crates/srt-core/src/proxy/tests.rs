@@ -60,6 +60,17 @@ async fn echo_server() -> u16 {
     port
 }
 
+/// A proxy on loopback whose clients must present `token`, as the host's
+/// loopback listeners on macOS will.
+fn start_with_token(allowed: &[&str], token: &str) -> u16 {
+    let proxy = Proxy::new(config(allowed, &[]), None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = Arc::new(Client::with_token(Some("k".into()), token.into()));
+    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    port
+}
+
 async fn read_head(s: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -552,4 +563,77 @@ async fn a_refused_socks_request_ends_its_connection() {
     let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     s.write_all(&[4, 1, 0, 80, 93, 184, 216, 34, 0]).await.unwrap();
     assert_eq!(read_until_closed(&mut s).await.as_bytes(), [0, 0x5b, 0, 0, 0, 0, 0, 0]);
+}
+
+#[tokio::test]
+async fn a_proxy_that_needs_a_token_admits_only_the_clients_that_present_it() {
+    let upstream = echo_server().await;
+    let port = start_with_token(&[&format!("127.0.0.1:{upstream}")], "t0k");
+    let basic = |pair: &str| format!("Proxy-Authorization: Basic {}\r\n", crate::base64::encode(pair.as_bytes()));
+    for (credentials, status) in [
+        (String::new(), "407"),
+        (basic("srt:nope"), "407"),
+        (basic("srt:t0k0"), "407"),
+        (basic("srt:t0"), "407"),
+        ("Proxy-Authorization: Bearer t0k\r\n".to_string(), "407"),
+        (basic("anyone:t0k"), "200"),
+    ] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request =
+            format!("CONNECT 127.0.0.1:{upstream} HTTP/1.1\r\nHost: 127.0.0.1:{upstream}\r\n{credentials}\r\n");
+        s.write_all(request.as_bytes()).await.unwrap();
+        let head = read_head(&mut s).await;
+        assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{credentials:?}: {head}");
+        if status == "407" {
+            assert!(head.to_ascii_lowercase().contains("proxy-authenticate: basic realm=\"srt\""), "{head}");
+            continue;
+        }
+        s.write_all(b"hi").await.unwrap();
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"echo:hi");
+    }
+    // SOCKS5: no authentication is not offered, and only the token's password passes.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(&[5, 1, 0]).await.unwrap();
+    let mut answer = [0u8; 2];
+    s.read_exact(&mut answer).await.unwrap();
+    assert_eq!(answer, [5, 0xff]);
+    for (password, ok) in [(&b"nope"[..], false), (b"t0k", true)] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        s.write_all(&[5, 1, 2]).await.unwrap();
+        s.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer, [5, 2]);
+        let mut auth = vec![1, 3];
+        auth.extend_from_slice(b"srt");
+        auth.push(password.len() as u8);
+        auth.extend_from_slice(password);
+        s.write_all(&auth).await.unwrap();
+        s.read_exact(&mut answer).await.unwrap();
+        assert_eq!(answer, [1, if ok { 0 } else { 1 }]);
+        if !ok {
+            continue;
+        }
+        let mut request = vec![5, 1, 0, 1, 127, 0, 0, 1];
+        request.extend_from_slice(&upstream.to_be_bytes());
+        s.write_all(&request).await.unwrap();
+        let mut reply = [0u8; 10];
+        s.read_exact(&mut reply).await.unwrap();
+        assert_eq!(reply[1], 0, "granted");
+        s.write_all(b"hi").await.unwrap();
+        let mut buf = [0u8; 7];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"echo:hi");
+    }
+}
+
+#[test]
+fn a_client_without_a_token_admits_everyone_and_one_with_a_token_compares_whole() {
+    let open = Client::new(None);
+    assert!(open.admits(None) && open.admits(Some(b"anything")));
+    let locked = Client::with_token(None, "t0k".into());
+    assert!(locked.admits(Some(b"t0k")));
+    for wrong in [None, Some(&b""[..]), Some(b"t0"), Some(b"t0kk"), Some(b"T0k")] {
+        assert!(!locked.admits(wrong), "{wrong:?}");
+    }
 }
