@@ -8,11 +8,34 @@ use super::{SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT};
 /// reach there but the sandbox's own loopback.
 pub const NO_PROXY: &str = "localhost,127.0.0.1,::1,169.254.0.0/16,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16";
 
+/// Where the command reaches the proxies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyEndpoint {
+    pub http_port: u16,
+    pub socks_port: u16,
+    /// User name and password the proxies require (the host's loopback on
+    /// macOS, which any local process can reach); none inside Linux's sandbox.
+    pub credentials: Option<(String, String)>,
+}
+
+impl ProxyEndpoint {
+    /// Inside Linux's sandbox: its own loopback ports, no credentials.
+    pub fn in_sandbox() -> ProxyEndpoint {
+        ProxyEndpoint { http_port: SANDBOX_HTTP_PORT, socks_port: SANDBOX_SOCKS_PORT, credentials: None }
+    }
+}
+
 /// The variables, in order. `ssh_proxy` is the ProxyCommand that carries
 /// ssh through the HTTP proxy (srt's own helper binary, present inside).
 pub fn proxy_env(ssh_proxy_command: &str) -> Vec<(String, String)> {
-    let http = format!("http://localhost:{SANDBOX_HTTP_PORT}");
-    let socks = format!("socks5h://localhost:{SANDBOX_SOCKS_PORT}");
+    proxy_env_at(&ProxyEndpoint::in_sandbox(), ssh_proxy_command)
+}
+
+/// The variables for proxies at `at`.
+pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str) -> Vec<(String, String)> {
+    let user = at.credentials.as_ref().map(|(u, p)| format!("{u}:{p}@")).unwrap_or_default();
+    let http = format!("http://{user}localhost:{}", at.http_port);
+    let socks = format!("socks5h://{user}localhost:{}", at.socks_port);
     let mut v: Vec<(&str, String)> = vec![
         ("HTTP_PROXY", http.clone()),
         ("HTTPS_PROXY", http.clone()),
@@ -26,12 +49,12 @@ pub fn proxy_env(ssh_proxy_command: &str) -> Vec<(String, String)> {
         ("ftp_proxy", socks),
         ("GRPC_PROXY", http.clone()),
         ("grpc_proxy", http.clone()),
-        ("RSYNC_PROXY", format!("localhost:{SANDBOX_SOCKS_PORT}")),
+        ("RSYNC_PROXY", format!("{user}localhost:{}", at.socks_port)),
         ("DOCKER_HTTP_PROXY", http.clone()),
         ("DOCKER_HTTPS_PROXY", http.clone()),
         ("CLOUDSDK_PROXY_TYPE", "http".into()),
         ("CLOUDSDK_PROXY_ADDRESS", "localhost".into()),
-        ("CLOUDSDK_PROXY_PORT", SANDBOX_HTTP_PORT.to_string()),
+        ("CLOUDSDK_PROXY_PORT", at.http_port.to_string()),
         // Tools with proxy settings of their own, which the caller's environment
         // may point at a proxy (with its credentials) that is unreachable from inside.
         ("npm_config_proxy", http.clone()),
@@ -41,6 +64,10 @@ pub fn proxy_env(ssh_proxy_command: &str) -> Vec<(String, String)> {
         ("YARN_HTTPS_PROXY", http.clone()),
         ("PIP_PROXY", http.clone()),
     ];
+    if let Some((user, password)) = &at.credentials {
+        v.push(("CLOUDSDK_PROXY_USERNAME", user.clone()));
+        v.push(("CLOUDSDK_PROXY_PASSWORD", password.clone()));
+    }
     v.push((
         "GIT_SSH_COMMAND",
         format!("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='{ssh_proxy_command} %h %p'"),
@@ -101,6 +128,18 @@ mod tests {
             get("GIT_SSH_COMMAND"),
             Some("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='/opt/srt __proxy-connect %h %p'")
         );
+    }
+
+    #[test]
+    fn proxies_on_the_hosts_loopback_carry_the_sessions_credentials() {
+        let at = ProxyEndpoint { http_port: 50123, socks_port: 50123, credentials: Some(("srt".into(), "t0k".into())) };
+        let env = proxy_env_at(&at, "srt __proxy-connect");
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("HTTPS_PROXY"), Some("http://srt:t0k@localhost:50123"));
+        assert_eq!(get("FTP_PROXY"), Some("socks5h://srt:t0k@localhost:50123"));
+        assert_eq!(get("RSYNC_PROXY"), Some("srt:t0k@localhost:50123"));
+        assert_eq!(get("CLOUDSDK_PROXY_PASSWORD"), Some("t0k"));
+        assert_eq!(proxy_env("x").iter().find(|(n, _)| n == "CLOUDSDK_PROXY_PASSWORD"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 // yet: until it is, only `--print-profile` and the tests use them.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod command;
 pub mod log_monitor;
 pub mod profile;
