@@ -120,6 +120,22 @@ impl Store {
         inner.recent.push_back(Violation { line, command: command.map(str::to_string), at: SystemTime::now() });
     }
 
+    /// Records what the sandbox itself refused (a Seatbelt denial on macOS):
+    /// `line` as the kernel said it, from the operation on.
+    #[cfg_attr(target_os = "linux", allow(dead_code))] // macOS's, whose backend is not wired yet
+    pub fn sandbox_denied(&self, line: &str, command: Option<&str>) {
+        let line = sanitize(line, 800);
+        if self.ignored(&line, command) {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.total += 1;
+        if inner.recent.len() == KEPT {
+            inner.recent.pop_front();
+        }
+        inner.recent.push_back(Violation { line, command: command.map(str::to_string), at: SystemTime::now() });
+    }
+
     /// The kept events, oldest first.
     pub fn recent(&self) -> Vec<Violation> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).recent.iter().cloned().collect()

@@ -26,6 +26,8 @@ pub struct MacRun<'a> {
     pub home: PathBuf,
     /// `/usr/bin/sandbox-exec` on a Mac.
     pub sandbox_exec: PathBuf,
+    /// `/usr/bin/log`, to watch the denials; none: not watched.
+    pub log: Option<PathBuf>,
     /// Paths the command must not write (srt's own, the settings file).
     pub protect: Vec<PathBuf>,
 }
@@ -71,6 +73,10 @@ pub fn run(run: &MacRun<'_>) -> Result<MacOutcome, String> {
     let ssh = crate::proxy::env::ssh_proxy_command(&std::env::current_exe().unwrap_or_default());
     let mut env = proxy_env_at(&endpoint, &ssh);
     env.push(("SANDBOX_RUNTIME".into(), "1".into()));
+    let monitor = match &run.log {
+        Some(log) => Some(Monitor::start(log, &suffix, violations.clone())?),
+        None => None,
+    };
     let status = std::process::Command::new(&run.sandbox_exec)
         .arg("-p")
         .arg(&text)
@@ -80,8 +86,58 @@ pub fn run(run: &MacRun<'_>) -> Result<MacOutcome, String> {
         .status()
         .map_err(|e| format!("could not start {}: {e}", run.sandbox_exec.display()))?;
     drop(runtime);
+    if let Some(monitor) = monitor {
+        monitor.stop();
+    }
     let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(MacOutcome { status, violations })
+}
+
+/// `log stream` for the session's denials, read on a thread into the store.
+struct Monitor {
+    child: std::process::Child,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Monitor {
+    fn start(log: &std::path::Path, suffix: &str, store: Arc<Store>) -> Result<Monitor, String> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(log)
+            .args(super::log_monitor::log_stream_args(suffix))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", log.display()))?;
+        let out = child.stdout.take().ok_or("the log stream has no output")?;
+        let suffix = suffix.to_string();
+        let reader = std::thread::spawn(move || {
+            let mut pending = String::new();
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                pending.push_str(&line);
+                pending.push('\n');
+                // A denial and its tag may come on two lines: read them together.
+                // Only this session's (the predicate asks for them alone already).
+                if line.contains("CMD64_") {
+                    if line.contains(&suffix) {
+                        for d in super::log_monitor::parse_lines(&pending) {
+                            store.sandbox_denied(&d.line, d.command.as_deref());
+                        }
+                    }
+                    pending.clear();
+                }
+            }
+        });
+        Ok(Monitor { child, reader })
+    }
+
+    /// Ends the stream once the command has ended (the kernel logs a denial
+    /// as it happens; what came in by now is all there is).
+    fn stop(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = self.reader.join();
+    }
 }
 
 #[cfg(test)]
@@ -96,6 +152,25 @@ mod tests {
         let path = dir.join("sandbox-exec");
         let script = format!(
             "#!/bin/sh\n[ \"$1\" = -p ] || exit 99\nprintf '%s' \"$2\" > '{}/profile.sb'\nshift 2\nexec \"$@\"\n",
+            dir.display()
+        );
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    /// A stand-in for `log stream`: one denial of this session (its suffix
+    /// taken from the predicate), one of another session's, then waits.
+    fn log_stand_in(dir: &Path) -> PathBuf {
+        let path = dir.join("log");
+        let script = format!(
+            "#!/bin/sh\n\
+             [ \"$1\" = stream ] || exit 99\n\
+             suffix=$(printf '%s' \"$3\" | sed 's/.*ENDSWITH \"\\(.*\\)\")$/\\1/')\n\
+             echo \"2025-01-15 10:23:45.123 E  kernel[0:1a2b] (Sandbox) Sandbox: cat(4321) deny(1) file-read-data /Users/u/.ssh/id_rsa CMD64_dHJ1ZQ==_END$suffix\"\n\
+             echo \"2025-01-15 10:23:45.124 E  kernel[0:1a2c] (Sandbox) Sandbox: cat(9) deny(1) file-read-data /elsewhere CMD64_dHJ1ZQ==_END_other_SBX\"\n\
+             touch '{}/log-ready'\n\
+             exec sleep 60\n",
             dir.display()
         );
         std::fs::write(&path, script).unwrap();
@@ -138,7 +213,9 @@ mod tests {
             "unset NO_PROXY no_proxy; code() {{ curl -sS -o /dev/null -w '%{{http_code}} ' \"$@\"; }}; \
              code http://127.0.0.1:{upstream}/; \
              code -x \"http://localhost:${{HTTPS_PROXY##*:}}\" http://127.0.0.1:{upstream}/; \
-             code http://denied.example/; exit 3"
+             code http://denied.example/; \
+             i=0; while [ ! -e '{ready}' ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; exit 3",
+            ready = dir.join("log-ready").display()
         );
         // What the command prints goes to a file (the test's stdout is not it).
         let out_file = dir.join("out");
@@ -150,6 +227,7 @@ mod tests {
             cwd: dir.clone(),
             home: dir.clone(),
             sandbox_exec: stand_in(&dir),
+            log: Some(log_stand_in(&dir)),
             protect: vec![],
         })
         .unwrap();
