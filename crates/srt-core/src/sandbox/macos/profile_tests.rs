@@ -274,12 +274,3 @@ fn a_path_with_quotes_and_backslashes_cannot_break_out_of_its_string() {
     assert!(text.lines().any(|l| l == "  (subpath \"/data/a\\\"b\\\\c) (allow default\")"), "{text}");
     assert!(!text.lines().any(|l| l.trim_start().starts_with("(allow default")), "{text}");
 }
-
-#[test]
-#[ignore = "prints a sample profile: cargo test -- --ignored --nocapture sample"]
-fn sample() {
-    println!(
-        "{}",
-        run(&settings(json!({"filesystem": {"denyRead": ["~/.ssh"], "allowWrite": ["."]}, "allowPty": true})))
-    );
-}
