@@ -114,3 +114,46 @@ fn print_profile_shows_the_sandbox_and_starts_nothing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--print-profile takes macos or linux"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn git_safe_directories_let_git_use_a_repository_another_user_owns() {
+    if let Some(tool) = missing_tool(&["bwrap", "git"]) {
+        eprintln!("skipped: no {tool}");
+        return;
+    }
+    // Only root can give a repository to another user.
+    if std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m)).unwrap_or(1) != 0 {
+        eprintln!("skipped: not root");
+        return;
+    }
+    let scratch = Scratch::new("cli-git-safe");
+    let repo = scratch.0.join("repo");
+    let git = |args: &[&str]| Command::new("git").args(args).current_dir(&scratch.0).output().unwrap();
+    assert!(git(&["init", "-q", "repo"]).status.success());
+    assert!(Command::new("chown").args(["-R", "65534:65534"]).arg(&repo).status().unwrap().success());
+    let status = |settings: &std::path::Path, env: &[(&str, &str)]| {
+        let out = Command::new(srt())
+            .arg("--settings")
+            .arg(settings)
+            .args(["--", "git", "-C", "repo", "status", "--short"])
+            .current_dir(&scratch.0)
+            .env("HOME", &scratch.0)
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (out.status.code(), text(&out.stderr))
+    };
+    let without = scratch.settings("", "", "");
+    let (code, stderr) = status(&without, &[]);
+    assert_ne!(code, Some(0), "git must refuse another user's repository: {stderr}");
+    assert!(stderr.contains("dubious ownership"), "{stderr}");
+    let with = scratch.settings("", "", r#""git": {"safeDirectories": ["./repo"]}"#);
+    let (code, stderr) = status(&with, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // After the caller's own entries; and a caller's count of 0 adds nothing.
+    let (code, stderr) =
+        status(&with, &[("GIT_CONFIG_COUNT", "1"), ("GIT_CONFIG_KEY_0", "core.pager"), ("GIT_CONFIG_VALUE_0", "cat")]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _) = status(&with, &[("GIT_CONFIG_COUNT", "0")]);
+    assert_ne!(code, Some(0));
+}

@@ -174,6 +174,7 @@ pub fn prepare(
         tty,
         max_processes: limits.rlimit_nproc(),
         java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
+        git_config_count: std::env::var("GIT_CONFIG_COUNT").ok(),
         helper,
         command,
     };
@@ -322,6 +323,7 @@ pub fn linux_arguments(
         tty: false,
         max_processes: crate::limits::probe(wanted, true).rlimit_nproc(),
         java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
+        git_config_count: std::env::var("GIT_CONFIG_COUNT").ok(),
         helper,
         command: argv,
         cwd,

@@ -51,9 +51,6 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
     if s.java_agent_jar_path.is_some() {
         refuse("javaAgentJarPath", "the Java agent is not shipped yet");
     }
-    if s.git.as_ref().is_some_and(|g| !g.safe_directories.is_empty()) {
-        refuse("git.safeDirectories", "safe.directory injection is not implemented yet");
-    }
     let mut note = |path: &str, message: &str| notes.push(Notice { path: path.into(), message: message.into() });
     if s.ripgrep.is_some() {
         note("ripgrep", "ignored: srt-rs scans for protected files natively and never runs ripgrep");

@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 pub mod fake_fs;
+pub mod git_safe;
 pub mod glob;
 #[cfg(target_os = "linux")]
 pub mod linux;

@@ -64,6 +64,8 @@ pub struct RunFacts<'a> {
     pub max_processes: Option<u64>,
     /// The caller's `JAVA_TOOL_OPTIONS`, kept before srt's proxy properties.
     pub java_tool_options: Option<String>,
+    /// The caller's `GIT_CONFIG_COUNT`: `git.safeDirectories` entries follow its own.
+    pub git_config_count: Option<String>,
     pub command: Vec<OsString>,
 }
 
@@ -135,6 +137,14 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
     fs_plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy));
     let java = crate::proxy::env::java_tool_options(facts.java_tool_options.as_deref());
     fs_plan.env.push(("JAVA_TOOL_OPTIONS".into(), java));
+    // Directories git may treat as safe, as written (`~` and relative ones resolved).
+    let safe: Vec<PathBuf> = settings
+        .git
+        .iter()
+        .flat_map(|g| &g.safe_directories)
+        .map(|d| super::paths::absolute(&crate::config::PathEntry::Literal(d.clone()), &facts.cwd, &facts.home))
+        .collect();
+    fs_plan.env.extend(crate::sandbox::git_safe::safe_directory_env(&safe, facts.git_config_count.as_deref()));
 
     let helper = HelperArgs {
         tty: facts.tty,

@@ -53,6 +53,7 @@ fn facts(s: &Settings, channel: Channel) -> RunFacts<'_> {
         tty: false,
         max_processes: None,
         java_tool_options: Some("-Xmx1g".into()),
+        git_config_count: None,
         command: ["sh", "-c", "echo hi"].map(OsString::from).into(),
     }
 }
