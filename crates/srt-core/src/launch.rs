@@ -175,6 +175,7 @@ pub fn prepare(
         max_processes: limits.rlimit_nproc(),
         java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
         git_config_count: std::env::var("GIT_CONFIG_COUNT").ok(),
+        git_ssh_command: std::env::var("GIT_SSH_COMMAND").ok(),
         helper,
         command,
     };
@@ -324,6 +325,7 @@ pub fn linux_arguments(
         max_processes: crate::limits::probe(wanted, true).rlimit_nproc(),
         java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
         git_config_count: std::env::var("GIT_CONFIG_COUNT").ok(),
+        git_ssh_command: std::env::var("GIT_SSH_COMMAND").ok(),
         helper,
         command: argv,
         cwd,

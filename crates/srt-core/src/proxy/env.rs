@@ -68,11 +68,19 @@ pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str) -> Vec<(String,
         v.push(("CLOUDSDK_PROXY_USERNAME", user.clone()));
         v.push(("CLOUDSDK_PROXY_PASSWORD", password.clone()));
     }
-    v.push((
-        "GIT_SSH_COMMAND",
-        format!("ssh -o ControlMaster=no -o ControlPath=none -o ProxyCommand='{ssh_proxy_command} %h %p'"),
-    ));
+    v.push(("GIT_SSH_COMMAND", git_ssh_command(ssh_proxy_command, None)));
     v.into_iter().map(|(k, val)| (k.to_string(), val)).collect()
+}
+
+/// `GIT_SSH_COMMAND` inside: ssh through the HTTP proxy. A command the
+/// caller set is kept, srt's options after its own (ssh takes the first
+/// value it reads for an option, so the caller's `-o ProxyCommand` wins).
+pub fn git_ssh_command(ssh_proxy_command: &str, caller: Option<&str>) -> String {
+    let ours = format!("-o ControlMaster=no -o ControlPath=none -o ProxyCommand='{ssh_proxy_command} %h %p'");
+    match caller.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(caller) => format!("{caller} {ours}"),
+        None => format!("ssh {ours}"),
+    }
 }
 
 /// `NO_PROXY` in the JVM's grammar (`|`-separated, `*` wildcards; the
@@ -153,6 +161,15 @@ mod tests {
         let theirs = java_tool_options(Some(" -Xmx1g -Dhttps.proxyHost=corp "));
         assert!(theirs.starts_with("-Xmx1g -Dhttps.proxyHost=corp -Dhttp.proxyHost=localhost"), "{theirs}");
         assert_eq!(java_tool_options(Some("  ")), ours);
+    }
+
+    #[test]
+    fn a_git_ssh_command_the_caller_set_is_kept_with_the_proxy_after_it() {
+        assert_eq!(
+            git_ssh_command("srt __proxy-connect", Some("ssh -i ~/.ssh/deploy")),
+            "ssh -i ~/.ssh/deploy -o ControlMaster=no -o ControlPath=none -o ProxyCommand='srt __proxy-connect %h %p'"
+        );
+        assert_eq!(git_ssh_command("srt __proxy-connect", Some(" ")), git_ssh_command("srt __proxy-connect", None));
     }
 
     #[test]

@@ -54,6 +54,7 @@ fn facts(s: &Settings, channel: Channel) -> RunFacts<'_> {
         max_processes: None,
         java_tool_options: Some("-Xmx1g".into()),
         git_config_count: None,
+        git_ssh_command: Some("ssh -i /k".into()),
         command: ["sh", "-c", "echo hi"].map(OsString::from).into(),
     }
 }
@@ -100,6 +101,9 @@ fn a_cli_run_hides_the_registry_and_hands_the_helper_its_descriptors() {
     let java = &p.fs.env.iter().find(|(k, _)| k == "JAVA_TOOL_OPTIONS").unwrap().1;
     assert!(java.starts_with("-Xmx1g -Dhttp.proxyHost=localhost"), "{java}");
     assert!(p.fs.env.iter().any(|(k, v)| k == "HTTPS_PROXY" && v.starts_with("http://localhost:")), "{:?}", p.fs.env);
+    // The caller's own ssh command is kept, the proxy after it.
+    let ssh = &p.fs.env.iter().find(|(k, _)| k == "GIT_SSH_COMMAND").unwrap().1;
+    assert!(ssh.starts_with("ssh -i /k -o ControlMaster=no"), "{ssh}");
     assert_eq!(p.key, "sh -c echo hi");
     assert!(p.protected.no_repository_here);
     // This run's placeholders, and the live one it mounts beneath (its
