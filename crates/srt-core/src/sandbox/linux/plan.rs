@@ -321,10 +321,14 @@ fn protections(cx: &Context<'_, '_>, region: &mut WriteRegion, out: &mut Plan) -
     // puts it; so do the start-up files the environment names.
     let mut home_extras: Vec<PathBuf> = HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect();
     home_extras.extend(input.startup.files.iter().cloned());
-    // denyWrite (as listed or matched by a glob), srt's own paths and the
-    // settings file: a link anywhere on the way, in a writable directory,
-    // could be pointed elsewhere. (A path that resolves to itself has none.)
-    for lexical in deny_write.iter().chain(&input.protect).filter(|p| fs.real_path(p).as_deref() != Some(p.as_path())) {
+    // denyWrite (as listed or matched by a glob), srt's own paths, the
+    // settings file, ssh's and git's config at home and the start-up files
+    // the environment names: a link anywhere on the way, in a writable
+    // directory, could be pointed elsewhere (an earlier run may have planted
+    // it), and the tool reads through the link. (A path that resolves to
+    // itself has none.)
+    let named = deny_write.iter().chain(&input.protect).chain(&home_extras);
+    for lexical in named.filter(|p| fs.real_path(p).as_deref() != Some(p.as_path())) {
         refuse_replaceable_link(fs, lexical, roots, out);
     }
     for lexical in deny_write.into_iter().chain(input.protect.iter().cloned()).chain(home_extras) {

@@ -517,6 +517,39 @@ fn start_up_files_are_kept_from_being_made_in_every_home_and_where_the_environme
 }
 
 #[test]
+fn a_start_up_file_or_home_config_reached_through_a_replaceable_link_refuses_the_run() {
+    // An earlier run with the project writable left `rg.conf` a link to a
+    // file it may write: protecting the target would leave the link free to
+    // be pointed at another file, which ripgrep would then read.
+    let s = settings(json!({"denyRead": [], "allowWrite": ["."], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.add("/home/u/proj/mine.conf", Node::File);
+    fs.add("/home/u/proj/rg.conf", Node::Link("/home/u/proj/mine.conf".into()));
+    let input = PlanInput {
+        settings: &s,
+        cwd: "/home/u/proj".into(),
+        home: "/home/u".into(),
+        tmpdir: None,
+        shared_tmp: None,
+        helper: "/opt/srt/srt".into(),
+        empty_dir: "/run/srt/empty".into(),
+        empty_pipe: "/run/srt/pipe".into(),
+        protect: vec![],
+        startup: StartupPlaces { homes: vec![], files: vec!["/home/u/proj/rg.conf".into()] },
+    };
+    let p = plan(&input, &fs);
+    assert!(p.errors.iter().any(|e| e.contains("/home/u/proj/rg.conf is a symbolic link")), "{:?}", p.errors);
+    // The same for ~/.ssh in a writable home.
+    let s = settings(json!({"denyRead": [], "allowWrite": ["~"], "denyWrite": []}));
+    let mut fs = home_fs();
+    fs.nodes.retain(|p, _| !p.starts_with("/home/u/.ssh"));
+    fs.add("/home/u/dotfiles/ssh", Node::Dir);
+    fs.add("/home/u/.ssh", Node::Link("/home/u/dotfiles/ssh".into()));
+    let p = run(&fs, &s);
+    assert!(p.errors.iter().any(|e| e.contains("/home/u/.ssh is a symbolic link")), "{:?}", p.errors);
+}
+
+#[test]
 fn no_repository_in_a_writable_directory_above_the_working_directory() {
     let s = settings(json!({"denyRead": [], "allowWrite": ["/w"], "denyWrite": []}));
     let mut fs = FakeFs::new(&["/w/proj", "/w/other/.git/hooks", "/home/u"], &["/w/other/.git/config"]);
