@@ -145,6 +145,13 @@ fn push_literal(out: &mut String, c: char) {
     out.push(c);
 }
 
+/// `text` as a regular expression that matches it alone (unanchored).
+pub fn literal_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    text.chars().for_each(|c| push_literal(&mut out, c));
+    out
+}
+
 /// A set (`[a-z_]`) as a bracket expression where its members are plain
 /// letters and digits; else as a group of alternatives, since inside a
 /// bracket POSIX gives `]`, `-` and `^` meanings by position and none to `\\`.
@@ -185,10 +192,7 @@ impl Glob {
     /// written as given (the caller resolves it first); with `subtree`, a
     /// match also covers everything beneath it (for denies).
     pub fn to_regex(&self, base: &Path, subtree: bool) -> String {
-        let mut out = String::from("^");
-        for c in base.to_string_lossy().trim_end_matches('/').chars() {
-            push_literal(&mut out, c);
-        }
+        let mut out = format!("^{}", literal_regex(base.to_string_lossy().trim_end_matches('/')));
         for segment in &self.segments {
             match segment {
                 // Any number of directories (none included); at the end, anything below.

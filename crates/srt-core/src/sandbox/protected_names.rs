@@ -50,3 +50,9 @@ pub const PROTECTED_GIT: &[&str] = &["hooks", "commondir", "modules", "worktrees
 
 /// The repository's config, protected unless `allowGitConfig`.
 pub const PROTECTED_GIT_CONFIG: &[&str] = &["config", "config.worktree"];
+
+/// In home, beyond the protected names: ssh's directory (its `config` runs a
+/// ProxyCommand, `rc` runs at login) and git's XDG config. Where no
+/// `~/.config` exists yet in a writable home, its placeholder keeps the
+/// command from making one (fails closed).
+pub const HOME_PROTECTED: &[&str] = &[".ssh", ".config/git"];

@@ -319,7 +319,7 @@ fn protections(cx: &Context<'_, '_>, region: &mut WriteRegion, out: &mut Plan) -
     }
     // What ssh and git read from home runs code too, wherever a write root
     // puts it; so do the start-up files the environment names.
-    let mut home_extras: Vec<PathBuf> = HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect();
+    let mut home_extras: Vec<PathBuf> = mandatory::HOME_PROTECTED.iter().map(|p| input.home.join(p)).collect();
     home_extras.extend(input.startup.files.iter().cloned());
     // denyWrite (as listed or matched by a glob), srt's own paths, the
     // settings file, ssh's and git's config at home and the start-up files
@@ -543,12 +543,6 @@ fn harden_proc(mounts: &mut Vec<Mount>, fs: &dyn FsView) {
         mounts.push(Mount::RoBind("/dev/null".into(), p.into()));
     }
 }
-
-/// In home, beyond the protected names: ssh's directory (its `config` runs a
-/// ProxyCommand, `rc` runs at login) and git's XDG config. Where no
-/// `~/.config` exists yet in a writable home, its placeholder keeps the
-/// command from making one (fails closed).
-const HOME_PROTECTED: &[&str] = &[".ssh", ".config/git"];
 
 /// The symbolic links met on the way to `path` (its last component
 /// included), each where it really sits: its directory resolved, its own name.

@@ -11,7 +11,7 @@
 use std::path::{Component, Path, PathBuf};
 
 use crate::config::{PathEntry, Settings};
-use crate::sandbox::glob::{is_glob, Glob};
+use crate::sandbox::glob::{is_glob, literal_regex, Glob};
 use crate::sandbox::paths::{absolute, is_within, landing, FsView};
 use crate::sandbox::protected_names as names;
 
@@ -80,11 +80,6 @@ fn private_spelling(path: &Path) -> PathBuf {
         }
     }
     path.to_path_buf()
-}
-
-/// A regular expression for a fixed path (its characters taken literally).
-fn literal_regex(path: &Path) -> String {
-    Glob::new(Path::new("/")).to_regex(path, false).trim_end_matches('$').to_string()
 }
 
 /// One settings entry as a filter: a glob as a regular expression over its
@@ -165,19 +160,26 @@ pub fn profile(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
         root_paths.push(landed);
     }
     for entry in &s.filesystem.allow_write {
-        let (filter, base) = entry_filter(entry, input, fs, false);
+        let (filter, _) = entry_filter(entry, input, fs, false);
         if let Filter::Subpath(p) = &filter {
             root_paths.push(p.clone());
         }
         roots.push(filter);
-        let _ = base;
     }
     text.push_str(&rule("allow", "file-write*", &roots));
     let mut write_denies: Vec<Filter> =
         s.filesystem.deny_write.iter().map(|e| entry_filter(e, input, fs, true).0).collect();
-    write_denies.extend(input.protect.iter().map(|p| Filter::Subpath(private_spelling(&landing(fs, p)))));
-    let home_extras = ["~/.ssh", "~/.config/git"].map(|p| input.home.join(p.trim_start_matches("~/")));
-    write_denies.extend(home_extras.iter().map(|p| Filter::Subpath(private_spelling(&landing(fs, p)))));
+    // srt's own files, the settings file, ssh's and git's config at home:
+    // where they land, and the name itself too, so that a link on the way
+    // cannot be pointed elsewhere.
+    let home_extras = names::HOME_PROTECTED.iter().map(|p| input.home.join(p));
+    for path in input.protect.iter().cloned().chain(home_extras) {
+        let (named, landed) = (private_spelling(&path), private_spelling(&landing(fs, &path)));
+        if named != landed {
+            write_denies.push(Filter::Subpath(named));
+        }
+        write_denies.push(Filter::Subpath(landed));
+    }
     // The protected names, wherever a write root holds them.
     let mut bases: Vec<PathBuf> = vec![private_spelling(&input.cwd)];
     bases.extend(root_paths.iter().filter(|r| fs.is_dir(r)).cloned());
@@ -221,9 +223,9 @@ const DEVICE_WRITE_PATHS: &[&str] =
 /// `^<base>(/.*)?/<name>` for a name at any depth under `base`, outside
 /// `node_modules` (a dependency's own `.vscode` is its business).
 fn protected_names(base: &Path, allow_git_config: bool) -> Vec<Filter> {
-    let anchor = literal_regex(base);
+    let anchor = format!("^{}", literal_regex(&base.to_string_lossy()));
     let outside_deps = format!("{anchor}/(.*/)?node_modules/");
-    let escape = |name: &str| literal_regex(Path::new(name)).trim_start_matches('^').to_string();
+    let escape = literal_regex;
     let file = |name: &str| Filter::RegexUnless(format!("{anchor}(/.*)?/{}$", escape(name)), outside_deps.clone());
     let tree =
         |name: &str| Filter::RegexUnless(format!("{anchor}(/.*)?/{}(/.*)?$", escape(name)), outside_deps.clone());

@@ -274,3 +274,27 @@ fn a_path_with_quotes_and_backslashes_cannot_break_out_of_its_string() {
     assert!(text.lines().any(|l| l == "  (subpath \"/data/a\\\"b\\\\c) (allow default\")"), "{text}");
     assert!(!text.lines().any(|l| l.trim_start().starts_with("(allow default")), "{text}");
 }
+
+#[test]
+fn a_protected_path_reached_through_a_link_is_denied_by_its_name_and_where_it_lands() {
+    let s = settings(json!({"filesystem": {"allowWrite": ["~"]}}));
+    let mut fs = disk();
+    fs.nodes.retain(|p, _| !p.starts_with("/Users/u/.ssh"));
+    fs.add("/Users/u/dotfiles/ssh", Node::Dir);
+    fs.add("/Users/u/.ssh", Node::Link("/Users/u/dotfiles/ssh".into()));
+    let input = ProfileInput {
+        settings: &s,
+        cwd: "/Users/u/proj".into(),
+        home: "/Users/u".into(),
+        tmpdir: None,
+        http_port: 3128,
+        socks_port: 1080,
+        log_tag: "t".into(),
+        protect: vec![],
+    };
+    let write = section(&profile(&input, &fs).text, "File write");
+    // The link itself cannot be replaced, nor what it leads to written.
+    for line in ["  (subpath \"/Users/u/.ssh\")", "  (subpath \"/Users/u/dotfiles/ssh\")"] {
+        assert!(write.contains(&line.to_string()), "{line} missing from {write:#?}");
+    }
+}
