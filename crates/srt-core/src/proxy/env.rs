@@ -26,13 +26,14 @@ impl ProxyEndpoint {
 }
 
 /// The variables, in order. `ssh_proxy` is the ProxyCommand that carries
-/// ssh through the HTTP proxy (srt's own helper binary, present inside).
-pub fn proxy_env(ssh_proxy_command: &str) -> Vec<(String, String)> {
-    proxy_env_at(&ProxyEndpoint::in_sandbox(), ssh_proxy_command)
+/// ssh through the HTTP proxy (srt's own helper binary, present inside);
+/// `git_ssh`, the caller's own `GIT_SSH_COMMAND`, if any (see [`git_ssh_command`]).
+pub fn proxy_env(ssh_proxy_command: &str, git_ssh: Option<&str>) -> Vec<(String, String)> {
+    proxy_env_at(&ProxyEndpoint::in_sandbox(), ssh_proxy_command, git_ssh)
 }
 
 /// The variables for proxies at `at`.
-pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str) -> Vec<(String, String)> {
+pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str, git_ssh: Option<&str>) -> Vec<(String, String)> {
     let user = at.credentials.as_ref().map(|(u, p)| format!("{u}:{p}@")).unwrap_or_default();
     let http = format!("http://{user}localhost:{}", at.http_port);
     let socks = format!("socks5h://{user}localhost:{}", at.socks_port);
@@ -68,7 +69,7 @@ pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str) -> Vec<(String,
         v.push(("CLOUDSDK_PROXY_USERNAME", user.clone()));
         v.push(("CLOUDSDK_PROXY_PASSWORD", password.clone()));
     }
-    v.push(("GIT_SSH_COMMAND", git_ssh_command(ssh_proxy_command, None)));
+    v.push(("GIT_SSH_COMMAND", git_ssh_command(ssh_proxy_command, git_ssh)));
     v.into_iter().map(|(k, val)| (k.to_string(), val)).collect()
 }
 
@@ -125,7 +126,7 @@ mod tests {
 
     #[test]
     fn variables_point_at_the_sandbox_ports() {
-        let env = proxy_env("/opt/srt __proxy-connect");
+        let env = proxy_env("/opt/srt __proxy-connect", None);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("HTTPS_PROXY"), Some("http://localhost:3128"));
         assert_eq!(get("https_proxy"), Some("http://localhost:3128"));
@@ -141,13 +142,13 @@ mod tests {
     #[test]
     fn proxies_on_the_hosts_loopback_carry_the_sessions_credentials() {
         let at = ProxyEndpoint { http_port: 50123, socks_port: 50123, credentials: Some(("srt".into(), "t0k".into())) };
-        let env = proxy_env_at(&at, "srt __proxy-connect");
+        let env = proxy_env_at(&at, "srt __proxy-connect", None);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("HTTPS_PROXY"), Some("http://srt:t0k@localhost:50123"));
         assert_eq!(get("FTP_PROXY"), Some("socks5h://srt:t0k@localhost:50123"));
         assert_eq!(get("RSYNC_PROXY"), Some("srt:t0k@localhost:50123"));
         assert_eq!(get("CLOUDSDK_PROXY_PASSWORD"), Some("t0k"));
-        assert_eq!(proxy_env("x").iter().find(|(n, _)| n == "CLOUDSDK_PROXY_PASSWORD"), None);
+        assert_eq!(proxy_env("x", None).iter().find(|(n, _)| n == "CLOUDSDK_PROXY_PASSWORD"), None);
     }
 
     #[test]

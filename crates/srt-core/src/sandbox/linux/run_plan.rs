@@ -136,13 +136,7 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
     }
     fs_plan.mounts.push(Mount::RemountRo(facts.registry.clone()));
     let ssh_proxy = crate::proxy::env::ssh_proxy_command(&facts.helper);
-    fs_plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy));
-    if let Some(caller) = &facts.git_ssh_command {
-        let kept = crate::proxy::env::git_ssh_command(&ssh_proxy, Some(caller));
-        for (_, value) in fs_plan.env.iter_mut().filter(|(n, _)| n == "GIT_SSH_COMMAND") {
-            value.clone_from(&kept);
-        }
-    }
+    fs_plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy, facts.git_ssh_command.as_deref()));
     let java = crate::proxy::env::java_tool_options(facts.java_tool_options.as_deref());
     fs_plan.env.push(("JAVA_TOOL_OPTIONS".into(), java));
     // Directories git may treat as safe, as written (`~` and relative ones resolved).

@@ -71,7 +71,7 @@ pub fn run(run: &MacRun<'_>) -> Result<MacOutcome, String> {
     let text = profile(&input, &crate::sandbox::paths::StdFs).text;
     let endpoint = ProxyEndpoint { http_port: port, socks_port: port, credentials: Some(("srt".into(), token)) };
     let ssh = crate::proxy::env::ssh_proxy_command(&std::env::current_exe().unwrap_or_default());
-    let mut env = proxy_env_at(&endpoint, &ssh);
+    let mut env = proxy_env_at(&endpoint, &ssh, std::env::var("GIT_SSH_COMMAND").ok().as_deref());
     env.push(("SANDBOX_RUNTIME".into(), "1".into()));
     let monitor = match &run.log {
         Some(log) => Some(Monitor::start(log, &suffix, violations.clone())?),
