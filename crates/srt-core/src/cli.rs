@@ -294,10 +294,7 @@ fn shell_path() -> PathBuf {
 
 /// Whether an argument looks like the hidden helper subcommand.
 pub fn is_helper_invocation(first: Option<&OsStr>) -> bool {
-    #[cfg(target_os = "linux")]
-    return first == Some(OsStr::new(crate::helper::SUBCOMMAND));
-    #[cfg(not(target_os = "linux"))]
-    return first.is_some_and(|f| f == "__sandbox-exec");
+    first == Some(OsStr::new(crate::helper_protocol::SUBCOMMAND))
 }
 
 /// Runs `argv` in the sandbox described by `settings`; returns its status.

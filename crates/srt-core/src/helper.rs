@@ -14,7 +14,6 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-pub use crate::helper_protocol::SUBCOMMAND;
 use crate::helper_protocol::{Channel, HelperArgs, MountCheck};
 
 /// Signals the helper passes on to the command.

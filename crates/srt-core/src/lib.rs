@@ -44,7 +44,6 @@ mod descriptor_limit;
 mod error;
 #[cfg(target_os = "linux")]
 mod helper;
-#[cfg(target_os = "linux")]
 mod helper_protocol;
 mod hints;
 mod launch;
