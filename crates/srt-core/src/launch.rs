@@ -70,6 +70,49 @@ pub struct PrepareOptions<'a> {
     pub package: &'a [PathBuf],
 }
 
+/// What the machine and srt's own environment say about a run, the same
+/// for a run and for `--print-profile linux`.
+#[cfg(target_os = "linux")]
+struct HostFacts {
+    home: PathBuf,
+    bwrap: crate::sandbox::linux::run_plan::BwrapFound,
+    /// bubblewrap keeps the command from making user namespaces (no setting lets it).
+    disable_userns: bool,
+    startup: crate::sandbox::linux::startup_places::StartupPlaces,
+    java_tool_options: Option<String>,
+    git_config_count: Option<String>,
+    git_ssh_command: Option<String>,
+}
+
+#[cfg(target_os = "linux")]
+fn host_facts(settings: &Settings) -> Result<HostFacts, Error> {
+    use crate::sandbox::linux::{bwrap, startup_places::startup_places};
+    let path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref())
+        .map_err(|e| Error::new(ErrorCode::MissingDependency, e.0))?;
+    let wants_nested =
+        settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
+    Ok(HostFacts {
+        home: home_dir(),
+        bwrap: crate::sandbox::linux::run_plan::BwrapFound {
+            real: std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone()),
+            path,
+            named: settings.bwrap_path.is_some(),
+        },
+        disable_userns: !wants_nested,
+        // Accounts the system lists by other means (LDAP) are not seen.
+        startup: startup_places(&|v| std::env::var_os(v), &std::fs::read("/etc/passwd").unwrap_or_default()),
+        java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
+        git_config_count: std::env::var("GIT_CONFIG_COUNT").ok(),
+        git_ssh_command: std::env::var("GIT_SSH_COMMAND").ok(),
+    })
+}
+
+/// `$HOME`, resolved (`/` when unset).
+fn home_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+    std::fs::canonicalize(&home).unwrap_or(home)
+}
+
 /// Plans the sandbox for `command` and renders bubblewrap's argument vector.
 #[cfg(target_os = "linux")]
 pub fn prepare(
@@ -81,10 +124,8 @@ pub fn prepare(
 ) -> Result<Prepared, Error> {
     let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package } = options;
     use crate::helper_protocol::Channel;
-    use crate::sandbox::linux::run_plan::{plan_run, BwrapFound, RunFacts};
-    use crate::sandbox::linux::{
-        bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp, startup_places::startup_places,
-    };
+    use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
+    use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp};
 
     // The facts: what the disk, the registry and the environment say.
     let cwd = match cwd {
@@ -92,19 +133,14 @@ pub fn prepare(
             .map_err(|e| format!("cannot use the working directory {}: {e}", dir.display()))?,
         None => std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?,
     };
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
-    let home = std::fs::canonicalize(&home).unwrap_or(home);
+    let host = host_facts(settings)?;
     let mut warnings = Vec::new();
-    let shared_tmp = sandbox_tmpdir(&home, &cwd, &mut warnings);
-    let missing = |e: bwrap::DependencyError| Error::new(ErrorCode::MissingDependency, e.0);
-    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref()).map_err(missing)?;
-    bwrap::check_user_namespaces().map_err(missing)?;
-    let wants_nested =
-        settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
-    let disable_userns = !wants_nested;
+    let shared_tmp = sandbox_tmpdir(&host.home, &cwd, &mut warnings);
+    bwrap::check_user_namespaces().map_err(|e| Error::new(ErrorCode::MissingDependency, e.0))?;
     let registry = placeholders::Registry::open()?;
-    if disable_userns {
-        require_disable_userns(&bwrap_path, registry.dir()).map_err(|e| Error::new(ErrorCode::MissingDependency, e))?;
+    if host.disable_userns {
+        require_disable_userns(&host.bwrap.path, registry.dir())
+            .map_err(|e| Error::new(ErrorCode::MissingDependency, e))?;
     }
     // Held until the sandbox has its mounts: no other run cleans up meanwhile.
     let lock = registry.lock().map_err(|e| format!("cannot lock {}: {e}", registry.dir().display()))?;
@@ -153,7 +189,7 @@ pub fn prepare(
     let facts = RunFacts {
         settings,
         cwd,
-        home,
+        home: host.home,
         tmpdir,
         shared_tmp,
         registry: registry.dir().to_path_buf(),
@@ -162,20 +198,15 @@ pub fn prepare(
         own_paths: own_paths(&helper, package),
         live,
         also_protect: also_protect.to_vec(),
-        // Accounts the system lists by other means (LDAP) are not seen.
-        startup: startup_places(&|v| std::env::var_os(v), &std::fs::read("/etc/passwd").unwrap_or_default()),
-        bwrap: BwrapFound {
-            real: std::fs::canonicalize(&bwrap_path).unwrap_or_else(|_| bwrap_path.clone()),
-            path: bwrap_path,
-            named: settings.bwrap_path.is_some(),
-        },
-        disable_userns,
+        startup: host.startup,
+        bwrap: host.bwrap,
+        disable_userns: host.disable_userns,
         channel,
         tty,
         max_processes: limits.rlimit_nproc(),
-        java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
-        git_config_count: std::env::var("GIT_CONFIG_COUNT").ok(),
-        git_ssh_command: std::env::var("GIT_SSH_COMMAND").ok(),
+        java_tool_options: host.java_tool_options,
+        git_config_count: host.git_config_count,
+        git_ssh_command: host.git_ssh_command,
         helper,
         command,
     };
@@ -250,8 +281,7 @@ pub fn macos_profile(
     use crate::sandbox::macos::profile::{profile, ProfileInput};
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
-    let home = std::fs::canonicalize(&home).unwrap_or(home);
+    let home = home_dir();
     // The proxies' ports: the external ones the settings name, else the defaults.
     let port =
         |p: Option<i64>, default: u16| p.and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0).unwrap_or(default);
@@ -290,42 +320,35 @@ pub fn linux_arguments(
     package: &[PathBuf],
 ) -> Result<String, Error> {
     use crate::helper_protocol::Channel;
-    use crate::sandbox::linux::run_plan::{plan_run, BwrapFound, RunFacts};
-    use crate::sandbox::linux::{bwrap, paths::HostFs, startup_places::startup_places};
+    use crate::sandbox::linux::paths::HostFs;
+    use crate::sandbox::linux::placeholders::Registry;
+    use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
     let helper = helper?;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
-    let home = std::fs::canonicalize(&home).unwrap_or(home);
-    let bwrap_path = bwrap::find_bwrap(settings, std::env::var_os("PATH").as_deref())
-        .map_err(|e| Error::new(ErrorCode::MissingDependency, e.0))?;
-    let registry = PathBuf::from(format!("/tmp/srt-{}", crate::sys::euid()));
+    let host = host_facts(settings)?;
+    let registry = Registry::path();
+    let (empty_dir, empty_pipe) = Registry::sources(&registry);
     let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
-    let wants_nested =
-        settings.allow_nested_user_namespaces == Some(true) || settings.enable_weaker_nested_sandbox == Some(true);
     let facts = RunFacts {
         settings,
-        home,
+        home: host.home,
         tmpdir: None,
         shared_tmp: None,
-        empty_dir: registry.join("empty"),
-        empty_pipe: registry.join("empty-pipe"),
+        empty_dir,
+        empty_pipe,
         registry,
         own_paths: own_paths(&helper, package),
         live: Vec::new(),
         also_protect: vec![settings_file.to_path_buf()],
-        startup: startup_places(&|v| std::env::var_os(v), &std::fs::read("/etc/passwd").unwrap_or_default()),
-        bwrap: BwrapFound {
-            real: std::fs::canonicalize(&bwrap_path).unwrap_or_else(|_| bwrap_path.clone()),
-            path: bwrap_path,
-            named: settings.bwrap_path.is_some(),
-        },
-        disable_userns: !wants_nested,
+        startup: host.startup,
+        bwrap: host.bwrap,
+        disable_userns: host.disable_userns,
         channel: Channel::Descriptors,
         tty: false,
         max_processes: crate::limits::probe(wanted, true).rlimit_nproc(),
-        java_tool_options: std::env::var("JAVA_TOOL_OPTIONS").ok(),
-        git_config_count: std::env::var("GIT_CONFIG_COUNT").ok(),
-        git_ssh_command: std::env::var("GIT_SSH_COMMAND").ok(),
+        java_tool_options: host.java_tool_options,
+        git_config_count: host.git_config_count,
+        git_ssh_command: host.git_ssh_command,
         helper,
         command: argv,
         cwd,

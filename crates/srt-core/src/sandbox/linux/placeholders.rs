@@ -98,7 +98,7 @@ impl Registry {
     /// `/tmp/srt-<uid>`: the same for every run of this user, made private;
     /// refused if someone else holds the name.
     pub fn open() -> Result<Self, String> {
-        let dir = PathBuf::from(format!("/tmp/srt-{}", crate::sys::euid()));
+        let dir = Registry::path();
         private_dir(&dir).map(|dir| Self { dir: dir.clone() }).ok_or_else(|| match std::fs::symlink_metadata(&dir) {
             // Not there even after trying to make it: say why it could not be made.
             Err(e) => format!("cannot make {}: {e}", dir.display()),
@@ -107,6 +107,17 @@ impl Registry {
                 dir.display()
             ),
         })
+    }
+
+    /// Where this user's registry is, whether or not it exists yet.
+    pub fn path() -> PathBuf {
+        PathBuf::from(format!("/tmp/srt-{}", crate::sys::euid()))
+    }
+
+    /// Where the sources of placeholders are in the registry at `dir`: the
+    /// empty directory and the named pipe.
+    pub fn sources(dir: &Path) -> (PathBuf, PathBuf) {
+        (dir.join("empty"), dir.join("empty-pipe"))
     }
 
     /// Holds the registry's lock until the guard is dropped.
@@ -120,7 +131,7 @@ impl Registry {
 
     /// An empty directory of ours, the source of directory placeholders.
     pub fn empty_dir(&self) -> io::Result<PathBuf> {
-        let empty = self.dir.join("empty");
+        let empty = Registry::sources(&self.dir).0;
         let _ = std::fs::DirBuilder::new().mode(0o500).create(&empty);
         let meta = std::fs::symlink_metadata(&empty)?;
         let is_empty = std::fs::read_dir(&empty)?.next().is_none();
@@ -134,7 +145,7 @@ impl Registry {
     /// A named pipe of ours: the source of placeholders that are pipes.
     pub fn empty_pipe(&self) -> io::Result<PathBuf> {
         use std::os::unix::fs::FileTypeExt;
-        let pipe = self.dir.join("empty-pipe");
+        let pipe = Registry::sources(&self.dir).1;
         // One there already (EEXIST) is checked below like a new one.
         let _ = nix::unistd::mkfifo(&pipe, Mode::from_bits_truncate(0o400));
         let meta = std::fs::symlink_metadata(&pipe)?;
