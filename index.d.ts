@@ -16,7 +16,7 @@ export declare class NativeSession {
    * Starts the proxies for `config` (JSON text). Resolves to the config's
    * warnings, or the engine's error for a config it refuses.
    */
-  initialize(config: string, ask?: NativeAskCallback | undefined | null): Promise<SettingsResult>
+  initialize(config: string, ask?: NativeAskCallback | undefined | null, enableLogMonitor?: boolean | undefined | null): Promise<SettingsResult>
   /**
    * Wraps `command`; resolves to the command line to run with a shell,
    * and what the plan could not apply as written. The planning (a walk of
@@ -41,6 +41,12 @@ export declare class NativeSession {
   unregisterCommandNetworkLists(commandId: string): void
   /** The session's bridge socket (where sandboxes hand over their proxy listeners). */
   bridgeSocketPath(): string | null
+  /**
+   * The host ports commands reach the proxies on (macOS: srt's loopback
+   * listener, or the external ones the settings name), `[http, socks]`;
+   * none on Linux, where each sandbox's listeners are inside it.
+   */
+  proxyPorts(): Array<number> | null
 }
 
 /** What the ask callback is given. */
@@ -49,7 +55,20 @@ export interface AskRequest {
   port: number
 }
 
-/** Whether this machine can sandbox: bubblewrap present, user namespaces on. */
+/**
+ * What the ask callback decided for a host: allowed, or denied with the
+ * reason to show (if it gave one).
+ */
+export interface AskVerdict {
+  allow: boolean
+  reason?: string
+}
+
+/**
+ * Whether this machine can sandbox: on Linux bubblewrap present and user
+ * namespaces on, with warnings for the default limits nothing here can
+ * hold; on macOS `sandbox-exec`; everywhere the native `srt` binary.
+ */
 export declare function checkDependencies(): DependencyCheck
 
 /** The result of `validateConfig`. */
@@ -60,6 +79,22 @@ export interface ConfigCheck {
   /** Unknown keys. */
   warnings: Array<string>
 }
+
+/** One problem with a config, for the schema objects' `safeParse`. */
+export interface ConfigIssue {
+  /** Where, as the CLI names it: `network.allowedDomains[2]` ("" for the whole). */
+  path: string
+  message: string
+}
+
+/**
+ * Every problem with a config's shape and values (JSON text), as the
+ * original's schemas judge them: no check of what this build enforces.
+ */
+export declare function configIssues(json: string): Array<ConfigIssue>
+
+/** The original's default write paths, as the settings would name them. */
+export declare function defaultWritePaths(): Array<string>
 
 /** What `checkDependencies` finds. */
 export interface DependencyCheck {
@@ -72,15 +107,12 @@ export interface DependencyCheck {
  * user's callback so that it resolves to a verdict, or to `null` when the
  * callback threw or rejected (denied as `permission prompt failed`).
  */
-export type NativeAskCallback = ((arg: AskRequest) => Promise<AskVerdict | null>)
+export type NativeAskCallback = ((arg: AskRequest) => Promise<AskVerdict | undefined | null>)
 
-/**
- * What the ask callback decided for a host: allowed, or denied with the
- * reason to show (if it gave one).
- */
-export interface AskVerdict {
-  allow: boolean
-  reason?: string
+/** An engine error: a stable code (`SRT_...`) and a message for a person. */
+export interface NativeError {
+  code: string
+  message: string
 }
 
 /** One recorded violation. */
@@ -106,6 +138,18 @@ export declare function protectPackage(root: string): void
 export declare function runCli(args: Array<string>): Promise<number>
 
 /**
+ * A violation line as the store keeps it: runs of control or invisible
+ * characters become one space, angle brackets go.
+ */
+export declare function sanitizeViolationLine(line: string): string
+
+/** What `initialize` and `updateConfig` give: the config's warnings, or the engine's error. */
+export interface SettingsResult {
+  warnings: Array<string>
+  error?: NativeError
+}
+
+/**
  * Passes signal `signo` (e.g. 15 for SIGTERM) to every command started by
  * `runCli` that is still running. SIGWINCH (28) resizes their terminal.
  */
@@ -127,24 +171,3 @@ export interface WrapResult {
   warnings: Array<string>
   error?: NativeError
 }
-
-/** What `initialize` and `updateConfig` give: the config's warnings, or the engine's error. */
-export interface SettingsResult {
-  warnings: Array<string>
-  error?: NativeError
-}
-
-/** An engine error: a stable code (`SRT_...`) and a message for a person. */
-export interface NativeError {
-  code: string
-  message: string
-}
-
-/** The original's default write paths, as the settings would name them. */
-export declare function defaultWritePaths(): Array<string>
-
-/**
- * A violation line as the store keeps it: runs of control or invisible
- * characters become one space, angle brackets go.
- */
-export declare function sanitizeViolationLine(line: string): string

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeSession = nativeBinding.NativeSession
 module.exports.checkDependencies = nativeBinding.checkDependencies
+module.exports.configIssues = nativeBinding.configIssues
 module.exports.defaultWritePaths = nativeBinding.defaultWritePaths
 module.exports.protectPackage = nativeBinding.protectPackage
 module.exports.runCli = nativeBinding.runCli

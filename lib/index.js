@@ -169,9 +169,6 @@ class SandboxManager {
 
   /** Starts the proxies with `config`. `askCallback({host, port})` decides hosts no list did (only `true` allows). */
   async initialize(config, askCallback, enableLogMonitor = false) {
-    if (enableLogMonitor) {
-      process.emitWarning('srt-rs: enableLogMonitor is not supported yet: refused file writes are not reported as violations (network refusals are)')
-    }
     if (this.#init) {
       // Running with other arguments: a conflict. Done already: the original ignores the new config.
       const same = JSON.stringify(config) === JSON.stringify(this.#config) && askCallback === this.#ask
@@ -182,7 +179,7 @@ class SandboxManager {
     this.#starting = true
     this.#config = structuredClone(config)
     this.#init = (async () => {
-      const started = await this.#native.initialize(JSON.stringify(config), askCallback ? nativeAsk(askCallback) : undefined)
+      const started = await this.#native.initialize(JSON.stringify(config), askCallback ? nativeAsk(askCallback) : undefined, Boolean(enableLogMonitor))
       if (started.error) throw engineError(started.error)
       for (const w of started.warnings) process.emitWarning(`srt: ${w}`)
     })()
@@ -197,7 +194,7 @@ class SandboxManager {
   }
 
   isSupportedPlatform() {
-    return process.platform === 'linux'
+    return process.platform === 'linux' || process.platform === 'darwin'
   }
 
   isSandboxingEnabled() {
@@ -307,7 +304,7 @@ class SandboxManager {
     return this.#config?.network?.allowMachLookup
   }
 
-  /** srt-rs issues no proxy token (its proxies are reachable only from inside each sandbox). */
+  /** srt-rs issues no session-wide proxy token: on Linux its proxies are reachable only from inside each sandbox, on macOS each wrapped command gets a secret of its own. */
   getProxyAuthToken() {
     return undefined
   }
@@ -337,13 +334,13 @@ class SandboxManager {
     return this.#config?.enableWeakerNestedSandbox
   }
 
-  /** Host ports: only external proxies have one (srt's own proxies listen inside each sandbox). */
+  /** The host port commands reach the HTTP proxy on: srt's loopback listener on macOS (or an external proxy the config names); on Linux only an external one (srt's own proxies listen inside each sandbox). */
   getProxyPort() {
-    return this.#config?.network?.httpProxyPort
+    return this.#native.proxyPorts()?.[0] ?? this.#config?.network?.httpProxyPort
   }
 
   getSocksProxyPort() {
-    return this.#config?.network?.socksProxyPort
+    return this.#native.proxyPorts()?.[1] ?? this.#config?.network?.socksProxyPort
   }
 
   /** The session's bridge socket (both protocols). */

@@ -217,15 +217,27 @@ pub struct DependencyCheck {
     pub warnings: Vec<String>,
 }
 
-/// Whether this machine can sandbox: bubblewrap present, user namespaces on;
-/// warnings for the default limits nothing here can hold.
+/// Whether this machine can sandbox: on Linux bubblewrap present and user
+/// namespaces on, with warnings for the default limits nothing here can
+/// hold; on macOS `sandbox-exec`; everywhere the native `srt` binary.
 #[napi]
 pub fn check_dependencies() -> DependencyCheck {
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     return DependencyCheck {
         errors: vec![format!("Unsupported platform: {}", std::env::consts::OS)],
         warnings: Vec::new(),
     };
+    #[cfg(target_os = "macos")]
+    {
+        let mut errors = Vec::new();
+        if let Err(e) = srt_core::check_sandbox_exec() {
+            errors.push(e);
+        }
+        if let Err(e) = helper_path() {
+            errors.push(e);
+        }
+        DependencyCheck { errors, warnings: Vec::new() }
+    }
     #[cfg(target_os = "linux")]
     {
         let mut errors = Vec::new();
@@ -305,7 +317,12 @@ impl NativeSession {
     /// Starts the proxies for `config` (JSON text). Resolves to the config's
     /// warnings, or the engine's error for a config it refuses.
     #[napi]
-    pub async fn initialize(&self, config: String, ask: Option<NativeAskCallback>) -> Result<SettingsResult> {
+    pub async fn initialize(
+        &self,
+        config: String,
+        ask: Option<NativeAskCallback>,
+        enable_log_monitor: Option<bool>,
+    ) -> Result<SettingsResult> {
         let (settings, mut warnings) = match settings_from_json(&config) {
             Ok(parsed) => parsed,
             Err(e) => return Ok(SettingsResult { warnings: Vec::new(), error: Some(e.into()) }),
@@ -319,6 +336,13 @@ impl NativeSession {
                 .map_err(|e| Error::from_reason(e.to_string()))?
                 .map_err(Error::from_reason)?;
         warnings.extend(started.start_warnings());
+        if enable_log_monitor == Some(true) {
+            // What cannot be watched is said, and the session goes on: the
+            // rules hold either way; only their report is missing.
+            if let Err(e) = started.watch_log() {
+                warnings.push(e);
+            }
+        }
         let old = self.session.lock().map_err(|_| no_session())?.replace(Arc::new(started));
         if let Some(old) = old {
             tokio::task::spawn_blocking(move || drop(old));
@@ -432,7 +456,16 @@ impl NativeSession {
     /// The session's bridge socket (where sandboxes hand over their proxy listeners).
     #[napi]
     pub fn bridge_socket_path(&self) -> Option<String> {
-        self.current().ok().map(|s| s.bridge_socket().display().to_string())
+        self.current().ok().and_then(|s| s.bridge_socket().map(|p| p.display().to_string()))
+    }
+
+    /// The host ports commands reach the proxies on (macOS: srt's loopback
+    /// listener, or the external ones the settings name), `[http, socks]`;
+    /// none on Linux, where each sandbox's listeners are inside it.
+    #[napi]
+    pub fn proxy_ports(&self) -> Option<Vec<u32>> {
+        let (http, socks) = self.current().ok()?.proxy_ports()?;
+        Some(vec![u32::from(http), u32::from(socks)])
     }
 }
 

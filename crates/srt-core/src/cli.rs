@@ -372,7 +372,39 @@ fn run_sandboxed(
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+/// Runs `argv` under `sandbox-exec`; returns its status. Seatbelt's denials
+/// are listed in the exit summary beside the proxies' refusals.
+#[cfg(target_os = "macos")]
+fn run_sandboxed(
+    settings: &config::Settings,
+    settings_file: &std::path::Path,
+    argv: Vec<OsString>,
+    ctx: CliContext,
+) -> Result<i32, String> {
+    use crate::sandbox::macos::{backend, session::MacTools};
+    let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
+    let mut protect = ctx.package.clone();
+    protect.push(cwd.join(settings_file));
+    let run = backend::MacRun {
+        settings,
+        argv: &argv,
+        cwd,
+        helper: ctx.helper.clone()?,
+        protect,
+        tools: MacTools::system(),
+        watch_log: true,
+    };
+    let outcome = backend::run(run, ctx.stdio, &ctx.control)?;
+    for w in &outcome.warnings {
+        say(&format!("srt: warning: {w}"));
+    }
+    for line in &outcome.summary {
+        say(line);
+    }
+    Ok(outcome.status)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn run_sandboxed(_: &config::Settings, _: &std::path::Path, _: Vec<OsString>, _: CliContext) -> Result<i32, String> {
     Err(format!(
         "srt-rs cannot sandbox commands on {} yet; refusing to run the command unsandboxed",

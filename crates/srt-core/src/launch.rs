@@ -42,7 +42,7 @@ pub struct Prepared {
 /// sandbox next time: the helper's directory, the package and launcher
 /// directory the npm bin names (`SRT_PACKAGE_ROOT`, `SRT_LAUNCHER_DIR`: they
 /// can only add protection), and the package the front end names.
-fn own_paths(helper: &Path, package: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn own_paths(helper: &Path, package: &[PathBuf]) -> Vec<PathBuf> {
     let mut paths: Vec<PathBuf> = helper.parent().map(Path::to_path_buf).into_iter().collect();
     for var in ["SRT_PACKAGE_ROOT", "SRT_LAUNCHER_DIR"] {
         paths.extend(std::env::var_os(var).map(PathBuf::from).filter(|p| p.is_absolute()));
@@ -108,7 +108,7 @@ fn host_facts(settings: &Settings) -> Result<HostFacts, Error> {
 }
 
 /// `$HOME`, resolved (`/` when unset).
-fn home_dir() -> PathBuf {
+pub(crate) fn home_dir() -> PathBuf {
     let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
     std::fs::canonicalize(&home).unwrap_or(home)
 }
@@ -304,7 +304,7 @@ pub fn macos_profile(
         protect,
         cwd,
     };
-    Ok(profile(&input, &crate::sandbox::paths::StdFs).text)
+    profile(&input, &crate::sandbox::paths::StdFs).map(|p| p.text)
 }
 
 /// `srt --print-profile linux`: bubblewrap's arguments for a run of `argv`

@@ -33,8 +33,10 @@
 
 // Tests may say what they skipped.
 #![cfg_attr(not(test), deny(clippy::print_stdout, clippy::print_stderr))]
-// Elsewhere than Linux, nothing runs sandboxes yet (the macOS backend that
-// will use the proxies and the settings pipeline is not written).
+// Each OS uses its own backend. macOS's is compiled on Linux for its tests
+// (`sandbox::macos` allows its own dead code there); elsewhere than Linux,
+// the pieces only bubblewrap's runs use (the helper protocol, the launch
+// plan, route lookups) are compiled but unused.
 #![cfg_attr(not(target_os = "linux"), allow(dead_code))]
 
 mod base64;
@@ -53,7 +55,6 @@ mod logging;
 #[cfg(target_os = "linux")]
 mod manager;
 mod policy;
-#[cfg(target_os = "linux")]
 mod program_lookup;
 mod proxy;
 mod run_control;
@@ -62,7 +63,7 @@ mod runner;
 mod sandbox;
 #[cfg(target_os = "linux")]
 mod seccomp;
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod session_elsewhere;
 mod shell_words;
 #[cfg(target_os = "linux")]
@@ -72,7 +73,8 @@ mod violations;
 
 // The surface: what the `srt` binary, the Node addon and the integration
 // tests use. Every module is private; nothing else is reachable from outside.
-// What runs sandboxes is Linux's alone so far (macOS has its profile only).
+// `Session` is the library's session on this OS: bubblewrap's on Linux,
+// Seatbelt's on macOS, one that refuses to start elsewhere.
 pub use cli::{is_helper_invocation, run_with_process_stdio, VERSION};
 pub use config::{admit, default_write_paths, parse_failure, parse_settings, ParseError, Settings};
 pub use error::{Error, ErrorCode};
@@ -91,7 +93,9 @@ pub use sandbox::linux::bwrap::{check_user_namespaces, find_bwrap};
 /// The protected-name scan, for `srt __scan` (the scan benchmark).
 #[cfg(target_os = "linux")]
 pub use sandbox::linux::{mandatory, paths::HostFs};
-#[cfg(not(target_os = "linux"))]
+#[cfg(target_os = "macos")]
+pub use sandbox::macos::session::{check_sandbox_exec, MacSession as Session};
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub use session_elsewhere::Session;
 pub use shell_words::{shell_quote, shell_quote_bytes};
 pub use violations::store_line;

@@ -180,8 +180,18 @@ impl Session {
     }
 
     /// The bridge socket's path (the original's `getLinuxHttpSocketPath`).
-    pub fn bridge_socket(&self) -> &Path {
-        &self.socket
+    pub fn bridge_socket(&self) -> Option<&Path> {
+        Some(&self.socket)
+    }
+
+    /// No proxy port on the host: each sandbox's listeners are inside it.
+    pub fn proxy_ports(&self) -> Option<(u16, u16)> {
+        None
+    }
+
+    /// `enableLogMonitor`: not on Linux yet (refused writes are not reported).
+    pub fn watch_log(&self) -> Result<(), String> {
+        Err("enableLogMonitor is not supported on Linux yet: refused file writes are not reported as violations (network refusals are)".into())
     }
 
     /// Wraps `command` (run by `shell -c`) in a sandbox under the session's
@@ -198,7 +208,7 @@ impl Session {
     ) -> Result<Wrapped, crate::error::Error> {
         let settings = self.settings();
         let settings = custom.unwrap_or(&settings);
-        let shell = find_shell(shell.unwrap_or("bash"))?;
+        let shell = crate::program_lookup::find_shell(shell.unwrap_or("bash"))?;
         let token = random_token()?;
         // Unique in the process (several sessions share its claim records).
         static WRAPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -297,21 +307,6 @@ fn create_private(path: &Path) -> Result<std::fs::File, String> {
         .mode(0o400)
         .open(path)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
-/// The shell's absolute path: as given if absolute, else looked up on PATH.
-fn find_shell(name: &str) -> Result<PathBuf, String> {
-    let not_found = || format!("Shell '{name}' not found in PATH");
-    if name.contains('/') {
-        let p = PathBuf::from(name);
-        return p.is_absolute().then_some(p).ok_or_else(not_found);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
-        .find(|p| crate::sandbox::linux::bwrap::is_executable(p))
-        .ok_or_else(not_found)
 }
 
 /// Connections on the bridge socket not yet identified, at most.

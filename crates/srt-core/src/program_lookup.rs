@@ -5,7 +5,7 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where the program is, or the errno a shell would report (ENOENT: not
 /// found, 127; EACCES: found but not executable, 126).
@@ -34,6 +34,28 @@ pub fn resolve(name: &OsStr, path_var: Option<&OsStr>) -> Result<CString, i32> {
         denied = true;
     }
     Err(if denied { libc::EACCES } else { libc::ENOENT })
+}
+
+/// A regular file someone may execute.
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The shell a wrapped line runs (`binShell`): as given if absolute, else
+/// looked up on PATH's absolute directories.
+pub fn find_shell(name: &str) -> Result<PathBuf, String> {
+    let not_found = || format!("Shell '{name}' not found in PATH");
+    if name.contains('/') {
+        let p = PathBuf::from(name);
+        return p.is_absolute().then_some(p).ok_or_else(not_found);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+        .ok_or_else(not_found)
 }
 
 #[cfg(test)]

@@ -60,7 +60,13 @@ impl Session {
     pub fn unregister_command(&self, _: &str) {
         match *self {}
     }
-    pub fn bridge_socket(&self) -> &Path {
+    pub fn bridge_socket(&self) -> Option<&Path> {
+        match *self {}
+    }
+    pub fn proxy_ports(&self) -> Option<(u16, u16)> {
+        match *self {}
+    }
+    pub fn watch_log(&self) -> Result<(), String> {
         match *self {}
     }
 }

@@ -32,7 +32,24 @@ pub struct Tally {
 struct Inner {
     recent: VecDeque<Violation>,
     tallies: Vec<Tally>,
+    /// Seatbelt's denials by operation and path, with the program refused.
+    sandbox_tallies: Vec<Tally>,
+    /// Network refusals, then everything recorded.
+    network_total: u64,
     total: u64,
+}
+
+/// Distinct destinations (or denials) counted; beyond, only the totals grow:
+/// a command trying a million names does not grow srt without end.
+const TALLIED: usize = 1000;
+
+fn count(tallies: &mut Vec<Tally>, target: String, reason: String) {
+    let known = tallies.len();
+    match tallies.iter_mut().find(|t| t.target == target && t.reason == reason) {
+        Some(t) => t.count += 1,
+        None if known < TALLIED => tallies.push(Tally { target, reason, count: 1 }),
+        None => {}
+    }
 }
 
 /// Thread-safe store shared by the proxies of a session.
@@ -107,13 +124,8 @@ impl Store {
         }
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.total += 1;
-        let known = inner.tallies.len();
-        match inner.tallies.iter_mut().find(|t| t.target == target && t.reason == reason) {
-            Some(t) => t.count += 1,
-            // Bounded: a command trying a million names does not grow srt without end.
-            None if known < 1000 => inner.tallies.push(Tally { target, reason, count: 1 }),
-            None => {}
-        }
+        inner.network_total += 1;
+        count(&mut inner.tallies, target, reason);
         if inner.recent.len() == KEPT {
             inner.recent.pop_front();
         }
@@ -121,15 +133,18 @@ impl Store {
     }
 
     /// Records what the sandbox itself refused (a Seatbelt denial on macOS):
-    /// `line` as the kernel said it, from the operation on.
-    #[cfg_attr(target_os = "linux", allow(dead_code))] // macOS's, whose backend is not wired yet
-    pub fn sandbox_denied(&self, line: &str, command: Option<&str>) {
+    /// `line` as the kernel said it (`cat(4321) deny(1) file-read-data /x`),
+    /// and its operation and target (`file-read-data /x`), for the summary.
+    #[cfg_attr(target_os = "linux", allow(dead_code))] // macOS's
+    pub fn sandbox_denied(&self, line: &str, command: Option<&str>, what: &str) {
         let line = sanitize(line, 800);
         if self.ignored(&line, command) {
             return;
         }
+        let program = sanitize(line.split('(').next().unwrap_or_default(), 100);
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         inner.total += 1;
+        count(&mut inner.sandbox_tallies, sanitize(what, 800), program);
         if inner.recent.len() == KEPT {
             inner.recent.pop_front();
         }
@@ -151,18 +166,29 @@ impl Store {
     /// when nothing was refused.
     pub fn summary(&self) -> Vec<String> {
         const SHOWN: usize = 20;
-        let (tallies, total) = self.tallies();
-        if total == 0 {
-            return Vec::new();
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let sandbox_total = inner.total - inner.network_total;
+        let times = |t: &Tally| if t.count > 1 { format!(" x{}", t.count) } else { String::new() };
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        let mut lines = Vec::new();
+        if inner.network_total > 0 {
+            let n = inner.network_total;
+            lines.push(format!("srt: the sandbox blocked {n} network connection{}:", plural(n)));
+            for t in inner.tallies.iter().take(SHOWN) {
+                lines.push(format!("  {} ({}){}", t.target, t.reason, times(t)));
+            }
+            if inner.tallies.len() > SHOWN {
+                lines.push(format!("  ... and {} more destinations", inner.tallies.len() - SHOWN));
+            }
         }
-        let plural = if total == 1 { "" } else { "s" };
-        let mut lines = vec![format!("srt: the sandbox blocked {total} network connection{plural}:")];
-        for t in tallies.iter().take(SHOWN) {
-            let times = if t.count > 1 { format!(" x{}", t.count) } else { String::new() };
-            lines.push(format!("  {} ({}){times}", t.target, t.reason));
-        }
-        if tallies.len() > SHOWN {
-            lines.push(format!("  ... and {} more destinations", tallies.len() - SHOWN));
+        if sandbox_total > 0 {
+            lines.push(format!("srt: the sandbox refused {sandbox_total} operation{}:", plural(sandbox_total)));
+            for t in inner.sandbox_tallies.iter().take(SHOWN) {
+                lines.push(format!("  {} (by {}){}", t.target, t.reason, times(t)));
+            }
+            if inner.sandbox_tallies.len() > SHOWN {
+                lines.push(format!("  ... and {} more", inner.sandbox_tallies.len() - SHOWN));
+            }
         }
         lines
     }
@@ -228,5 +254,37 @@ mod tests {
         assert!(recent[0].line.contains("h.example:50 "));
         assert_eq!(store.tallies().1, 150);
         assert!(store.summary().last().unwrap().contains("130 more"));
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_lists_network_refusals_and_seatbelts_denials_apart() {
+        let store = Store::default();
+        assert!(store.summary().is_empty());
+        store.network_denied("evil.example", 443, "not allowed", Some("curl"));
+        store.sandbox_denied(
+            "cat(42) deny(1) file-read-data /Users/u/.ssh/id_rsa",
+            Some("cat"),
+            "file-read-data /Users/u/.ssh/id_rsa",
+        );
+        store.sandbox_denied(
+            "cat(43) deny(1) file-read-data /Users/u/.ssh/id_rsa",
+            Some("cat"),
+            "file-read-data /Users/u/.ssh/id_rsa",
+        );
+        assert_eq!(
+            store.summary(),
+            [
+                "srt: the sandbox blocked 1 network connection:",
+                "  evil.example:443 (not allowed)",
+                "srt: the sandbox refused 2 operations:",
+                "  file-read-data /Users/u/.ssh/id_rsa (by cat) x2",
+            ]
+        );
+        assert_eq!(store.tallies().1, 3);
     }
 }

@@ -25,6 +25,11 @@ const PROXY_LATER: &str = "the proxy does not implement this yet";
 
 /// Returns the refusals (errors) and the notices for the given settings.
 pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
+    check_supported_on(s, std::env::consts::OS)
+}
+
+/// The same for the OS named `os` (as `std::env::consts::OS` names it).
+fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
     let mut refused = Vec::new();
     let mut notes = Vec::new();
     let mut refuse = |path: &str, why: &str| {
@@ -61,7 +66,7 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
     if s.seccomp.is_some() {
         note("seccomp", "ignored: srt-rs applies its own built-in filters");
     }
-    if cfg!(target_os = "linux") {
+    if os == "linux" {
         let mac_only = [
             ("allowPty", s.allow_pty.is_some()),
             ("allowAppleEvents", s.allow_apple_events.is_some()),
@@ -76,8 +81,42 @@ pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
             }
         }
     }
+    if os == "macos" {
+        // Seatbelt has no per-sandbox count of processes or memory.
+        if let Some(limits) = &s.limits {
+            for (key, set) in [
+                ("limits.maxProcesses", matches!(limits.max_processes, Some(super::schema::Limit::At(_)))),
+                ("limits.maxMemoryMB", matches!(limits.max_memory_mb, Some(super::schema::Limit::At(_)))),
+            ] {
+                if set {
+                    refused.push(Issue {
+                        path: key.into(),
+                        message: "not supported on macOS (Seatbelt cannot limit one sandbox's processes or memory); set it to null or remove it".into(),
+                    });
+                }
+            }
+        }
+    }
     if s.windows.is_some() {
         tracing::debug!("windows: used on Windows only");
     }
     (refused, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_set_to_a_number_are_refused_on_macos_and_null_is_not() {
+        let parse = |doc: &str| super::super::parse_settings(doc).unwrap().settings;
+        let base = r#""network": {"allowedDomains": [], "deniedDomains": []}, "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}"#;
+        let set = parse(&format!(r#"{{{base}, "limits": {{"maxProcesses": 100, "maxMemoryMB": null}}}}"#));
+        let (refused, _) = check_supported_on(&set, "macos");
+        assert_eq!(refused.iter().map(|i| i.path.as_str()).collect::<Vec<_>>(), ["limits.maxProcesses"]);
+        assert!(refused[0].message.contains("not supported on macOS"), "{refused:?}");
+        assert!(check_supported_on(&set, "linux").0.is_empty());
+        let none = parse(&format!(r#"{{{base}, "limits": {{"maxProcesses": null}}}}"#));
+        assert!(check_supported_on(&none, "macos").0.is_empty());
+    }
 }

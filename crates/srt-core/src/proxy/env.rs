@@ -13,15 +13,24 @@ pub const NO_PROXY: &str = "localhost,127.0.0.1,::1,169.254.0.0/16,10.0.0.0/8,17
 pub struct ProxyEndpoint {
     pub http_port: u16,
     pub socks_port: u16,
-    /// User name and password the proxies require (the host's loopback on
-    /// macOS, which any local process can reach); none inside Linux's sandbox.
+    /// User name and password srt's own listener requires (the host's
+    /// loopback on macOS, which any local process can reach); none inside
+    /// Linux's sandbox.
     pub credentials: Option<(String, String)>,
+    /// Ports of external proxies (`httpProxyPort`, `socksProxyPort`): not
+    /// srt's, so they are not given srt's credentials.
+    pub external: Vec<u16>,
 }
 
 impl ProxyEndpoint {
     /// Inside Linux's sandbox: its own loopback ports, no credentials.
     pub fn in_sandbox() -> ProxyEndpoint {
-        ProxyEndpoint { http_port: SANDBOX_HTTP_PORT, socks_port: SANDBOX_SOCKS_PORT, credentials: None }
+        ProxyEndpoint {
+            http_port: SANDBOX_HTTP_PORT,
+            socks_port: SANDBOX_SOCKS_PORT,
+            credentials: None,
+            external: Vec::new(),
+        }
     }
 }
 
@@ -34,9 +43,10 @@ pub fn proxy_env(ssh_proxy_command: &str, git_ssh: Option<&str>) -> Vec<(String,
 
 /// The variables for proxies at `at`.
 pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str, git_ssh: Option<&str>) -> Vec<(String, String)> {
-    let user = at.credentials.as_ref().map(|(u, p)| format!("{u}:{p}@")).unwrap_or_default();
-    let http = format!("http://{user}localhost:{}", at.http_port);
-    let socks = format!("socks5h://{user}localhost:{}", at.socks_port);
+    let credentials = |port: u16| at.credentials.as_ref().filter(|_| !at.external.contains(&port));
+    let user = |port: u16| credentials(port).map(|(u, p)| format!("{u}:{p}@")).unwrap_or_default();
+    let http = format!("http://{}localhost:{}", user(at.http_port), at.http_port);
+    let socks = format!("socks5h://{}localhost:{}", user(at.socks_port), at.socks_port);
     let mut v: Vec<(&str, String)> = vec![
         ("HTTP_PROXY", http.clone()),
         ("HTTPS_PROXY", http.clone()),
@@ -50,7 +60,7 @@ pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str, git_ssh: Option
         ("ftp_proxy", socks),
         ("GRPC_PROXY", http.clone()),
         ("grpc_proxy", http.clone()),
-        ("RSYNC_PROXY", format!("{user}localhost:{}", at.socks_port)),
+        ("RSYNC_PROXY", format!("{}localhost:{}", user(at.socks_port), at.socks_port)),
         ("DOCKER_HTTP_PROXY", http.clone()),
         ("DOCKER_HTTPS_PROXY", http.clone()),
         ("CLOUDSDK_PROXY_TYPE", "http".into()),
@@ -65,7 +75,7 @@ pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str, git_ssh: Option
         ("YARN_HTTPS_PROXY", http.clone()),
         ("PIP_PROXY", http.clone()),
     ];
-    if let Some((user, password)) = &at.credentials {
+    if let Some((user, password)) = credentials(at.http_port) {
         v.push(("CLOUDSDK_PROXY_USERNAME", user.clone()));
         v.push(("CLOUDSDK_PROXY_PASSWORD", password.clone()));
     }
@@ -98,8 +108,13 @@ fn java_non_proxy_hosts() -> String {
 /// proxy properties, after what the caller set (the JVM takes the last of a
 /// property, and inside only srt's proxies lead anywhere).
 pub fn java_tool_options(caller: Option<&str>) -> String {
+    java_tool_options_at(SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT, caller)
+}
+
+/// The same for proxies at these ports of localhost.
+pub fn java_tool_options_at(http_port: u16, socks_port: u16, caller: Option<&str>) -> String {
     let ours = format!(
-        "-Dhttp.proxyHost=localhost -Dhttp.proxyPort={SANDBOX_HTTP_PORT} -Dhttps.proxyHost=localhost -Dhttps.proxyPort={SANDBOX_HTTP_PORT} -DsocksProxyHost=localhost -DsocksProxyPort={SANDBOX_SOCKS_PORT} -Dhttp.nonProxyHosts={hosts} -DsocksNonProxyHosts={hosts}",
+        "-Dhttp.proxyHost=localhost -Dhttp.proxyPort={http_port} -Dhttps.proxyHost=localhost -Dhttps.proxyPort={http_port} -DsocksProxyHost=localhost -DsocksProxyPort={socks_port} -Dhttp.nonProxyHosts={hosts} -DsocksNonProxyHosts={hosts}",
         hosts = java_non_proxy_hosts()
     );
     match caller.map(str::trim).filter(|c| !c.is_empty()) {
@@ -141,7 +156,12 @@ mod tests {
 
     #[test]
     fn proxies_on_the_hosts_loopback_carry_the_sessions_credentials() {
-        let at = ProxyEndpoint { http_port: 50123, socks_port: 50123, credentials: Some(("srt".into(), "t0k".into())) };
+        let at = ProxyEndpoint {
+            http_port: 50123,
+            socks_port: 50123,
+            credentials: Some(("srt".into(), "t0k".into())),
+            external: Vec::new(),
+        };
         let env = proxy_env_at(&at, "srt __proxy-connect", None);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("HTTPS_PROXY"), Some("http://srt:t0k@localhost:50123"));
@@ -149,6 +169,21 @@ mod tests {
         assert_eq!(get("RSYNC_PROXY"), Some("srt:t0k@localhost:50123"));
         assert_eq!(get("CLOUDSDK_PROXY_PASSWORD"), Some("t0k"));
         assert_eq!(proxy_env("x", None).iter().find(|(n, _)| n == "CLOUDSDK_PROXY_PASSWORD"), None);
+    }
+
+    #[test]
+    fn an_external_proxy_is_not_given_the_sessions_credentials() {
+        let at = ProxyEndpoint {
+            http_port: 8080,
+            socks_port: 50123,
+            credentials: Some(("srt".into(), "t0k".into())),
+            external: vec![8080],
+        };
+        let env = proxy_env_at(&at, "srt __proxy-connect", None);
+        let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("HTTPS_PROXY"), Some("http://localhost:8080"));
+        assert_eq!(get("FTP_PROXY"), Some("socks5h://srt:t0k@localhost:50123"));
+        assert_eq!(get("CLOUDSDK_PROXY_PASSWORD"), None);
     }
 
     #[test]

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+use super::clients::Clients;
 use super::dial::{dial, dial_tunnel, DialError};
 use super::serve::Hold;
 use super::{status_text, tunnel, Client, Proxy, Refusal};
@@ -27,8 +28,8 @@ type Body = BoxBody<Bytes, hyper::Error>;
 const HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(if cfg!(test) { 1 } else { 30 });
 
 /// Serves one client connection (already known not to be SOCKS).
-pub async fn serve(stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) {
-    let service = hyper::service::service_fn(move |req| handle(req, proxy.clone(), client.clone(), hold.clone()));
+pub async fn serve(stream: TcpStream, proxy: Arc<Proxy>, clients: Clients, hold: Hold) {
+    let service = hyper::service::service_fn(move |req| handle(req, proxy.clone(), clients.clone(), hold.clone()));
     let _ = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
         .max_buf_size(64 * 1024)
@@ -93,14 +94,14 @@ fn dial_failure(proxy: &Proxy, client: &Client, target: &Host, port: u16, err: D
 async fn handle(
     req: Request<Incoming>,
     proxy: Arc<Proxy>,
-    client: Arc<Client>,
+    clients: Clients,
     hold: Hold,
 ) -> Result<Response<Body>, Infallible> {
-    if !client.admits(basic_password(req.headers()).as_deref()) {
+    let Some(client) = clients.resolve(basic_password(req.headers()).as_deref()) else {
         let mut r = text(StatusCode::PROXY_AUTHENTICATION_REQUIRED, "Proxy Authentication Required\n");
         r.headers_mut().insert("proxy-authenticate", HeaderValue::from_static("Basic realm=\"srt\""));
         return Ok(r);
-    }
+    };
     Ok(if req.method() == Method::CONNECT {
         connect(req, proxy, client, hold).await
     } else {

@@ -10,6 +10,7 @@
 
 #[cfg(target_os = "linux")]
 pub mod bridge;
+pub mod clients;
 pub mod connect_command;
 pub mod dial;
 pub mod env;
@@ -116,10 +117,6 @@ pub struct Client {
     pool: std::sync::OnceLock<pool::Pool>,
     /// Its connections open now, at most `serve::MAX_CONNECTIONS`.
     pub connections: Arc<tokio::sync::Semaphore>,
-    /// The password its connections must present (HTTP `Proxy-Authorization`
-    /// Basic, SOCKS5 username/password): where the listener is on the host's
-    /// loopback (macOS), which any local process can reach.
-    pub token: Option<String>,
 }
 
 impl Client {
@@ -130,23 +127,7 @@ impl Client {
     /// At most `limit` connections open at once.
     pub fn with_limit(key: Option<String>, limit: usize) -> Client {
         let connections = Arc::new(tokio::sync::Semaphore::new(limit));
-        Client { key, list_id: None, pool: Default::default(), connections, token: None }
-    }
-
-    /// A client that must present `token` as its password.
-    #[cfg_attr(not(test), allow(dead_code))] // the macOS backend's, not written yet
-    pub fn with_token(key: Option<String>, token: String) -> Client {
-        Client { token: Some(token), ..Client::new(key) }
-    }
-
-    /// Whether `password` is this client's token (or none is required). The
-    /// comparison takes as long whatever the password.
-    pub fn admits(&self, password: Option<&[u8]>) -> bool {
-        let Some(token) = &self.token else { return true };
-        let Some(given) = password else { return false };
-        let differs =
-            token.bytes().zip(given.iter().chain(std::iter::repeat(&0))).fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        differs == 0 && given.len() == token.len()
+        Client { key, list_id: None, pool: Default::default(), connections }
     }
 
     /// A library sandbox: attributed to `key`, its per-command list under `list_id`.

@@ -10,7 +10,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-use super::{http, socks, tunnel, Client, Proxy};
+use super::clients::Clients;
+use super::{http, socks, tunnel, Proxy};
 
 /// Connections one sandbox may have open at once (each costs srt two
 /// descriptors and some memory; the benchmark holds 2000).
@@ -50,12 +51,12 @@ pub fn spawn_listener(
     listener: TcpListener,
     role: Role,
     proxy: Arc<Proxy>,
-    client: Arc<Client>,
+    clients: Clients,
 ) -> std::io::Result<JoinHandle<()>> {
     listener.set_nonblocking(true)?;
     let _guard = rt.enter();
     let listener = tokio::net::TcpListener::from_std(listener)?;
-    let open = client.connections.clone();
+    let open = clients.connections();
     Ok(rt.spawn(async move {
         loop {
             match listener.accept().await {
@@ -66,11 +67,11 @@ pub fn spawn_listener(
                         tracing::debug!("{MAX_CONNECTIONS} connections open: refusing another");
                         continue;
                     };
-                    let (proxy, client) = (proxy.clone(), client.clone());
+                    let (proxy, clients) = (proxy.clone(), clients.clone());
                     // Shared with the tunnel a connection may become, which outlives it.
                     let hold = Arc::new(permit);
                     tokio::spawn(async move {
-                        dispatch(stream, role, proxy, client, hold).await;
+                        dispatch(stream, role, proxy, clients, hold).await;
                     });
                 }
                 Err(e) => {
@@ -90,7 +91,7 @@ pub fn serve_sandbox(
     rt: &tokio::runtime::Handle,
     listeners: Vec<super::bridge::SandboxListener>,
     proxy: &Arc<Proxy>,
-    client: &Arc<Client>,
+    client: &Arc<super::Client>,
 ) -> Vec<JoinHandle<()>> {
     let config = proxy.config();
     listeners
@@ -102,7 +103,7 @@ pub fn serve_sandbox(
                 _ => None,
             };
             let role = external.map(Role::External).unwrap_or(Role::Filter);
-            spawn_listener(rt, l.listener, role, proxy.clone(), client.clone()).ok()
+            spawn_listener(rt, l.listener, role, proxy.clone(), Clients::One(client.clone())).ok()
         })
         .collect()
 }
@@ -111,7 +112,7 @@ pub fn serve_sandbox(
 /// the tunnel it turns into.
 pub type Hold = Arc<tokio::sync::OwnedSemaphorePermit>;
 
-async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) {
+async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, clients: Clients, hold: Hold) {
     let _ = stream.set_nodelay(true);
     if let Role::External(port) = role {
         if let Ok(upstream) = TcpStream::connect(("127.0.0.1", port)).await {
@@ -126,7 +127,7 @@ async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<
         _ => return,
     }
     match first[0] {
-        5 => socks::serve(stream, proxy, client).await,
+        5 => socks::serve(stream, proxy, clients).await,
         4 => {
             // SOCKS4 carries no name check we could trust: refused (request rejected).
             let mut stream = stream;
@@ -137,6 +138,6 @@ async fn dispatch(stream: TcpStream, role: Role, proxy: Arc<Proxy>, client: Arc<
             let mut rest = [0u8; 1024];
             while matches!(stream.try_read(&mut rest), Ok(n) if n > 0) {}
         }
-        _ => http::serve(stream, proxy, client, hold).await,
+        _ => http::serve(stream, proxy, clients, hold).await,
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::clients::Clients;
 use super::dial::{dial_tunnel, DialError};
 use super::{tunnel, Client, Proxy, Refusal};
 
@@ -30,7 +31,7 @@ async fn reply(stream: &mut TcpStream, code: u8) -> std::io::Result<()> {
 
 /// Reads the greeting and the request; returns the requested destination,
 /// or `None` once the client has been answered and should be dropped.
-async fn handshake(stream: &mut TcpStream, client: &Client) -> std::io::Result<Option<(String, u16)>> {
+async fn handshake(stream: &mut TcpStream, clients: &Clients) -> std::io::Result<Option<(Arc<Client>, String, u16)>> {
     let mut head = [0u8; 2];
     stream.read_exact(&mut head).await?;
     if head[0] != 5 || head[1] == 0 {
@@ -39,8 +40,9 @@ async fn handshake(stream: &mut TcpStream, client: &Client) -> std::io::Result<O
     let mut methods = vec![0u8; usize::from(head[1])];
     stream.read_exact(&mut methods).await?;
     // No authentication only where none is required.
-    if methods.contains(&0) && client.token.is_none() {
+    let client = if methods.contains(&0) && !clients.require_credentials() {
         stream.write_all(&[5, 0]).await?;
+        clients.resolve(None)
     } else if methods.contains(&2) {
         stream.write_all(&[5, 2]).await?;
         // RFC 1929: version 1, then username and password, each length-prefixed.
@@ -52,15 +54,18 @@ async fn handshake(stream: &mut TcpStream, client: &Client) -> std::io::Result<O
         stream.read_exact(&mut plen).await?;
         let mut pass = vec![0u8; usize::from(plen[0])];
         stream.read_exact(&mut pass).await?;
-        if ver_len[0] != 1 || !client.admits(Some(&pass)) {
+        let client = if ver_len[0] == 1 { clients.resolve(Some(&pass)) } else { None };
+        if client.is_none() {
             stream.write_all(&[1, 1]).await?;
             return Ok(None);
         }
         stream.write_all(&[1, 0]).await?;
+        client
     } else {
         stream.write_all(&[5, 0xff]).await?;
         return Ok(None);
-    }
+    };
+    let Some(client) = client else { return Ok(None) };
     let mut request = [0u8; 4];
     stream.read_exact(&mut request).await?;
     if request[0] != 5 {
@@ -96,12 +101,12 @@ async fn handshake(stream: &mut TcpStream, client: &Client) -> std::io::Result<O
         reply(stream, COMMAND_NOT_SUPPORTED).await?;
         return Ok(None);
     }
-    Ok(Some((host, u16::from_be_bytes(port))))
+    Ok(Some((client, host, u16::from_be_bytes(port))))
 }
 
 /// Serves one SOCKS5 client.
-pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, client: Arc<Client>) {
-    let (host, port) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &client)).await {
+pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, clients: Clients) {
+    let (client, host, port) = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream, &clients)).await {
         Ok(Ok(Some(target))) => target,
         _ => return,
     };

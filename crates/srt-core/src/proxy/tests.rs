@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use super::clients::Clients;
 use super::dial::address_refusal;
 use super::*;
 
@@ -26,7 +27,7 @@ async fn start_proxy(config: NetConfig) -> (Arc<Proxy>, u16) {
     let port = listener.local_addr().unwrap().port();
     let client = Arc::new(Client::new(Some("test command".into())));
     let handle = tokio::runtime::Handle::current();
-    serve::spawn_listener(&handle, listener, serve::Role::Filter, proxy.clone(), client).unwrap();
+    serve::spawn_listener(&handle, listener, serve::Role::Filter, proxy.clone(), Clients::One(client)).unwrap();
     (proxy, port)
 }
 
@@ -36,7 +37,14 @@ fn start_capped(allowed: &[&str], limit: usize) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let client = Arc::new(Client::with_limit(Some("k".into()), limit));
-    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    serve::spawn_listener(
+        &tokio::runtime::Handle::current(),
+        listener,
+        serve::Role::Filter,
+        proxy,
+        Clients::One(client),
+    )
+    .unwrap();
     port
 }
 
@@ -66,8 +74,10 @@ fn start_with_token(allowed: &[&str], token: &str) -> u16 {
     let proxy = Proxy::new(config(allowed, &[]), None);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let client = Arc::new(Client::with_token(Some("k".into()), token.into()));
-    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    let tokens = clients::Tokens::new();
+    tokens.insert(token.into(), Arc::new(Client::new(Some("k".into()))));
+    let clients = Clients::Tokens(tokens);
+    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, clients).unwrap();
     port
 }
 
@@ -242,7 +252,14 @@ async fn start_for(proxy: Arc<Proxy>, key: &str) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let client = Arc::new(Client::with_list(Some(key.into()), Some(key.into())));
-    serve::spawn_listener(&tokio::runtime::Handle::current(), listener, serve::Role::Filter, proxy, client).unwrap();
+    serve::spawn_listener(
+        &tokio::runtime::Handle::current(),
+        listener,
+        serve::Role::Filter,
+        proxy,
+        Clients::One(client),
+    )
+    .unwrap();
     port
 }
 
@@ -627,13 +644,27 @@ async fn a_proxy_that_needs_a_token_admits_only_the_clients_that_present_it() {
     }
 }
 
-#[test]
-fn a_client_without_a_token_admits_everyone_and_one_with_a_token_compares_whole() {
-    let open = Client::new(None);
-    assert!(open.admits(None) && open.admits(Some(b"anything")));
-    let locked = Client::with_token(None, "t0k".into());
-    assert!(locked.admits(Some(b"t0k")));
-    for wrong in [None, Some(&b""[..]), Some(b"t0"), Some(b"t0kk"), Some(b"T0k")] {
-        assert!(!locked.admits(wrong), "{wrong:?}");
+#[tokio::test]
+async fn one_loopback_listener_tells_its_commands_apart_by_their_secrets() {
+    let proxy = Proxy::new(config(&[], &[]), None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let tokens = clients::Tokens::new();
+    tokens.insert("first-secret".into(), Arc::new(Client::new(Some("first command".into()))));
+    tokens.insert("second-secret".into(), Arc::new(Client::new(Some("second command".into()))));
+    let handle = tokio::runtime::Handle::current();
+    serve::spawn_listener(&handle, listener, serve::Role::Filter, proxy.clone(), Clients::Tokens(tokens)).unwrap();
+    let basic = |pair: &str| format!("Proxy-Authorization: Basic {}\r\n", crate::base64::encode(pair.as_bytes()));
+    for (secret, host) in
+        [("first-secret", "one.example"), ("second-secret", "two.example"), ("third", "three.example")]
+    {
+        let head = connect_status(port, &format!("{host}:443"), &basic(&format!("srt:{secret}"))).await;
+        let expected = if secret == "third" { "HTTP/1.1 407" } else { "HTTP/1.1 403" };
+        assert!(head.starts_with(expected), "{secret}: {head}");
     }
+    let seen: Vec<(String, Option<String>)> =
+        proxy.violations.recent().into_iter().map(|v| (v.line, v.command)).collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen[0].0.contains("one.example") && seen[0].1.as_deref() == Some("first command"), "{seen:?}");
+    assert!(seen[1].0.contains("two.example") && seen[1].1.as_deref() == Some("second command"), "{seen:?}");
 }

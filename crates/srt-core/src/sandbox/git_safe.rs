@@ -5,10 +5,30 @@
 //! each directory and everything below it (`dir/*`); more than eight
 //! directories become one `*`; a caller's `GIT_CONFIG_COUNT=0` adds nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::config::{PathEntry, Settings};
 
 /// More directories than this become one `*`.
 const MOST: usize = 8;
+
+/// The variables for the settings' `git.safeDirectories` as written (`~`
+/// and relative ones resolved against `home` and `cwd`), after the
+/// `inherited_count` entries the caller's environment holds.
+pub fn settings_env(
+    settings: &Settings,
+    cwd: &Path,
+    home: &Path,
+    inherited_count: Option<&str>,
+) -> Vec<(String, String)> {
+    let dirs: Vec<PathBuf> = settings
+        .git
+        .iter()
+        .flat_map(|g| &g.safe_directories)
+        .map(|d| crate::sandbox::paths::absolute(&PathEntry::Literal(d.clone()), cwd, home))
+        .collect();
+    safe_directory_env(&dirs, inherited_count)
+}
 
 /// The variables to set, after `inherited_count` entries the caller has.
 pub fn safe_directory_env(dirs: &[PathBuf], inherited_count: Option<&str>) -> Vec<(String, String)> {

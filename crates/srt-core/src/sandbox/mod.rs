@@ -1,6 +1,5 @@
-//! Sandbox backends. Linux runs commands; the macOS planner builds the
-//! Seatbelt profile on every OS (its backend is not run yet); other
-//! platforms are refused.
+//! Sandbox backends: bubblewrap on Linux, Seatbelt on macOS (compiled on
+//! every Unix, so that its tests run here too); other platforms are refused.
 
 #[cfg(test)]
 pub mod fake_fs;

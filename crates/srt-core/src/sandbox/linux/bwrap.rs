@@ -109,10 +109,7 @@ fn path_candidates(path_var: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
     on_path.map(|dir| dir.join("bwrap")).collect()
 }
 
-pub(crate) fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-}
+pub(crate) use crate::program_lookup::is_executable;
 
 /// Refuses up front when the kernel has user namespaces switched off.
 pub fn check_user_namespaces() -> Result<(), DependencyError> {

@@ -139,14 +139,9 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
     fs_plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy, facts.git_ssh_command.as_deref()));
     let java = crate::proxy::env::java_tool_options(facts.java_tool_options.as_deref());
     fs_plan.env.push(("JAVA_TOOL_OPTIONS".into(), java));
-    // Directories git may treat as safe, as written (`~` and relative ones resolved).
-    let safe: Vec<PathBuf> = settings
-        .git
-        .iter()
-        .flat_map(|g| &g.safe_directories)
-        .map(|d| super::paths::absolute(&crate::config::PathEntry::Literal(d.clone()), &facts.cwd, &facts.home))
-        .collect();
-    fs_plan.env.extend(crate::sandbox::git_safe::safe_directory_env(&safe, facts.git_config_count.as_deref()));
+    // Directories git may treat as safe.
+    let git_count = facts.git_config_count.as_deref();
+    fs_plan.env.extend(crate::sandbox::git_safe::settings_env(settings, &facts.cwd, &facts.home, git_count));
 
     let helper = HelperArgs {
         tty: facts.tty,

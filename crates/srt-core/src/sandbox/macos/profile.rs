@@ -96,8 +96,18 @@ fn entry_filter(entry: &PathEntry, input: &ProfileInput<'_>, fs: &dyn FsView, su
     (Filter::Subpath(landed.clone()), landed)
 }
 
-/// Builds the profile.
-pub fn profile(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
+/// Builds the profile; refuses one `sandbox-exec` would not load.
+pub fn profile(input: &ProfileInput<'_>, fs: &dyn FsView) -> Result<Profile, String> {
+    let planned = plan(input, fs);
+    match overlong_string(&planned.text) {
+        Some(shown) => Err(format!(
+            "a path or pattern is too long for a Seatbelt profile (sandbox-exec reads at most {SBPL_STRING_MAX} bytes in a string): {shown}"
+        )),
+        None => Ok(planned),
+    }
+}
+
+fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
     let s = input.settings;
     let mut out = Profile::default();
     let mut text = String::new();
@@ -220,24 +230,84 @@ pub fn profile(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
 const DEVICE_WRITE_PATHS: &[&str] =
     &["/dev/stdout", "/dev/stderr", "/dev/null", "/dev/tty", "/dev/dtracehelper", "/dev/autofs_nowait"];
 
-/// `^<base>(/.*)?/<name>` for a name at any depth under `base`, outside
-/// `node_modules` (a dependency's own `.vscode` is its business).
+/// The longest string `sandbox-exec` reads (bytes as written between the
+/// quotes): a longer one makes it reject the whole profile ("Error reading
+/// string").
+pub const SBPL_STRING_MAX: usize = 1025;
+
+/// What srt's own alternations stay under, with room to spare.
+const ALTERNATION_MAX: usize = 900;
+
+/// The protected names at any depth under `base`, outside `node_modules` (a
+/// dependency's own `.vscode` is its business): files as
+/// `^<base>(/.*)?/(<name>|...)$`, directories as `...(/.*)?$`. One
+/// alternation per kind (split where it would grow too long), not one rule
+/// per name: `sandbox-exec` compiles each filter, and a profile with a few
+/// write roots would otherwise carry hundreds.
 fn protected_names(base: &Path, allow_git_config: bool) -> Vec<Filter> {
     let anchor = format!("^{}", literal_regex(&base.to_string_lossy()));
     let outside_deps = format!("{anchor}/(.*/)?node_modules/");
-    let escape = literal_regex;
-    let file = |name: &str| Filter::RegexUnless(format!("{anchor}(/.*)?/{}$", escape(name)), outside_deps.clone());
-    let tree =
-        |name: &str| Filter::RegexUnless(format!("{anchor}(/.*)?/{}(/.*)?$", escape(name)), outside_deps.clone());
-    let mut filters: Vec<Filter> = names::STARTUP_FILES.iter().chain(names::PROJECT_FILES).map(|n| file(n)).collect();
-    filters.extend(names::PROTECTED_DIRS.iter().map(|d| tree(d)));
-    filters.extend(names::PROTECTED_CLAUDE.iter().map(|c| tree(&format!(".claude/{c}"))));
-    filters.extend(names::PROTECTED_HG.iter().map(|h| file(&format!(".hg/{h}"))));
-    filters.extend(names::PROTECTED_GIT.iter().map(|g| tree(&format!(".git/{g}"))));
+    let mut files: Vec<String> =
+        names::STARTUP_FILES.iter().chain(names::PROJECT_FILES).map(|n| n.to_string()).collect();
+    files.extend(names::PROTECTED_HG.iter().map(|h| format!(".hg/{h}")));
     if !allow_git_config {
-        filters.extend(names::PROTECTED_GIT_CONFIG.iter().map(|g| file(&format!(".git/{g}"))));
+        files.extend(names::PROTECTED_GIT_CONFIG.iter().map(|g| format!(".git/{g}")));
     }
-    filters
+    let mut trees: Vec<String> = names::PROTECTED_DIRS.iter().map(|d| d.to_string()).collect();
+    trees.extend(names::PROTECTED_CLAUDE.iter().map(|c| format!(".claude/{c}")));
+    trees.extend(names::PROTECTED_GIT.iter().map(|g| format!(".git/{g}")));
+    let lead = format!("{anchor}(/.*)?/(");
+    alternations(&lead, &files, ")$")
+        .into_iter()
+        .chain(alternations(&lead, &trees, ")(/.*)?$"))
+        .map(|r| Filter::RegexUnless(r, outside_deps.clone()))
+        .collect()
+}
+
+/// `lead` + names joined by `|` + `tail`, as few regexes as keep each
+/// under `ALTERNATION_MAX` bytes as written (a name too long for any stays
+/// alone, and the length check refuses the profile).
+fn alternations(lead: &str, names: &[String], tail: &str) -> Vec<String> {
+    let written = |r: &str| quote(r).len() - 2;
+    let mut out = Vec::new();
+    let mut chunk: Vec<String> = Vec::new();
+    for name in names.iter().map(|n| literal_regex(n)) {
+        let longer = format!("{lead}{}|{name}{tail}", chunk.join("|"));
+        if !chunk.is_empty() && written(&longer) > ALTERNATION_MAX {
+            out.push(format!("{lead}{}{tail}", chunk.join("|")));
+            chunk.clear();
+        }
+        chunk.push(name);
+    }
+    if !chunk.is_empty() {
+        out.push(format!("{lead}{}{tail}", chunk.join("|")));
+    }
+    out
+}
+
+/// The first string of `text` longer than `sandbox-exec` reads, shortened
+/// for a message.
+fn overlong_string(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while end < bytes.len() && bytes[end] != b'"' {
+            end += if bytes[end] == b'\\' { 2 } else { 1 };
+        }
+        let end = end.min(bytes.len());
+        if end - start > SBPL_STRING_MAX {
+            let shown: String = String::from_utf8_lossy(&bytes[start..end]).chars().take(80).collect();
+            return Some(format!("{shown}... ({} bytes)", end - start));
+        }
+        i = end + 1;
+    }
+    None
 }
 
 /// No repository may be made at `base`: neither a `.git` nor a Mercurial

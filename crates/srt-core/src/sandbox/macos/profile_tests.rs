@@ -42,7 +42,7 @@ fn run(s: &Settings) -> String {
         log_tag: "CMD64_dHJ1ZQ==_END_x_SBX".into(),
         protect: vec!["/opt/srt".into()],
     };
-    profile(&input, &disk()).text
+    profile(&input, &disk()).unwrap().text
 }
 
 /// The lines of one section (from its `; Name` comment to the next).
@@ -100,11 +100,20 @@ fn a_typical_developer_config_protects_the_project_names_by_pattern_outside_node
     for line in [
         "  (subpath \"/Users/u/proj\")",
         "  (subpath \"/Users/u/proj/secrets\")",
-        // A name at any depth of the project, but not a dependency's own.
-        "  (require-all (regex \"^/Users/u/proj(/.*)?/\\\\.mcp\\\\.json$\") (require-not (regex \"^/Users/u/proj/(.*/)?node_modules/\")))",
-        "  (require-all (regex \"^/Users/u/proj(/.*)?/\\\\.vscode(/.*)?$\") (require-not (regex \"^/Users/u/proj/(.*/)?node_modules/\")))",
-        "  (require-all (regex \"^/Users/u/proj(/.*)?/\\\\.git/hooks(/.*)?$\") (require-not (regex \"^/Users/u/proj/(.*/)?node_modules/\")))",
-        "  (require-all (regex \"^/Users/u/proj(/.*)?/\\\\.git/config$\") (require-not (regex \"^/Users/u/proj/(.*/)?node_modules/\")))",
+        // A name at any depth of the project, but not a dependency's own:
+        // the files in one alternation, the directories in another.
+        concat!(
+            r#"  (require-all (regex "^/Users/u/proj(/.*)?/(\\.gitconfig|\\.bashrc|\\.bash_profile|\\.bash_login|"#,
+            r#"\\.bash_logout|\\.zshrc|\\.zshenv|\\.zprofile|\\.zlogin|\\.zlogout|\\.profile|\\.ripgreprc|"#,
+            r#"\\.gitmodules|\\.mcp\\.json|\\.devcontainer\\.json|\\.hg/hgrc|\\.git/config|"#,
+            r#"\\.git/config\\.worktree)$") (require-not (regex "^/Users/u/proj/(.*/)?node_modules/")))"#
+        ),
+        concat!(
+            r#"  (require-all (regex "^/Users/u/proj(/.*)?/(\\.vscode|\\.idea|\\.devcontainer|\\.claude/commands|"#,
+            r#"\\.claude/agents|\\.claude/hooks|\\.claude/settings\\.json|\\.claude/settings\\.local\\.json|"#,
+            r#"\\.git/hooks|\\.git/commondir|\\.git/modules|\\.git/worktrees)(/.*)?$") "#,
+            r#"(require-not (regex "^/Users/u/proj/(.*/)?node_modules/")))"#
+        ),
         // The project is a repository already: no Mercurial one, nor a bare one.
         "  (subpath \"/Users/u/proj/.hg\")",
         "  (literal \"/Users/u/proj/HEAD\")",
@@ -123,9 +132,9 @@ fn a_typical_developer_config_protects_the_project_names_by_pattern_outside_node
 fn allow_git_config_lets_the_repository_config_be_written() {
     let with = run(&settings(json!({"filesystem": {"allowWrite": ["."], "allowGitConfig": true}})));
     let without = run(&settings(json!({"filesystem": {"allowWrite": ["."]}})));
-    assert!(without.contains("\\\\.git/config$"));
-    assert!(!with.contains("\\\\.git/config$"), "{with}");
-    assert!(with.contains("\\\\.git/hooks(/.*)?$"), "hooks stay protected");
+    assert!(without.contains("|\\\\.git/config|"));
+    assert!(!with.contains("\\\\.git/config"), "{with}");
+    assert!(with.contains("|\\\\.git/hooks|"), "hooks stay protected");
 }
 
 #[test]
@@ -251,7 +260,7 @@ fn external_proxy_ports_and_one_port_for_both_protocols() {
         log_tag: "t".into(),
         protect: vec![],
     };
-    let text = profile(&input, &disk()).text;
+    let text = profile(&input, &disk()).unwrap().text;
     assert_eq!(section(&text, "Network"), ["(allow network-outbound (remote ip \"localhost:8080\"))", ""]);
 }
 
@@ -292,9 +301,46 @@ fn a_protected_path_reached_through_a_link_is_denied_by_its_name_and_where_it_la
         log_tag: "t".into(),
         protect: vec![],
     };
-    let write = section(&profile(&input, &fs).text, "File write");
+    let write = section(&profile(&input, &fs).unwrap().text, "File write");
     // The link itself cannot be replaced, nor what it leads to written.
     for line in ["  (subpath \"/Users/u/.ssh\")", "  (subpath \"/Users/u/dotfiles/ssh\")"] {
         assert!(write.contains(&line.to_string()), "{line} missing from {write:#?}");
     }
+}
+
+#[test]
+fn protected_names_under_a_long_root_are_split_to_fit_and_an_overlong_path_is_refused() {
+    // Long enough that one alternation of all the names would not fit.
+    let deep = format!("/Users/u/{}", "d".repeat(800));
+    let mut fs = disk();
+    fs.add(&deep, Node::Dir);
+    let s = settings(json!({"filesystem": {"allowWrite": [deep]}}));
+    let input = |s| ProfileInput {
+        settings: s,
+        cwd: "/Users/u/proj".into(),
+        home: "/Users/u".into(),
+        tmpdir: None,
+        http_port: 3128,
+        socks_port: 1080,
+        log_tag: "CMD64_dHJ1ZQ==_END_x_SBX".into(),
+        protect: vec![],
+    };
+    let text = profile(&input(&s), &fs).unwrap().text;
+    let under_deep: Vec<&str> =
+        text.lines().filter(|l| l.contains("(require-all (regex \"^/Users/u/ddd") && l.contains("zshrc")).collect();
+    assert_eq!(under_deep.len(), 2, "once among the write denies, once among the move denies: {text}");
+    // Every name is still there, in more alternations than under a short root.
+    let alternations = text.lines().filter(|l| l.contains("(require-all (regex \"^/Users/u/ddd")).count();
+    assert!(alternations > 4, "{alternations}");
+    for name in ["\\\\.vscode", "\\\\.git/worktrees", "\\\\.mcp\\\\.json", "\\\\.git/config\\\\.worktree"] {
+        assert!(text.lines().any(|l| l.contains("/Users/u/ddd") && l.contains(name)), "{name}");
+    }
+    assert!(overlong_string(&text).is_none());
+
+    // A path no string can hold: refused with the reason, not left to
+    // sandbox-exec's "Error reading string".
+    let too_long = format!("/Users/u/{}", "x".repeat(1100));
+    let s = settings(json!({"filesystem": {"denyRead": [too_long]}}));
+    let err = profile(&input(&s), &disk()).unwrap_err();
+    assert!(err.contains("too long for a Seatbelt profile") && err.contains("1025"), "{err}");
 }
