@@ -220,6 +220,31 @@ impl Glob {
         out.push('$');
         out
     }
+
+    /// Whether `to_regex(base, subtree)` matches `path`, decided on the
+    /// path's names (no regex engine): to tell which allows a deny pattern
+    /// covers.
+    pub fn matches(&self, base: &Path, path: &Path, subtree: bool) -> bool {
+        let Ok(rest) = path.strip_prefix(base) else { return false };
+        let names: Vec<String> = rest.iter().map(|n| n.to_string_lossy().into_owned()).collect();
+        match_names(&self.segments, &names, subtree)
+    }
+}
+
+fn match_names(segments: &[Segment], names: &[String], subtree: bool) -> bool {
+    match segments.split_first() {
+        None => names.is_empty() || subtree,
+        Some((Segment::AnyDepth, rest)) => (0..=names.len()).any(|skip| match_names(rest, &names[skip..], subtree)),
+        Some((segment, rest)) => {
+            let Some((name, tail)) = names.split_first() else { return false };
+            let matched = match segment {
+                Segment::Literal(l) => l == name,
+                Segment::Pattern(tokens) => match_tokens(tokens, &name.chars().collect::<Vec<_>>()),
+                Segment::AnyDepth => true,
+            };
+            matched && match_names(rest, tail, subtree)
+        }
+    }
 }
 
 /// What expanding a pattern found.
@@ -322,6 +347,27 @@ mod tests {
             Segment::Pattern(t) => match_tokens(&t, &name.chars().collect::<Vec<_>>()),
             Segment::AnyDepth => true,
         }
+    }
+
+    #[test]
+    fn a_pattern_matches_the_paths_its_regex_does() {
+        let glob = |p: &str| Glob::new(Path::new(p));
+        let root = Path::new("/");
+        let env = glob("/**/.env");
+        assert!(env.matches(root, Path::new("/Users/u/proj/.env"), false));
+        assert!(env.matches(root, Path::new("/.env"), false));
+        assert!(!env.matches(root, Path::new("/Users/u/proj"), true), "a leaf pattern covers no directory above it");
+        assert!(env.matches(root, Path::new("/Users/u/proj/.env/x"), true));
+        assert!(!env.matches(root, Path::new("/Users/u/proj/.env/x"), false));
+        let region = glob("/Users/u/*");
+        let home = Path::new("/Users/u");
+        assert!(region.matches(home, Path::new("/Users/u/proj/src"), true));
+        assert!(!region.matches(home, Path::new("/Users/u/proj/src"), false));
+        assert!(!region.matches(home, Path::new("/Users/u"), true));
+        assert!(!region.matches(home, Path::new("/Users/other/x"), true));
+        let keys = glob("/k/**/id_*.pem");
+        assert!(keys.matches(Path::new("/k"), Path::new("/k/a/b/id_rsa.pem"), false));
+        assert!(!keys.matches(Path::new("/k"), Path::new("/k/a/b/rsa.pem"), false));
     }
 
     #[test]

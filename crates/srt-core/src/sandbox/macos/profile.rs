@@ -51,6 +51,8 @@ enum Filter {
     Regex(String),
     /// Matching the first expression, unless matching the second.
     RegexUnless(String, String),
+    /// Matching the first filter, unless matching one of the others.
+    Except(Box<Filter>, Vec<Filter>),
 }
 
 /// A string as SBPL reads it: quoted, `"` and `\` escaped (control
@@ -68,6 +70,11 @@ fn render(filter: &Filter) -> String {
         Filter::RegexUnless(r, not) => {
             format!("(require-all (regex {}) (require-not (regex {})))", quote(r), quote(not))
         }
+        Filter::Except(filter, carved) if carved.is_empty() => render(filter),
+        Filter::Except(filter, carved) => {
+            let nots: Vec<String> = carved.iter().map(|c| format!("(require-not {})", render(c))).collect();
+            format!("(require-all {} {})", render(filter), nots.join(" "))
+        }
     }
 }
 
@@ -82,18 +89,46 @@ fn private_spelling(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
+/// One settings entry as the profile uses it.
+struct Entry {
+    filter: Filter,
+    /// The directory it names, or a pattern's resolved base.
+    base: PathBuf,
+    /// The pattern, if it is one (matched under `base`).
+    glob: Option<Glob>,
+}
+
+impl Entry {
+    /// Whether it denies `path` itself (a pattern: with what is beneath a match).
+    fn covers(&self, path: &Path) -> bool {
+        match &self.glob {
+            Some(glob) => glob.matches(&self.base, path, true),
+            None => is_within(path, &self.base),
+        }
+    }
+}
+
 /// One settings entry as a filter: a glob as a regular expression over its
 /// resolved base, anything else as the path it lands on. `subtree`: a glob
 /// match covers what is beneath it too (for denies).
-fn entry_filter(entry: &PathEntry, input: &ProfileInput<'_>, fs: &dyn FsView, subtree: bool) -> (Filter, PathBuf) {
+fn entry_filter(entry: &PathEntry, input: &ProfileInput<'_>, fs: &dyn FsView, subtree: bool) -> Entry {
+    // A deny written as `**/name` means that name wherever it is: matched
+    // at any depth of the whole disk (the original anchors it at the working
+    // directory, so `~/other/.env` stays readable). Seatbelt matches
+    // patterns as paths are used, so this costs no walk.
+    if let (false, true, Some(rest)) = (entry.is_literal(), subtree, entry.text().strip_prefix("**/")) {
+        let glob = Glob::new(&Path::new("/**").join(rest));
+        let base = PathBuf::from("/");
+        return Entry { filter: Filter::Regex(glob.to_regex(&base, subtree)), base, glob: Some(glob) };
+    }
     let path = absolute(entry, &input.cwd, &input.home);
     if !entry.is_literal() && is_glob(&path.to_string_lossy()) {
         let glob = Glob::new(&path);
         let base = private_spelling(&landing(fs, &glob.base));
-        return (Filter::Regex(glob.to_regex(&base, subtree)), base);
+        return Entry { filter: Filter::Regex(glob.to_regex(&base, subtree)), base, glob: Some(glob) };
     }
     let landed = private_spelling(&landing(fs, &path));
-    (Filter::Subpath(landed.clone()), landed)
+    Entry { filter: Filter::Subpath(landed.clone()), base: landed, glob: None }
 }
 
 /// Builds the profile; refuses one `sandbox-exec` would not load.
@@ -132,23 +167,35 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
 
     // Reads: everything, but denyRead (allowRead carving out of it).
     text.push_str("\n; File read\n(allow file-read*)\n");
-    let deny_read: Vec<(Filter, PathBuf)> =
-        s.filesystem.deny_read.iter().map(|e| entry_filter(e, input, fs, true)).collect();
-    let allow_read: Vec<(Filter, PathBuf)> =
+    let deny_read: Vec<Entry> = s.filesystem.deny_read.iter().map(|e| entry_filter(e, input, fs, true)).collect();
+    let allow_read: Vec<Entry> =
         s.filesystem.allow_read.iter().flatten().map(|e| entry_filter(e, input, fs, false)).collect();
     if fs_rules && !deny_read.is_empty() {
-        text.push_str(&rule("deny", "file-read*", &deny_read.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>()));
-        text.push_str(&rule("allow", "file-read*", &allow_read.iter().map(|(f, _)| f.clone()).collect::<Vec<_>>()));
-        // A deny inside an allow wins again (Seatbelt takes the last match).
+        let filters = |entries: &[Entry]| entries.iter().map(|e| e.filter.clone()).collect::<Vec<_>>();
+        text.push_str(&rule("deny", "file-read*", &filters(&deny_read)));
+        text.push_str(&rule("allow", "file-read*", &filters(&allow_read)));
+        // Seatbelt takes the last match, so what the allows re-opened but a
+        // deny meant is denied again after them: a path deny inside an allowed
+        // directory, and every pattern, less the allows it covers itself (the
+        // carve-outs of a region like `~/*`). A leaf pattern such as `**/.env`
+        // covers no allowed directory, so it wins inside all of them.
         let late: Vec<Filter> = deny_read
             .iter()
-            .filter(|(_, base)| allow_read.iter().any(|(_, a)| is_within(base, a) && base != a))
-            .map(|(f, _)| f.clone())
+            .filter_map(|d| match d.glob {
+                None => allow_read
+                    .iter()
+                    .any(|a| a.glob.is_none() && is_within(&d.base, &a.base) && d.base != a.base)
+                    .then(|| d.filter.clone()),
+                Some(_) => {
+                    let carved = allow_read.iter().filter(|a| d.covers(&a.base)).map(|a| a.filter.clone()).collect();
+                    Some(Filter::Except(Box::new(d.filter.clone()), carved))
+                }
+            })
             .collect();
         text.push_str(&rule("deny", "file-read*", &late));
         // realpath() and the dynamic loader walk through denied directories.
         text.push_str("(allow file-read-metadata (vnode-type DIRECTORY))\n");
-        if deny_read.iter().any(|(_, base)| base == Path::new("/")) {
+        if deny_read.iter().any(|d| d.covers(Path::new("/"))) {
             text.push_str("(allow file-read* (literal \"/\"))\n");
         }
     }
@@ -170,7 +217,7 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
         root_paths.push(landed);
     }
     for entry in &s.filesystem.allow_write {
-        let (filter, _) = entry_filter(entry, input, fs, false);
+        let filter = entry_filter(entry, input, fs, false).filter;
         if let Filter::Subpath(p) = &filter {
             root_paths.push(p.clone());
         }
@@ -178,7 +225,7 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
     }
     text.push_str(&rule("allow", "file-write*", &roots));
     let mut write_denies: Vec<Filter> =
-        s.filesystem.deny_write.iter().map(|e| entry_filter(e, input, fs, true).0).collect();
+        s.filesystem.deny_write.iter().map(|e| entry_filter(e, input, fs, true).filter).collect();
     // srt's own files, the settings file, ssh's and git's config at home:
     // where they land, and the name itself too, so that a link on the way
     // cannot be pointed elsewhere.
@@ -207,13 +254,13 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
     // would take its protection along (or leave its name free).
     let mut unmovable: Vec<Filter> = Vec::new();
     let denied_paths =
-        deny_read.iter().map(|(_, b)| b.clone()).chain(input.protect.iter().map(|p| private_spelling(&landing(fs, p))));
+        deny_read.iter().map(|d| d.base.clone()).chain(input.protect.iter().map(|p| private_spelling(&landing(fs, p))));
     for path in denied_paths {
         for ancestor in path.ancestors().skip(1).filter(|a| a.parent().is_some()) {
             unmovable.push(Filter::Literal(ancestor.to_path_buf()));
         }
     }
-    unmovable.extend(deny_read.iter().map(|(f, _)| f.clone()));
+    unmovable.extend(deny_read.iter().map(|d| d.filter.clone()));
     unmovable.extend(write_denies.iter().cloned());
     let mut seen = Vec::new();
     unmovable.retain(|f| {

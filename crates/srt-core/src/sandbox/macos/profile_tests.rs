@@ -170,8 +170,8 @@ fn globs_in_every_list_become_anchored_patterns_with_their_characters_escaped() 
         "denyWrite": ["./build-*/lock[0-9]"]
     }})));
     for line in [
-        // A deny covers what is beneath a match.
-        "  (regex \"^/Users/u/proj(/.*)?/\\\\.env(/.*)?$\")",
+        // A deny covers what is beneath a match; `**/name` is that name anywhere.
+        "  (regex \"^(/.*)?/\\\\.env(/.*)?$\")",
         "  (regex \"^/Users/u/\\\\.aws/[^/]*\\\\.json(/.*)?$\")",
         "  (regex \"^/Users/u/proj/build-[^/]*$\")",
         "  (regex \"^/Users/u/proj/build-[^/]*/lock[0-9](/.*)?$\")",
@@ -343,4 +343,28 @@ fn protected_names_under_a_long_root_are_split_to_fit_and_an_overlong_path_is_re
     let s = settings(json!({"filesystem": {"denyRead": [too_long]}}));
     let err = profile(&input(&s), &disk()).unwrap_err();
     assert!(err.contains("too long for a Seatbelt profile") && err.contains("1025"), "{err}");
+}
+
+#[test]
+fn a_deny_pattern_wins_inside_the_allows_it_does_not_cover_and_spares_those_it_does() {
+    let text = run(&settings(json!({"filesystem": {
+        "denyRead": ["**/.env", "~/*", "./**/*.key"],
+        "allowRead": ["~/proj"],
+        "allowWrite": ["."]
+    }})));
+    let read = section(&text, "File read");
+    // After the allow: `**/.env` (anywhere) and the project's keys whole, so
+    // `~/proj/.env` and `~/proj/a.key` stay denied; `~/*` less the project it
+    // covers, so the project stays readable.
+    let allow_at = read.iter().position(|l| l == "  (subpath \"/Users/u/proj\")").unwrap();
+    let after: Vec<&String> = read[allow_at..].iter().collect();
+    for line in [
+        "  (regex \"^(/.*)?/\\\\.env(/.*)?$\")",
+        "  (regex \"^/Users/u/proj(/.*)?/[^/]*\\\\.key(/.*)?$\")",
+        "  (require-all (regex \"^/Users/u/[^/]*(/.*)?$\") (require-not (subpath \"/Users/u/proj\")))",
+    ] {
+        assert!(after.iter().any(|l| *l == line), "{line} not after the allow in {read:#?}");
+    }
+    // Without a deny of `/` itself, the root stays as the default leaves it.
+    assert!(!text.contains("(allow file-read* (literal \"/\"))"), "{text}");
 }
