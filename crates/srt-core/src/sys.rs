@@ -89,6 +89,24 @@ pub fn at_urgent_mark(socket: BorrowedFd<'_>) -> bool {
     unsafe { libc::ioctl(socket.as_raw_fd(), SIOCATMARK, &mut at) == 0 && at != 0 }
 }
 
+/// Waits until child `pid` has ended, without reaping it (`waitid` with
+/// `WNOWAIT`): its pid stays this process's child until it is reaped.
+pub fn wait_ended_unreaped(pid: libc::pid_t) -> io::Result<()> {
+    loop {
+        // SAFETY: `info` is a plain C struct waitid fills in; zeroed is a valid value.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid writes only into `info`, which lives across the call.
+        let r = unsafe { libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if r == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
 /// The window size of the terminal at `fd`.
 pub fn window_size(fd: RawFd) -> Option<libc::winsize> {
     // SAFETY: TIOCGWINSZ writes one winsize into our zeroed local. The number

@@ -4,6 +4,7 @@
 //! process can reach, and one serves every command of a session: a request
 //! is the command's whose secret its proxy credentials carry, or no one's.
 
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::Semaphore;
@@ -22,7 +23,7 @@ pub enum Clients {
 /// The secrets a loopback listener accepts, each the credential of one
 /// wrapped command (its attribution, its per-command list, its pool).
 pub struct Tokens {
-    table: RwLock<Vec<(String, Arc<Client>)>>,
+    table: RwLock<HashMap<String, Arc<Client>>>,
     /// Connections open at once on the listener, whoever they turn out to be.
     connections: Arc<Semaphore>,
 }
@@ -34,20 +35,24 @@ impl Tokens {
 
     /// From now on `secret` is `client`'s.
     pub fn insert(&self, secret: String, client: Arc<Client>) {
-        self.table.write().unwrap_or_else(|e| e.into_inner()).push((secret, client));
+        self.table.write().unwrap_or_else(|e| e.into_inner()).insert(secret, client);
     }
 
-    /// The client whose secret `given` is. Every secret is compared whole,
-    /// in time that does not depend on where a wrong guess differs.
+    /// The secrets of the commands wrapped under `list_id` open nothing any
+    /// more (their per-command list was unregistered).
+    pub fn revoke_list(&self, list_id: &str) {
+        self.table.write().unwrap_or_else(|e| e.into_inner()).retain(|_, c| c.list_id.as_deref() != Some(list_id));
+    }
+
+    /// The client whose secret `given` is. The table is found by hash (keyed
+    /// at random per process, so a guess learns nothing from where it
+    /// lands), and the secret found is compared whole, in time that does
+    /// not depend on where a wrong guess differs.
     fn find(&self, given: &[u8]) -> Option<Arc<Client>> {
+        let given_text = std::str::from_utf8(given).ok()?;
         let table = self.table.read().unwrap_or_else(|e| e.into_inner());
-        let mut found = None;
-        for (secret, client) in table.iter() {
-            if same_secret(secret.as_bytes(), given) {
-                found = Some(client.clone());
-            }
-        }
-        found
+        let (secret, client) = table.get_key_value(given_text)?;
+        same_secret(secret.as_bytes(), given).then(|| client.clone())
     }
 }
 
@@ -102,6 +107,14 @@ mod tests {
         for wrong in [None, Some(&b""[..]), Some(b"t0"), Some(b"t0kk"), Some(b"T0k"), Some(b"s3cre")] {
             assert!(locked.resolve(wrong).is_none(), "{wrong:?}");
         }
+        // Revoked with its list, a secret opens nothing.
+        let listed = Tokens::new();
+        listed.insert("l1st".into(), Arc::new(Client::with_list(None, Some("id".into()))));
+        listed.insert("other".into(), Arc::new(Client::new(None)));
+        listed.revoke_list("id");
+        let listed = Clients::Tokens(listed);
+        assert!(listed.resolve(Some(b"l1st")).is_none());
+        assert!(listed.resolve(Some(b"other")).is_some());
         // An empty secret opens nothing, even if one were registered.
         let empty = Tokens::new();
         empty.insert(String::new(), Arc::new(Client::new(None)));

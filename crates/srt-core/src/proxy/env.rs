@@ -11,6 +11,11 @@ pub const NO_PROXY: &str = "localhost,127.0.0.1,::1,169.254.0.0/16,10.0.0.0/8,17
 /// Where the command reaches the proxies.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyEndpoint {
+    /// How the URLs name the proxies' host: `localhost` inside Linux's
+    /// sandbox (its own loopback); `127.0.0.1` on macOS, where srt listens
+    /// on IPv4 alone and a client trying `::1` first could meet a listener
+    /// another local process put there, and hand it the secret.
+    pub host: String,
     pub http_port: u16,
     pub socks_port: u16,
     /// User name and password srt's own listener requires (the host's
@@ -26,6 +31,7 @@ impl ProxyEndpoint {
     /// Inside Linux's sandbox: its own loopback ports, no credentials.
     pub fn in_sandbox() -> ProxyEndpoint {
         ProxyEndpoint {
+            host: "localhost".into(),
             http_port: SANDBOX_HTTP_PORT,
             socks_port: SANDBOX_SOCKS_PORT,
             credentials: None,
@@ -45,8 +51,9 @@ pub fn proxy_env(ssh_proxy_command: &str, git_ssh: Option<&str>) -> Vec<(String,
 pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str, git_ssh: Option<&str>) -> Vec<(String, String)> {
     let credentials = |port: u16| at.credentials.as_ref().filter(|_| !at.external.contains(&port));
     let user = |port: u16| credentials(port).map(|(u, p)| format!("{u}:{p}@")).unwrap_or_default();
-    let http = format!("http://{}localhost:{}", user(at.http_port), at.http_port);
-    let socks = format!("socks5h://{}localhost:{}", user(at.socks_port), at.socks_port);
+    let host = &at.host;
+    let http = format!("http://{}{host}:{}", user(at.http_port), at.http_port);
+    let socks = format!("socks5h://{}{host}:{}", user(at.socks_port), at.socks_port);
     let mut v: Vec<(&str, String)> = vec![
         ("HTTP_PROXY", http.clone()),
         ("HTTPS_PROXY", http.clone()),
@@ -60,11 +67,11 @@ pub fn proxy_env_at(at: &ProxyEndpoint, ssh_proxy_command: &str, git_ssh: Option
         ("ftp_proxy", socks),
         ("GRPC_PROXY", http.clone()),
         ("grpc_proxy", http.clone()),
-        ("RSYNC_PROXY", format!("{}localhost:{}", user(at.socks_port), at.socks_port)),
+        ("RSYNC_PROXY", format!("{}{host}:{}", user(at.socks_port), at.socks_port)),
         ("DOCKER_HTTP_PROXY", http.clone()),
         ("DOCKER_HTTPS_PROXY", http.clone()),
         ("CLOUDSDK_PROXY_TYPE", "http".into()),
-        ("CLOUDSDK_PROXY_ADDRESS", "localhost".into()),
+        ("CLOUDSDK_PROXY_ADDRESS", host.clone()),
         ("CLOUDSDK_PROXY_PORT", at.http_port.to_string()),
         // Tools with proxy settings of their own, which the caller's environment
         // may point at a proxy (with its credentials) that is unreachable from inside.
@@ -108,13 +115,13 @@ fn java_non_proxy_hosts() -> String {
 /// proxy properties, after what the caller set (the JVM takes the last of a
 /// property, and inside only srt's proxies lead anywhere).
 pub fn java_tool_options(caller: Option<&str>) -> String {
-    java_tool_options_at(SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT, caller)
+    java_tool_options_at("localhost", SANDBOX_HTTP_PORT, SANDBOX_SOCKS_PORT, caller)
 }
 
-/// The same for proxies at these ports of localhost.
-pub fn java_tool_options_at(http_port: u16, socks_port: u16, caller: Option<&str>) -> String {
+/// The same for proxies at these ports of `host`.
+pub fn java_tool_options_at(host: &str, http_port: u16, socks_port: u16, caller: Option<&str>) -> String {
     let ours = format!(
-        "-Dhttp.proxyHost=localhost -Dhttp.proxyPort={http_port} -Dhttps.proxyHost=localhost -Dhttps.proxyPort={http_port} -DsocksProxyHost=localhost -DsocksProxyPort={socks_port} -Dhttp.nonProxyHosts={hosts} -DsocksNonProxyHosts={hosts}",
+        "-Dhttp.proxyHost={host} -Dhttp.proxyPort={http_port} -Dhttps.proxyHost={host} -Dhttps.proxyPort={http_port} -DsocksProxyHost={host} -DsocksProxyPort={socks_port} -Dhttp.nonProxyHosts={hosts} -DsocksNonProxyHosts={hosts}",
         hosts = java_non_proxy_hosts()
     );
     match caller.map(str::trim).filter(|c| !c.is_empty()) {
@@ -157,6 +164,7 @@ mod tests {
     #[test]
     fn proxies_on_the_hosts_loopback_carry_the_sessions_credentials() {
         let at = ProxyEndpoint {
+            host: "127.0.0.1".into(),
             http_port: 50123,
             socks_port: 50123,
             credentials: Some(("srt".into(), "t0k".into())),
@@ -164,9 +172,10 @@ mod tests {
         };
         let env = proxy_env_at(&at, "srt __proxy-connect", None);
         let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-        assert_eq!(get("HTTPS_PROXY"), Some("http://srt:t0k@localhost:50123"));
-        assert_eq!(get("FTP_PROXY"), Some("socks5h://srt:t0k@localhost:50123"));
-        assert_eq!(get("RSYNC_PROXY"), Some("srt:t0k@localhost:50123"));
+        assert_eq!(get("HTTPS_PROXY"), Some("http://srt:t0k@127.0.0.1:50123"));
+        assert_eq!(get("FTP_PROXY"), Some("socks5h://srt:t0k@127.0.0.1:50123"));
+        assert_eq!(get("RSYNC_PROXY"), Some("srt:t0k@127.0.0.1:50123"));
+        assert_eq!(get("CLOUDSDK_PROXY_ADDRESS"), Some("127.0.0.1"));
         assert_eq!(get("CLOUDSDK_PROXY_PASSWORD"), Some("t0k"));
         assert_eq!(proxy_env("x", None).iter().find(|(n, _)| n == "CLOUDSDK_PROXY_PASSWORD"), None);
     }
@@ -174,6 +183,7 @@ mod tests {
     #[test]
     fn an_external_proxy_is_not_given_the_sessions_credentials() {
         let at = ProxyEndpoint {
+            host: "localhost".into(),
             http_port: 8080,
             socks_port: 50123,
             credentials: Some(("srt".into(), "t0k".into())),

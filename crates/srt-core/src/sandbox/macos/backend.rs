@@ -59,8 +59,13 @@ pub fn run(run: MacRun<'_>, stdio: HostStdio, control: &Arc<RunControl>) -> Resu
     if let Ok(pid) = i32::try_from(child.id()) {
         control.set_helper(pid);
     }
-    let status = child.wait().map_err(|e| format!("could not wait for the command: {e}"))?;
+    // Its end is awaited without reaping it: until then its pid cannot be
+    // another process's, so a signal passed on cannot reach a stranger.
+    if let Ok(pid) = i32::try_from(child.id()) {
+        crate::sys::wait_ended_unreaped(pid).map_err(|e| format!("could not wait for the command: {e}"))?;
+    }
     control.finish();
+    let status = child.wait().map_err(|e| format!("could not wait for the command: {e}"))?;
     session.stop_watching();
     let status = status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
     Ok(MacOutcome { status, summary: session.violation_summary(), warnings })

@@ -1,7 +1,9 @@
 //! The command line that runs a command under `sandbox-exec` on macOS, in
 //! the original's shape: `env -u NAME… NAME=value… sandbox-exec -p
 //! '<profile>' <shell> -c '<command>'`. Every word is quoted for `sh`, so
-//! any profile and any command text arrive as they were written.
+//! any profile and any command text arrive as they were written. `env` is
+//! `/usr/bin/env`, never looked up on PATH: a directory a sandboxed command
+//! could write (`node_modules/.bin`) would run its own `env` unsandboxed.
 
 use std::path::Path;
 
@@ -23,7 +25,7 @@ pub struct SandboxExec<'a> {
 
 /// The line, for `sh -c`.
 pub fn command_line(run: &SandboxExec<'_>) -> String {
-    let mut words = vec!["env".to_string()];
+    let mut words = vec!["/usr/bin/env".to_string()];
     for name in run.unset {
         words.push("-u".into());
         words.push(shell_quote(name));
@@ -76,7 +78,10 @@ mod tests {
             unset: &unset,
             set: &set,
         });
-        assert!(line.starts_with("env -u SRT_TEST_GONE SRT_TEST_PROXY=http://srt:t0k@localhost:3128 "), "{line}");
+        assert!(
+            line.starts_with("/usr/bin/env -u SRT_TEST_GONE SRT_TEST_PROXY=http://srt:t0k@localhost:3128 "),
+            "{line}"
+        );
         let out = Command::new("sh")
             .arg("-c")
             .arg(&line)

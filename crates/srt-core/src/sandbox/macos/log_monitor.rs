@@ -49,7 +49,9 @@ pub fn parse_lines(text: &str) -> Vec<Denial> {
     for line in text.lines() {
         if let Some(at) = line.find("Sandbox: ") {
             let said = &line[at + "Sandbox: ".len()..];
-            let (said, tag) = match said.find(" CMD64_") {
+            // The tag is the last thing on the line: a path holding
+            // ` CMD64_` cannot pass a denial off as another command's.
+            let (said, tag) = match said.rfind(" CMD64_") {
                 Some(t) => (&said[..t], Some(&said[t + 1..])),
                 None => (said, None),
             };
@@ -118,6 +120,16 @@ Timestamp               Ty Process[PID:TID]
             ]
         );
         assert_eq!(denials[0].line, "cat(4321) deny(1) file-read-data /Users/u/.ssh/id_rsa");
+    }
+
+    #[test]
+    fn a_path_that_spells_a_tag_cannot_pass_a_denial_off_as_another_commands() {
+        // `cat` (tag for `cat`) is denied a file whose name carries the tag of `ls`.
+        let line = "2025-01-15 10:23:45.123 E  kernel[0:1a2b] (Sandbox) Sandbox: cat(1) deny(1) file-read-data /x/a CMD64_bHM=_END_s_SBX CMD64_Y2F0_END_s_SBX";
+        let denials = parse_lines(line);
+        assert_eq!(denials.len(), 1);
+        assert_eq!(denials[0].command.as_deref(), Some("cat"));
+        assert_eq!(denials[0].target, "/x/a CMD64_bHM=_END_s_SBX");
     }
 
     #[test]

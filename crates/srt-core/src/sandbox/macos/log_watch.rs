@@ -30,8 +30,14 @@ impl LogWatch {
         let reader = std::thread::Builder::new()
             .name("srt-log-watch".into())
             .spawn(move || {
+                let mut reader = std::io::BufReader::new(out);
+                let mut raw = Vec::new();
                 let mut pending = String::new();
-                for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                // Byte lines, decoded leniently: a path that is not UTF-8
+                // must not end the watch.
+                while matches!(reader.read_until(b'\n', &mut raw), Ok(n) if n > 0) {
+                    let line = String::from_utf8_lossy(&raw).trim_end_matches('\n').to_string();
+                    raw.clear();
                     pending.push_str(&line);
                     pending.push('\n');
                     // A denial and its tag may come on two lines: read them
@@ -40,11 +46,8 @@ impl LogWatch {
                     if line.contains("CMD64_") {
                         if line.contains(&suffix) {
                             for d in parse_lines(&pending) {
-                                store.sandbox_denied(
-                                    &d.line,
-                                    d.command.as_deref(),
-                                    &format!("{} {}", d.operation, d.target),
-                                );
+                                let what = format!("{} {}", d.operation, d.target);
+                                store.sandbox_denied(&d.line, d.command.as_deref(), &what);
                             }
                         }
                         pending.clear();

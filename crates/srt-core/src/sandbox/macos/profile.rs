@@ -134,10 +134,8 @@ fn entry_filter(entry: &PathEntry, input: &ProfileInput<'_>, fs: &dyn FsView, su
 /// Builds the profile; refuses one `sandbox-exec` would not load.
 pub fn profile(input: &ProfileInput<'_>, fs: &dyn FsView) -> Result<Profile, String> {
     let planned = plan(input, fs);
-    match overlong_string(&planned.text) {
-        Some(shown) => Err(format!(
-            "a path or pattern is too long for a Seatbelt profile (sandbox-exec reads at most {SBPL_STRING_MAX} bytes in a string): {shown}"
-        )),
+    match unusable_string(&planned.text) {
+        Some(why) => Err(why),
         None => Ok(planned),
     }
 }
@@ -162,7 +160,7 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
 
     text.push_str(&format!("(version 1)\n(deny default (with message {tag}))\n; LogTag: {}\n", input.log_tag));
     text.push_str(&processes_and_services(s));
-    text.push_str(&network(s, input));
+    text.push_str(&network(s, input, fs));
     let fs_rules = s.filesystem.disabled != Some(true);
 
     // Reads: everything, but denyRead (allowRead carving out of it).
@@ -179,19 +177,7 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
         // directory, and every pattern, less the allows it covers itself (the
         // carve-outs of a region like `~/*`). A leaf pattern such as `**/.env`
         // covers no allowed directory, so it wins inside all of them.
-        let late: Vec<Filter> = deny_read
-            .iter()
-            .filter_map(|d| match d.glob {
-                None => allow_read
-                    .iter()
-                    .any(|a| a.glob.is_none() && is_within(&d.base, &a.base) && d.base != a.base)
-                    .then(|| d.filter.clone()),
-                Some(_) => {
-                    let carved = allow_read.iter().filter(|a| d.covers(&a.base)).map(|a| a.filter.clone()).collect();
-                    Some(Filter::Except(Box::new(d.filter.clone()), carved))
-                }
-            })
-            .collect();
+        let late = late_read_denies(&deny_read, &allow_read);
         text.push_str(&rule("deny", "file-read*", &late));
         // realpath() and the dynamic loader walk through denied directories.
         text.push_str("(allow file-read-metadata (vnode-type DIRECTORY))\n");
@@ -208,24 +194,34 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
         return out;
     }
     let mut roots: Vec<Filter> = DEVICE_WRITE_PATHS.iter().map(|d| Filter::Literal(PathBuf::from(d))).collect();
-    let mut root_paths: Vec<PathBuf> = Vec::new();
+    // The directories writes are allowed under, and where the protected
+    // names are denied from (a pattern root: its base, which holds every
+    // match).
+    let mut write_dirs: Vec<PathBuf> = Vec::new();
+    let mut name_roots: Vec<PathBuf> = Vec::new();
     let defaults =
         input.tmpdir.iter().cloned().chain(crate::config::HOME_WRITE_PATHS.iter().map(|p| input.home.join(p)));
     for path in defaults {
         let landed = private_spelling(&landing(fs, &path));
         roots.push(Filter::Subpath(landed.clone()));
-        root_paths.push(landed);
+        write_dirs.push(landed.clone());
+        name_roots.push(landed);
     }
     for entry in &s.filesystem.allow_write {
-        let filter = entry_filter(entry, input, fs, false).filter;
-        if let Filter::Subpath(p) = &filter {
-            root_paths.push(p.clone());
+        let root = entry_filter(entry, input, fs, false);
+        if root.glob.is_none() {
+            write_dirs.push(root.base.clone());
         }
-        roots.push(filter);
+        name_roots.push(root.base);
+        roots.push(root.filter);
     }
     text.push_str(&rule("allow", "file-write*", &roots));
-    let mut write_denies: Vec<Filter> =
-        s.filesystem.deny_write.iter().map(|e| entry_filter(e, input, fs, true).filter).collect();
+    let deny_write: Vec<Entry> = s.filesystem.deny_write.iter().map(|e| entry_filter(e, input, fs, true)).collect();
+    let mut write_denies: Vec<Filter> = deny_write.iter().map(|d| d.filter.clone()).collect();
+    // Directories none of whose ancestors may be renamed (or made, where
+    // missing): a move would carry a denied path's protection away with it,
+    // or put a prepared directory where a denied name is.
+    let mut pinned_under: Vec<PathBuf> = Vec::new();
     // srt's own files, the settings file, ssh's and git's config at home:
     // where they land, and the name itself too, so that a link on the way
     // cannot be pointed elsewhere.
@@ -233,16 +229,18 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
     for path in input.protect.iter().cloned().chain(home_extras) {
         let (named, landed) = (private_spelling(&path), private_spelling(&landing(fs, &path)));
         if named != landed {
-            write_denies.push(Filter::Subpath(named));
+            write_denies.push(Filter::Subpath(named.clone()));
+            pinned_under.push(named);
         }
-        write_denies.push(Filter::Subpath(landed));
+        write_denies.push(Filter::Subpath(landed.clone()));
+        pinned_under.push(landed);
     }
     // The protected names, wherever a write root holds them.
     let mut bases: Vec<PathBuf> = vec![private_spelling(&input.cwd)];
-    bases.extend(root_paths.iter().filter(|r| fs.is_dir(r)).cloned());
+    bases.extend(name_roots.iter().filter(|r| fs.is_dir(r)).cloned());
     bases.sort();
     bases.dedup();
-    bases.retain(|b| root_paths.iter().any(|r| is_within(b, r)));
+    bases.retain(|b| name_roots.iter().any(|r| is_within(b, r)));
     let allow_git_config = s.filesystem.allow_git_config == Some(true);
     for base in &bases {
         write_denies.extend(protected_names(base, allow_git_config));
@@ -250,27 +248,96 @@ fn plan(input: &ProfileInput<'_>, fs: &dyn FsView) -> Profile {
     }
     text.push_str(&rule("deny", "file-write*", &write_denies));
 
-    // Moves: a denied path, or a directory on its way, renamed elsewhere
-    // would take its protection along (or leave its name free).
-    let mut unmovable: Vec<Filter> = Vec::new();
-    let denied_paths =
-        deny_read.iter().map(|d| d.base.clone()).chain(input.protect.iter().map(|p| private_spelling(&landing(fs, p))));
-    for path in denied_paths {
-        for ancestor in path.ancestors().skip(1).filter(|a| a.parent().is_some()) {
-            unmovable.push(Filter::Literal(ancestor.to_path_buf()));
+    // Moves and deletions. A read-denied path may not be renamed to where
+    // it could be read, except where reads and writes are both allowed
+    // again (so files in a project under a denied home can still be
+    // deleted and saved by rename).
+    text.push_str("\n; Moves\n");
+    let filters = |entries: &[Entry]| entries.iter().map(|e| e.filter.clone()).collect::<Vec<_>>();
+    text.push_str(&rule("deny", "file-write-unlink", &filters(&deny_read)));
+    text.push_str(&rule("allow", "file-write-unlink", &unlink_reopened(&allow_read, &write_dirs)));
+    text.push_str(&rule("deny", "file-write-unlink", &late_read_denies(&deny_read, &allow_read)));
+    // No directory above a denied path may be renamed or made, nor a
+    // pattern's base; nor a write root's repository and agent directories
+    // (renamed away, edited, renamed back).
+    let denied_bases = deny_read.iter().chain(&deny_write).map(|d| (d.base.clone(), d.glob.is_some()));
+    let mut pins: Vec<Filter> = Vec::new();
+    for (path, pattern) in denied_bases.chain(pinned_under.into_iter().map(|p| (p, false))) {
+        let skip = if pattern { 0 } else { 1 };
+        for ancestor in path.ancestors().skip(skip).filter(|a| a.parent().is_some()) {
+            pins.push(Filter::Literal(ancestor.to_path_buf()));
         }
     }
-    unmovable.extend(deny_read.iter().map(|d| d.filter.clone()));
-    unmovable.extend(write_denies.iter().cloned());
+    let mut nested: Vec<Filter> = Vec::new();
+    for base in &bases {
+        pins.extend(REPOSITORY_DIRS.iter().map(|d| Filter::Literal(base.join(d))));
+        nested.push(repository_dirs_below(base));
+    }
+    dedup(&mut pins);
+    text.push_str(&rule("deny", "file-write-unlink file-write-create", &pins));
+    text.push_str(&rule("deny", "file-write-unlink", &nested));
+    // And what no write may touch stays so, whatever was allowed above.
+    dedup(&mut write_denies);
+    text.push_str(&rule("deny", "file-write-unlink", &write_denies));
+    out.text = text + &pty(s);
+    out
+}
+
+/// The read denies the allows re-opened that must win again after them:
+/// a path deny inside what an allow covers, and every pattern, less the
+/// allows it covers itself (the carve-outs of a region like `~/*`). A leaf
+/// pattern such as `**/.env` covers no allowed directory, so it wins inside
+/// all of them.
+fn late_read_denies(deny_read: &[Entry], allow_read: &[Entry]) -> Vec<Filter> {
+    deny_read
+        .iter()
+        .filter_map(|d| match d.glob {
+            None => allow_read.iter().any(|a| a.covers(&d.base) && a.base != d.base).then(|| d.filter.clone()),
+            Some(_) => {
+                let carved = allow_read.iter().filter(|a| d.covers(&a.base)).map(|a| a.filter.clone()).collect();
+                Some(Filter::Except(Box::new(d.filter.clone()), carved))
+            }
+        })
+        .collect()
+}
+
+/// Where deleting and renaming may be allowed again after a read deny:
+/// what `allowRead` re-opens, and only inside a write root (outside one,
+/// the default denies it, and an allow here would override that).
+fn unlink_reopened(allow_read: &[Entry], write_dirs: &[PathBuf]) -> Vec<Filter> {
+    let mut out = Vec::new();
+    for allow in allow_read {
+        for dir in write_dirs {
+            if allow.glob.is_none() && is_within(dir, &allow.base) {
+                out.push(Filter::Subpath(dir.clone()));
+            } else if is_within(&allow.base, dir) {
+                out.push(allow.filter.clone());
+            }
+        }
+    }
+    dedup(&mut out);
+    out
+}
+
+fn dedup(filters: &mut Vec<Filter>) {
     let mut seen = Vec::new();
-    unmovable.retain(|f| {
+    filters.retain(|f| {
         let new = !seen.contains(f);
         seen.push(f.clone());
         new
     });
-    text.push_str(&rule("deny", "file-write-unlink", &unmovable));
-    out.text = text + &pty(s);
-    out
+}
+
+/// The directories of a repository or an agent's settings, which hold
+/// protected names: at a write root's top they can be neither renamed nor
+/// made.
+const REPOSITORY_DIRS: &[&str] = &[".git", ".claude", ".hg"];
+
+/// The same directories deeper down (outside `node_modules`): not renamed.
+fn repository_dirs_below(base: &Path) -> Filter {
+    let anchor = format!("^{}", literal_regex(&base.to_string_lossy()));
+    let names: Vec<String> = REPOSITORY_DIRS.iter().map(|d| literal_regex(d)).collect();
+    Filter::RegexUnless(format!("{anchor}/(.*/)?({})$", names.join("|")), format!("{anchor}/(.*/)?node_modules/"))
 }
 
 /// The default write paths that are devices (the reference's list).
@@ -332,9 +399,11 @@ fn alternations(lead: &str, names: &[String], tail: &str) -> Vec<String> {
     out
 }
 
-/// The first string of `text` longer than `sandbox-exec` reads, shortened
-/// for a message.
-fn overlong_string(text: &str) -> Option<String> {
+/// The first string of `text` that `sandbox-exec` would not read as
+/// written, and why: longer than it reads, or holding a control character
+/// (written as JSON escapes it, which SBPL may read otherwise, so a rule
+/// could silently fail to match).
+fn unusable_string(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -344,13 +413,30 @@ fn overlong_string(text: &str) -> Option<String> {
         }
         let start = i + 1;
         let mut end = start;
+        let mut control = false;
         while end < bytes.len() && bytes[end] != b'"' {
-            end += if bytes[end] == b'\\' { 2 } else { 1 };
+            if bytes[end] == b'\\' {
+                // `\\` and `\"` are SBPL's own; any other escape is a control character.
+                control |= !matches!(bytes.get(end + 1), Some(b'\\' | b'"'));
+                end += 2;
+            } else {
+                end += 1;
+            }
         }
         let end = end.min(bytes.len());
+        let shown = || String::from_utf8_lossy(&bytes[start..end]).chars().take(80).collect::<String>();
         if end - start > SBPL_STRING_MAX {
-            let shown: String = String::from_utf8_lossy(&bytes[start..end]).chars().take(80).collect();
-            return Some(format!("{shown}... ({} bytes)", end - start));
+            return Some(format!(
+                "a path or pattern is too long for a Seatbelt profile (sandbox-exec reads at most {SBPL_STRING_MAX} bytes in a string): {}... ({} bytes)",
+                shown(),
+                end - start
+            ));
+        }
+        if control {
+            return Some(format!(
+                "a path or pattern holds a control character, which a Seatbelt profile cannot match: {}",
+                shown()
+            ));
         }
         i = end + 1;
     }
@@ -423,7 +509,7 @@ fn processes_and_services(s: &Settings) -> String {
 
 /// Outbound only to the proxies on the host's loopback, plus what the
 /// settings open (Unix sockets, local binding).
-fn network(s: &Settings, input: &ProfileInput<'_>) -> String {
+fn network(s: &Settings, input: &ProfileInput<'_>, fs: &dyn FsView) -> String {
     let n = &s.network;
     let mut text = String::from("\n; Network\n");
     let mut ports = vec![input.http_port];
@@ -447,7 +533,10 @@ fn network(s: &Settings, input: &ProfileInput<'_>) -> String {
     } else if !sockets.is_empty() {
         text.push_str("(allow system-socket (socket-domain AF_UNIX))\n");
         for path in sockets {
-            let p = quote(&private_spelling(Path::new(path)).to_string_lossy());
+            // `~` and relative paths resolved, and where a link lands (the
+            // kernel checks the socket's real path).
+            let path = absolute(&PathEntry::Literal(path.clone()), &input.cwd, &input.home);
+            let p = quote(&private_spelling(&landing(fs, &path)).to_string_lossy());
             text.push_str(&format!(
                 "(allow network-bind (local unix-socket (subpath {p})))\n(allow network-outbound (remote unix-socket (subpath {p})))\n"
             ));

@@ -200,6 +200,12 @@ fn unix_sockets_by_path_or_all_of_them_and_local_binding() {
         ),
         "{net:#?}"
     );
+    // `~` and relative paths, as the other path lists take them.
+    let relative = run(&settings(json!({"network": {"allowUnixSockets": ["~/.colima/docker.sock", "run/app.sock"]}})));
+    for path in ["/Users/u/.colima/docker.sock", "/Users/u/proj/run/app.sock"] {
+        let line = format!("(allow network-outbound (remote unix-socket (subpath \"{path}\")))");
+        assert!(relative.lines().any(|l| l == line), "{line} missing from {relative}");
+    }
     let all = run(&settings(json!({"network": {"allowAllUnixSockets": true, "allowLocalBinding": true}})));
     let net = section(&all, "Network");
     for line in [
@@ -335,7 +341,7 @@ fn protected_names_under_a_long_root_are_split_to_fit_and_an_overlong_path_is_re
     for name in ["\\\\.vscode", "\\\\.git/worktrees", "\\\\.mcp\\\\.json", "\\\\.git/config\\\\.worktree"] {
         assert!(text.lines().any(|l| l.contains("/Users/u/ddd") && l.contains(name)), "{name}");
     }
-    assert!(overlong_string(&text).is_none());
+    assert!(unusable_string(&text).is_none());
 
     // A path no string can hold: refused with the reason, not left to
     // sandbox-exec's "Error reading string".
@@ -367,4 +373,97 @@ fn a_deny_pattern_wins_inside_the_allows_it_does_not_cover_and_spares_those_it_d
     }
     // Without a deny of `/` itself, the root stays as the default leaves it.
     assert!(!text.contains("(allow file-read* (literal \"/\"))"), "{text}");
+}
+
+#[test]
+fn moves_cannot_carry_a_protection_away_nor_put_a_prepared_directory_in_its_place() {
+    let text = run(&settings(json!({"filesystem": {
+        "denyRead": ["~", "./secrets/*.pem"],
+        "allowRead": ["."],
+        "allowWrite": ["."],
+        "denyWrite": ["./conf/app.toml"]
+    }})));
+    let moves = section(&text, "Moves");
+    let rule_of = |line: &str| -> String {
+        let at = moves.iter().position(|l| l == line).unwrap_or_else(|| panic!("{line} missing from {moves:#?}"));
+        moves[..at].iter().rev().find(|l| l.starts_with('(')).unwrap().clone()
+    };
+    // Files of the project under the denied home can be deleted and saved
+    // by rename again: the read deny's unlink is lifted where reads and
+    // writes are both allowed...
+    assert_eq!(rule_of("  (subpath \"/Users/u\")"), "(deny file-write-unlink");
+    assert_eq!(rule_of("  (subpath \"/Users/u/proj\")"), "(allow file-write-unlink");
+    // ...but a pattern's matches are denied again after it, and its base
+    // (like every directory above a denied path) can be neither renamed nor made.
+    let late = "  (require-all (regex \"^/Users/u/proj/secrets/[^/]*\\\\.pem(/.*)?$\") (require-not (subpath \"/Users/u/proj\")))";
+    assert!(!moves.iter().any(|l| l == late), "the project allow does not carve out a pattern inside it");
+    assert_eq!(rule_of("  (regex \"^/Users/u/proj/secrets/[^/]*\\\\.pem(/.*)?$\")"), "(deny file-write-unlink");
+    for pinned in ["/Users/u/proj/secrets", "/Users/u/proj/conf", "/Users/u/proj", "/Users"] {
+        assert_eq!(
+            rule_of(&format!("  (literal \"{pinned}\")")),
+            "(deny file-write-unlink file-write-create",
+            "{pinned}"
+        );
+    }
+    // The repository and agent directories at the top, and deeper down.
+    for top in [".git", ".claude", ".hg"] {
+        assert_eq!(
+            rule_of(&format!("  (literal \"/Users/u/proj/{top}\")")),
+            "(deny file-write-unlink file-write-create"
+        );
+    }
+    let nested = "  (require-all (regex \"^/Users/u/proj/(.*/)?(\\\\.git|\\\\.claude|\\\\.hg)$\") (require-not (regex \"^/Users/u/proj/(.*/)?node_modules/\")))";
+    assert_eq!(rule_of(nested), "(deny file-write-unlink");
+    // What no write may touch is denied again last, after the allow above.
+    let last_rule = moves.iter().rev().find(|l| l.starts_with('(')).unwrap();
+    assert_eq!(last_rule, "(deny file-write-unlink");
+    let last_at = moves.iter().rposition(|l| l == last_rule).unwrap();
+    assert!(moves[last_at..].iter().any(|l| l == "  (subpath \"/Users/u/proj/conf/app.toml\")"), "{moves:#?}");
+}
+
+#[test]
+fn a_pattern_write_root_gets_the_protected_names_and_a_literal_deny_inside_a_pattern_allow_wins() {
+    let s = settings(json!({"filesystem": {
+        "allowWrite": ["/Users/u/work/build-*"],
+        "denyRead": ["~", "~/p/secret"],
+        "allowRead": ["~/p/*"]
+    }}));
+    let mut fs = disk();
+    fs.add("/Users/u/work/build-1", Node::Dir);
+    let input = ProfileInput {
+        settings: &s,
+        cwd: "/Users/u/proj".into(),
+        home: "/Users/u".into(),
+        tmpdir: None,
+        http_port: 3128,
+        socks_port: 1080,
+        log_tag: "t".into(),
+        protect: vec![],
+    };
+    let text = profile(&input, &fs).unwrap().text;
+    let write = section(&text, "File write");
+    assert!(
+        write.iter().any(|l| l.contains("(regex \"^/Users/u/work(/.*)?/(\\\\.vscode|")),
+        "protected names anchored at the pattern's base: {write:#?}"
+    );
+    let read = section(&text, "File read");
+    let allow_at = read.iter().position(|l| l == "  (regex \"^/Users/u/p/[^/]*$\")").unwrap();
+    assert!(read[allow_at..].iter().any(|l| l == "  (subpath \"/Users/u/p/secret\")"), "{read:#?}");
+}
+
+#[test]
+fn a_path_with_a_control_character_is_refused_rather_than_left_unmatched() {
+    let s = settings(json!({"filesystem": {"denyRead": ["/data/a\nb"], "allowWrite": ["."]}}));
+    let input = ProfileInput {
+        settings: &s,
+        cwd: "/Users/u/proj".into(),
+        home: "/Users/u".into(),
+        tmpdir: None,
+        http_port: 3128,
+        socks_port: 1080,
+        log_tag: "t".into(),
+        protect: vec![],
+    };
+    let err = profile(&input, &disk()).unwrap_err();
+    assert!(err.contains("control character"), "{err}");
 }

@@ -220,8 +220,12 @@ impl MacSession {
         self.proxy.register_command(command_id, allowed_domains)
     }
 
+    /// Drops the command's list, and the secrets of the lines wrapped with
+    /// its id: they reach nothing any more (a line that left its secret
+    /// where a later command reads it cannot lend that command its list).
     pub fn unregister_command(&self, command_id: &str) {
         self.proxy.unregister_command(command_id);
+        self.tokens.revoke_list(command_id);
     }
 
     /// No bridge socket on macOS: the proxies are on the loopback.
@@ -269,6 +273,7 @@ impl MacSession {
         let planned = profile(&input, &crate::sandbox::paths::StdFs).map_err(|e| Error::new(ErrorCode::Refused, e))?;
         let config = self.proxy.config();
         let endpoint = ProxyEndpoint {
+            host: "127.0.0.1".into(),
             http_port,
             socks_port,
             credentials: Some(("srt".into(), secret.clone())),
@@ -283,6 +288,7 @@ impl MacSession {
         // the IPv4 stack; the proxy then asks for the line's secret, which a
         // JVM without the original's agent cannot give (see the README).
         let java = crate::proxy::env::java_tool_options_at(
+            "127.0.0.1",
             http_port,
             socks_port,
             std::env::var("JAVA_TOOL_OPTIONS").ok().as_deref(),
@@ -315,14 +321,8 @@ impl MacSession {
             unset: &prepared.unset,
             set: &prepared.set,
         });
-        let argv = vec![
-            self.tools.sandbox_exec.clone().into_os_string(),
-            "-p".into(),
-            prepared.profile.into(),
-            shell.into_os_string(),
-            "-c".into(),
-            command.into(),
-        ];
+        // The line's own words: the environment is part of it.
+        let argv = vec!["/bin/sh".into(), "-c".into(), line.clone().into()];
         Ok(Wrapped { argv, command_line: line, warnings: prepared.warnings })
     }
 
@@ -418,7 +418,7 @@ mod tests {
         // The original's shape, the profile the stand-in was given, and a
         // secret per line.
         let line = &plain.command_line;
-        assert!(line.starts_with("env "), "{line}");
+        assert!(line.starts_with("/usr/bin/env "), "{line}");
         assert!(line.contains(" -p '(version 1)\n(deny default"), "{line}");
         assert!(line.ends_with(&format!(" /bin/sh -c {}", crate::shell_words::shell_quote(&command))), "{line}");
         let profile = std::fs::read_to_string(dir.join("profile.sb")).unwrap();
@@ -441,6 +441,11 @@ mod tests {
             .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "407");
 
+        // Unregistered, the listed line's secret opens nothing.
+        session.unregister_command(id);
+        assert_eq!(run_line(&listed.command_line, &dir), "407");
+        session.register_command(id, &[format!("127.0.0.1:{upstream}")]).unwrap();
+
         // The TMPDIR the lines get is the session's, private, and goes with it.
         let tmp = PathBuf::from(set_in_line(line, "TMPDIR").unwrap());
         use std::os::unix::fs::PermissionsExt;
@@ -461,9 +466,9 @@ mod tests {
         assert_eq!(http, 18080);
         assert_ne!(socks, 18080);
         let line = session.wrap("true", Some("/bin/sh"), None, None, Some(dir.clone())).unwrap().command_line;
-        assert_eq!(set_in_line(&line, "HTTP_PROXY").as_deref(), Some("http://localhost:18080"));
+        assert_eq!(set_in_line(&line, "HTTP_PROXY").as_deref(), Some("http://127.0.0.1:18080"));
         let ftp = set_in_line(&line, "FTP_PROXY").unwrap();
-        assert!(ftp.starts_with("socks5h://srt:") && ftp.ends_with(&format!("@localhost:{socks}")), "{ftp}");
+        assert!(ftp.starts_with("socks5h://srt:") && ftp.ends_with(&format!("@127.0.0.1:{socks}")), "{ftp}");
         drop(session);
         std::fs::remove_dir_all(&dir).unwrap();
     }
