@@ -3,8 +3,21 @@
 // passes on the signals Node receives, so the sandboxed command gets them.
 'use strict'
 
-const { runCli, signalCli } = require('../lib/addon.js')
 const { constants } = require('node:os')
+
+let addon
+try {
+  addon = require('../lib/addon.js')
+} catch (err) {
+  // Without the native part nothing can run; the version can still be told.
+  if (process.argv[2] === '--version' || process.argv[2] === '-V') {
+    process.stdout.write(`${require('../package.json').version}\n`)
+    process.exit(0)
+  }
+  process.stderr.write(`Error: ${err.message}\n`)
+  process.exit(1)
+}
+const { runCli, signalCli } = addon
 
 // SIGUSR1 is left to Node (its debugger). SIGWINCH resizes the sandbox's terminal.
 const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR2', 'SIGWINCH']

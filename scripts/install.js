@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm install` hook: use the prebuilt platform package when there is one;
-// otherwise, in a source checkout, build the addon and the native `srt`
-// binary from source (release) and put them at the package root, where the
-// generated loader (index.js) and the addon look first.
+// The checkout's `npm install` (the `prepare` hook, which npm runs in a
+// checkout and for git dependencies, never for a package installed from
+// the registry or a tarball): use the prebuilt platform package when there
+// is one; otherwise build the addon and the native `srt` binary from source
+// (release) and put them at the package root, where the generated loader
+// (index.js) and the addon look first. An installed package needs no hook:
+// its loader and its `srt` command find the platform package themselves.
 'use strict'
 
 const { execFileSync } = require('node:child_process')

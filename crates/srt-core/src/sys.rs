@@ -83,7 +83,8 @@ pub fn watch_readable(fd: OwnedFd) -> io::Result<tokio::io::unix::AsyncFd<OwnedF
 #[cfg(target_os = "linux")]
 /// Whether the next byte to read from `socket` is its urgent (out-of-band) mark.
 pub fn at_urgent_mark(socket: BorrowedFd<'_>) -> bool {
-    const SIOCATMARK: libc::c_ulong = 0x8905;
+    // The request's type is glibc's `unsigned long` and musl's `int`.
+    const SIOCATMARK: libc::Ioctl = 0x8905;
     let mut at: libc::c_int = 0;
     // SAFETY: SIOCATMARK writes one int into `at`.
     unsafe { libc::ioctl(socket.as_raw_fd(), SIOCATMARK, &mut at) == 0 && at != 0 }

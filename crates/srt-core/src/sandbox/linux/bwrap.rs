@@ -17,8 +17,35 @@ impl std::fmt::Display for DependencyError {
     }
 }
 
-pub const INSTALL_HINT: &str =
-    "install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap; Arch: pacman -S bubblewrap)";
+/// How to install bubblewrap: this distribution's command when
+/// `/etc/os-release` names one srt knows, else the usual ones.
+pub fn install_hint() -> String {
+    install_hint_for(&std::fs::read_to_string("/etc/os-release").unwrap_or_default())
+}
+
+/// The same, for the text of an `os-release` file.
+fn install_hint_for(os_release: &str) -> String {
+    let field = |key: &str| {
+        os_release
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| v.trim_matches(|c| c == '"' || c == '\'').to_ascii_lowercase())
+            .unwrap_or_default()
+    };
+    let ids = format!("{} {}", field("ID"), field("ID_LIKE"));
+    let known = [
+        (["debian", "ubuntu"], "sudo apt-get install bubblewrap"),
+        (["fedora", "rhel"], "sudo dnf install bubblewrap"),
+        (["arch", "archlinux"], "sudo pacman -S bubblewrap"),
+        (["alpine", "alpine"], "sudo apk add bubblewrap"),
+        (["suse", "opensuse"], "sudo zypper install bubblewrap"),
+    ];
+    let words: Vec<&str> = ids.split_whitespace().collect();
+    match known.iter().find(|(names, _)| names.iter().any(|n| words.iter().any(|w| w == n || w.starts_with(&format!("{n}-"))))) {
+        Some((_, command)) => format!("install bubblewrap: {command}"),
+        None => "install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap; Fedora/RHEL: sudo dnf install bubblewrap; Arch: sudo pacman -S bubblewrap; Alpine: sudo apk add bubblewrap)".into(),
+    }
+}
 
 pub const USERNS_HINT: &str = "bubblewrap needs unprivileged user namespaces: check that `sysctl user.max_user_namespaces` is above 0, that `sysctl kernel.unprivileged_userns_clone` (where it exists) is 1, and on Ubuntu 23.10 and later that `sysctl kernel.apparmor_restrict_unprivileged_userns` is 0 or bwrap has an AppArmor profile. In an unprivileged container, try \"enableWeakerNestedSandbox\": true (weaker)";
 
@@ -40,7 +67,8 @@ pub fn find_bwrap(settings: &Settings, path_var: Option<&std::ffi::OsStr>) -> Re
             Ok(PathBuf::from(p))
         } else {
             Err(DependencyError(format!(
-                "bubblewrap is not executable at {p} (bwrapPath); fix the path or {INSTALL_HINT}"
+                "bubblewrap is not executable at {p} (bwrapPath); fix the path or {}",
+                install_hint()
             )))
         };
     }
@@ -67,11 +95,12 @@ fn search(candidates: Vec<PathBuf>) -> Result<PathBuf, DependencyError> {
         }
     }
     if distrusted.is_empty() {
-        return Err(DependencyError(format!("bubblewrap (bwrap) is not installed: {INSTALL_HINT}")));
+        return Err(DependencyError(format!("bubblewrap (bwrap) is not installed: {}", install_hint())));
     }
     Err(DependencyError(format!(
-        "no bubblewrap that only root could have put there was found: {}. bwrap runs outside the sandbox; name the one you trust with \"bwrapPath\" in the settings, or {INSTALL_HINT}",
-        distrusted.join("; ")
+        "no bubblewrap that only root could have put there was found: {}. bwrap runs outside the sandbox; name the one you trust with \"bwrapPath\" in the settings, or {}",
+        distrusted.join("; "),
+        install_hint()
     )))
 }
 
@@ -203,6 +232,31 @@ pub fn supports_disable_userns(version_output: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_install_hint_names_this_distributions_command() {
+        let hint = |text: &str| install_hint_for(text);
+        assert_eq!(hint("ID=debian\nVERSION_ID=\"12\""), "install bubblewrap: sudo apt-get install bubblewrap");
+        assert_eq!(
+            hint("ID=linuxmint\nID_LIKE=\"ubuntu debian\""),
+            "install bubblewrap: sudo apt-get install bubblewrap"
+        );
+        assert_eq!(
+            hint("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\""),
+            "install bubblewrap: sudo dnf install bubblewrap"
+        );
+        assert_eq!(hint("ID=arch"), "install bubblewrap: sudo pacman -S bubblewrap");
+        assert_eq!(hint("ID=alpine"), "install bubblewrap: sudo apk add bubblewrap");
+        assert_eq!(
+            hint("ID=\"opensuse-tumbleweed\"\nID_LIKE=\"opensuse suse\""),
+            "install bubblewrap: sudo zypper install bubblewrap"
+        );
+        let unknown = hint("ID=nixos");
+        for command in ["apt-get install", "dnf install", "pacman -S", "apk add"] {
+            assert!(unknown.contains(command), "{unknown}");
+        }
+        assert!(!unknown.contains("http"), "no link: {unknown}");
+    }
 
     #[test]
     fn version_parsing() {
