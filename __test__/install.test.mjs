@@ -60,6 +60,14 @@ describe('installing the packed packages', () => {
   })
   after(() => fs.rmSync(project.dir, { recursive: true, force: true }))
 
+  it('the main package lists every platform package at its version, as published', () => {
+    const packed = spawnSync('tar', ['-xzOf', path.join(artifacts, m.packages.main.file), 'package/package.json'], { encoding: 'utf8' })
+    const optional = JSON.parse(packed.stdout).optionalDependencies
+    const platforms = fs.readdirSync(path.join(root, 'npm')).map((d) => `srt-rs-${d}`)
+    assert.deepEqual(Object.keys(optional).sort(), platforms.sort())
+    assert.ok(Object.values(optional).every((v) => v === version), JSON.stringify(optional))
+  })
+
   it('installs from the tarballs alone, compiling nothing', () => {
     const tarballs = [m.packages.main.file, m.packages.platform.file].map((f) => path.join(artifacts, f))
     const installed = run('npm', ['install', ...tarballs], project)

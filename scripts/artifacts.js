@@ -15,6 +15,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const { PLATFORMS } = require('./build-target.js')
+const { publishedOptional } = require('./versions.js')
 
 const root = path.join(__dirname, '..')
 const out = path.join(root, 'artifacts')
@@ -32,6 +33,22 @@ function pack(dir) {
   })
   const [info] = JSON.parse(json)
   return { file: info.filename, size: info.size, unpackedSize: info.unpackedSize, entries: info.entryCount }
+}
+
+/**
+ * The main package as `napi pre-publish` leaves it to be published: its
+ * files, with every platform package in optionalDependencies (the checkout
+ * cannot list them: npm cannot lock packages not yet on the registry).
+ */
+function stageMain() {
+  const stage = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'srt-main-'))
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
+  for (const entry of [...pkg.files, 'README.md']) {
+    fs.cpSync(path.join(root, entry), path.join(stage, entry), { recursive: true })
+  }
+  pkg.optionalDependencies = publishedOptional()
+  fs.writeFileSync(path.join(stage, 'package.json'), JSON.stringify(pkg, null, 2) + '\n')
+  return stage
 }
 
 function main() {
@@ -58,7 +75,13 @@ function main() {
   fs.mkdirSync(out)
   const build = JSON.parse(fs.readFileSync(path.join(dir, '.build.json'), 'utf8'))
   const version = require(path.join(root, 'package.json')).version
-  const manifest = { version, platform, ...build, packages: { platform: pack(dir), main: pack(root) } }
+  const stage = stageMain()
+  let manifest
+  try {
+    manifest = { version, platform, ...build, packages: { platform: pack(dir), main: pack(stage) } }
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true })
+  }
   fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n')
   for (const [what, p] of Object.entries(manifest.packages)) {
     console.log(`${what}: artifacts/${p.file} ${(p.size / 1024).toFixed(0)} KiB packed, ${(p.unpackedSize / 1024).toFixed(0)} KiB unpacked, ${p.entries} files`)

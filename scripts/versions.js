@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // One version for everything srt-rs ships: the main package, the six
-// platform packages it lists in optionalDependencies, and the Rust crates
-// (whose version `srt --version` prints).
+// platform packages (which the published main package lists in
+// optionalDependencies: added when it is packed, since a checkout cannot
+// lock packages not yet on the registry), and the Rust crates (whose
+// version `srt --version` prints).
 //
 //   node scripts/versions.js check        exits 1, naming what differs
 //   node scripts/versions.js set 0.2.0    sets every one (npm run set-version -- 0.2.0)
@@ -36,13 +38,9 @@ function found() {
   for (const dir of platformDirs()) {
     const pkg = readJson(`npm/${dir}/package.json`)
     places.push([`npm/${dir}/package.json version`, pkg.version])
-    places.push([`package.json optionalDependencies["${pkg.name}"]`, optional[pkg.name]])
   }
-  for (const name of Object.keys(optional)) {
-    if (!platformDirs().some((d) => readJson(`npm/${d}/package.json`).name === name)) {
-      places.push([`package.json optionalDependencies["${name}"] (no npm/ directory)`, undefined])
-    }
-  }
+  // Listed only in a package being published (napi pre-publish adds them).
+  for (const [name, v] of Object.entries(optional)) places.push([`package.json optionalDependencies["${name}"]`, v])
   const cargo = fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8')
   const workspace = cargo.match(/\[workspace\.package\][^[]*?\nversion = "([^"]+)"/)
   places.push(['Cargo.toml [workspace.package] version', workspace?.[1]])
@@ -79,9 +77,10 @@ function set(version) {
   const napi = require.resolve('@napi-rs/cli/package.json', { paths: [root, __dirname] })
   const bin = path.join(path.dirname(napi), require(napi).bin.napi)
   require('node:child_process').execFileSync(process.execPath, [bin, 'version', '--cwd', root], { stdio: 'inherit' })
-  main.optionalDependencies = {}
-  for (const dir of platformDirs()) main.optionalDependencies[readJson(`npm/${dir}/package.json`).name] = version
-  writeJson('package.json', main)
+  if (main.optionalDependencies) {
+    for (const name of Object.keys(main.optionalDependencies)) main.optionalDependencies[name] = version
+    writeJson('package.json', main)
+  }
   const cargoFile = path.join(root, 'Cargo.toml')
   const cargo = fs.readFileSync(cargoFile, 'utf8')
   fs.writeFileSync(cargoFile, cargo.replace(/(\[workspace\.package\][^[]*?\nversion = ")[^"]+(")/, `$1${version}$2`))
@@ -95,18 +94,24 @@ function set(version) {
   if (fs.existsSync(lockJson)) {
     const npmLock = JSON.parse(fs.readFileSync(lockJson, 'utf8'))
     npmLock.version = version
-    if (npmLock.packages?.['']) {
-      npmLock.packages[''].version = version
-      npmLock.packages[''].optionalDependencies = main.optionalDependencies
-    }
+    if (npmLock.packages?.['']) npmLock.packages[''].version = version
     fs.writeFileSync(lockJson, JSON.stringify(npmLock, null, 2) + '\n')
   }
   check()
 }
 
-if (command === 'check') check()
-else if (command === 'set') set(wanted)
-else {
-  console.error('usage: node scripts/versions.js check | set <version> [--root DIR]')
-  process.exit(2)
+/** The main package's optionalDependencies as published: every platform package, at its version. */
+function publishedOptional() {
+  return Object.fromEntries(platformDirs().map((d) => [readJson(`npm/${d}/package.json`).name, readJson(`npm/${d}/package.json`).version]))
+}
+
+module.exports = { publishedOptional }
+
+if (require.main === module) {
+  if (command === 'check') check()
+  else if (command === 'set') set(wanted)
+  else {
+    console.error('usage: node scripts/versions.js check | set <version> [--root DIR]')
+    process.exit(2)
+  }
 }

@@ -45,6 +45,21 @@ fn run(s: &Settings) -> String {
     profile(&input, &disk()).unwrap().text
 }
 
+/// The input of a profile with nothing of srt's around it: no TMPDIR, no
+/// own files, the default ports.
+fn bare(s: &Settings) -> ProfileInput<'_> {
+    ProfileInput {
+        settings: s,
+        cwd: "/Users/u/proj".into(),
+        home: "/Users/u".into(),
+        tmpdir: None,
+        http_port: 3128,
+        socks_port: 1080,
+        log_tag: "t".into(),
+        protect: vec![],
+    }
+}
+
 /// The lines of one section (from its `; Name` comment to the next).
 fn section(text: &str, name: &str) -> Vec<String> {
     let start = text.find(&format!("; {name}\n")).unwrap_or_else(|| panic!("no section {name} in\n{text}"));
@@ -297,16 +312,7 @@ fn a_protected_path_reached_through_a_link_is_denied_by_its_name_and_where_it_la
     fs.nodes.retain(|p, _| !p.starts_with("/Users/u/.ssh"));
     fs.add("/Users/u/dotfiles/ssh", Node::Dir);
     fs.add("/Users/u/.ssh", Node::Link("/Users/u/dotfiles/ssh".into()));
-    let input = ProfileInput {
-        settings: &s,
-        cwd: "/Users/u/proj".into(),
-        home: "/Users/u".into(),
-        tmpdir: None,
-        http_port: 3128,
-        socks_port: 1080,
-        log_tag: "t".into(),
-        protect: vec![],
-    };
+    let input = bare(&s);
     let write = section(&profile(&input, &fs).unwrap().text, "File write");
     // The link itself cannot be replaced, nor what it leads to written.
     for line in ["  (subpath \"/Users/u/.ssh\")", "  (subpath \"/Users/u/dotfiles/ssh\")"] {
@@ -321,16 +327,7 @@ fn protected_names_under_a_long_root_are_split_to_fit_and_an_overlong_path_is_re
     let mut fs = disk();
     fs.add(&deep, Node::Dir);
     let s = settings(json!({"filesystem": {"allowWrite": [deep]}}));
-    let input = |s| ProfileInput {
-        settings: s,
-        cwd: "/Users/u/proj".into(),
-        home: "/Users/u".into(),
-        tmpdir: None,
-        http_port: 3128,
-        socks_port: 1080,
-        log_tag: "CMD64_dHJ1ZQ==_END_x_SBX".into(),
-        protect: vec![],
-    };
+    let input = |s| bare(s);
     let text = profile(&input(&s), &fs).unwrap().text;
     let under_deep: Vec<&str> =
         text.lines().filter(|l| l.contains("(require-all (regex \"^/Users/u/ddd") && l.contains("zshrc")).collect();
@@ -430,16 +427,7 @@ fn a_pattern_write_root_gets_the_protected_names_and_a_literal_deny_inside_a_pat
     }}));
     let mut fs = disk();
     fs.add("/Users/u/work/build-1", Node::Dir);
-    let input = ProfileInput {
-        settings: &s,
-        cwd: "/Users/u/proj".into(),
-        home: "/Users/u".into(),
-        tmpdir: None,
-        http_port: 3128,
-        socks_port: 1080,
-        log_tag: "t".into(),
-        protect: vec![],
-    };
+    let input = bare(&s);
     let text = profile(&input, &fs).unwrap().text;
     let write = section(&text, "File write");
     assert!(
@@ -454,16 +442,7 @@ fn a_pattern_write_root_gets_the_protected_names_and_a_literal_deny_inside_a_pat
 #[test]
 fn a_path_with_a_control_character_is_refused_rather_than_left_unmatched() {
     let s = settings(json!({"filesystem": {"denyRead": ["/data/a\nb"], "allowWrite": ["."]}}));
-    let input = ProfileInput {
-        settings: &s,
-        cwd: "/Users/u/proj".into(),
-        home: "/Users/u".into(),
-        tmpdir: None,
-        http_port: 3128,
-        socks_port: 1080,
-        log_tag: "t".into(),
-        protect: vec![],
-    };
+    let input = bare(&s);
     let err = profile(&input, &disk()).unwrap_err();
     assert!(err.contains("control character"), "{err}");
 }
