@@ -201,8 +201,8 @@ for (const kind of Object.keys(kinds)) {
 
       it('refuses a setting it cannot enforce yet, never ignoring it', () => {
         const r = refused(
-          ['--settings', settingsFile(dir, config({ network: { allowedDomains: ['example.com'], requireHostMatch: true } }))],
-          /network\.requireHostMatch: not supported yet/,
+          ['--settings', settingsFile(dir, config({ network: { allowedDomains: ['example.com'], allowPlaintextHeaderSet: true } }))],
+          /network\.allowPlaintextHeaderSet: not supported yet/,
         )
         assert.match(r.stderr, /weaker rules/)
         refused(['--settings', settingsFile(dir, config({ credentials: { files: [{ path: '~/.netrc', mode: 'deny' }] } }))], /credentials: not supported yet/)

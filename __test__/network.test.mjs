@@ -14,7 +14,7 @@ import path from 'node:path'
 import url from 'node:url'
 import { after, before, describe, it } from 'node:test'
 
-import { config, gitIn, kinds, settingsFile, sandboxEnv, tempDir, which } from './helpers.mjs'
+import { collect, config, gitIn, kinds, settingsFile, sandboxEnv, tempDir, which } from './helpers.mjs'
 
 const { home, env } = sandboxEnv()
 const work = tempDir('srt-net-')
@@ -430,6 +430,72 @@ net.createServer((c) => { const p = net.connect(3128, '127.0.0.1'); c.pipe(p); p
     // Plain HTTP goes through the same guard (a kept-alive upstream connection is dialed the same way).
     assert.equal(status['GET http://loop.rebind.example/'], 'HTTP/1.1 403 resolved to a loopback address')
     assert.match(r.stderr, /loop\.rebind\.example:80 \(resolved to a loopback address\)/)
+  })
+})
+
+describe('TLS termination (tlsTerminate)', () => {
+  // The fixture's CA is srt's to trust (extraCaCertPaths), never the command's:
+  // the clients inside trust the session's CA through the variables srt sets.
+  const terminate = (extra = {}) => ({ allowedDomains: ['localhost'], tlsTerminate: { extraCaCertPaths: [tls.ca], ...extra } })
+
+  for (const kind of ['native', 'shim']) {
+    it(`curl and python reach an HTTPS server through a terminated tunnel, trusting the session's CA (${kind})`, async () => {
+      const s = await webServers('terminated')
+      // Python's ssl reads SSL_CERT_FILE; its urllib, HTTPS_PROXY.
+      const py = `import urllib.request; print(urllib.request.urlopen('https://localhost:${s.secure}/py').read().decode(), end='')`
+      const r = await run(
+        `${viaProxy} curl -sS https://localhost:${s.secure}/curl; python3 -c "${py}"; ` +
+          `test -r "$SSL_CERT_FILE" && test "$SSL_CERT_FILE" = "$NODE_EXTRA_CA_CERTS" && echo "bundle $(grep -c 'BEGIN CERTIFICATE' "$SSL_CERT_FILE")"; ` +
+          `echo x 2>/dev/null >> "$SSL_CERT_FILE" || echo read-only`,
+        terminate(),
+        { kind },
+      )
+      assert.match(r.stdout, /^terminated \/curl\nterminated \/py\nbundle \d+\nread-only\n$/, r.stderr)
+      // The server saw srt's requests, for the host the CONNECT named.
+      assert.deepEqual(s.hosts, [`localhost:${s.secure}`, `localhost:${s.secure}`])
+    })
+  }
+
+  it('without tlsTerminate the same curl does not trust the server (the fixture CA is not the command\'s)', async () => {
+    const s = await webServers()
+    const r = await run(`${viaProxy} curl -sS https://localhost:${s.secure}/x; echo "exit $?"`, { allowedDomains: ['localhost'] })
+    assert.match(r.stdout, /exit 60\n$/, r.stderr)
+  })
+
+  it('requireHostMatch answers 421 to a request for another host', async () => {
+    const s = await webServers()
+    const r = await run(
+      `${viaProxy} curl -sS -w '%{http_code}\\n' -H 'Host: elsewhere.example' https://localhost:${s.secure}/x`,
+      { ...terminate(), requireHostMatch: true },
+    )
+    assert.match(r.stdout, /requireHostMatch: the request names elsewhere\.example:443, not the tunnel's host\n421\n$/, r.stderr)
+    assert.deepEqual(s.hosts, [])
+  })
+
+  it('a CA the settings name signs the leaves, and its key is hidden from the command', async () => {
+    const s = await webServers('own-ca')
+    const key = path.join(path.dirname(tls.ca), 'ca.key')
+    const r = await run(
+      `${viaProxy} curl -sS https://localhost:${s.secure}/k; cat ${key} 2>/dev/null | grep -c PRIVATE; ` +
+        `openssl s_client -proxy localhost:3128 -connect localhost:${s.secure} -servername localhost </dev/null 2>/dev/null | grep -m1 '^issuer='`,
+      terminate({ caCertPath: tls.ca, caKeyPath: key }),
+    )
+    assert.match(r.stdout, /^own-ca \/k\n0\nissuer=\s*CN\s*=\s*srt test CA\n$/, r.stderr)
+  })
+
+  it('the library terminates for its wrapped commands too', async () => {
+    const { SandboxManager } = await import('../lib/index.mjs')
+    const s = await webServers('library')
+    const m = new SandboxManager()
+    await m.initialize(config({ network: terminate() }))
+    try {
+      const line = await m.wrapWithSandbox(`${viaProxy} curl -sS https://localhost:${s.secure}/lib`)
+      // Not spawnSync: the server answering is in this process.
+      const r = await collect('/bin/sh', ['-c', line], { env, cwd: work })
+      assert.equal(r.stdout, 'library /lib\n', r.stderr)
+    } finally {
+      await m.reset()
+    }
   })
 })
 

@@ -316,9 +316,23 @@ fn run_sandboxed(
     }
     let helper = ctx.helper.clone()?;
     let tty = runner::wants_tty(&ctx.stdio);
+    // The proxies first: with `tlsTerminate` their CA goes into the sandbox's trust.
+    let store = crate::violations::Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
+    let proxy = crate::proxy::Proxy::for_session(settings, net_config, None, std::sync::Arc::new(store))?;
+    let bundle = match proxy.terminator() {
+        Some(t) => {
+            let registry = crate::sandbox::linux::placeholders::Registry::open()?;
+            Some(crate::proxy::tls::BundleFile::write(registry.dir(), &t.bundle_pem)?)
+        }
+        None => None,
+    };
     let also_protect = [settings_file.to_path_buf()];
-    let options =
-        crate::launch::PrepareOptions { also_protect: &also_protect, package: &ctx.package, ..Default::default() };
+    let options = crate::launch::PrepareOptions {
+        also_protect: &also_protect,
+        package: &ctx.package,
+        trust_bundle: bundle.as_ref().map(|b| b.path()),
+        ..Default::default()
+    };
     let mut prepared =
         crate::launch::prepare(settings, argv, helper, &crate::launch::Handover::Descriptors { tty }, options)
             .map_err(|e| e.message)?;
@@ -337,8 +351,6 @@ fn run_sandboxed(
     if !cgroups.dirs().is_empty() {
         tracing::debug!("limits: the sandbox runs in {:?}", cgroups.dirs());
     }
-    let store = crate::violations::Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
-    let proxy = crate::proxy::Proxy::with_store(net_config, None, std::sync::Arc::new(store));
     let client = crate::proxy::Client::new(Some(prepared.key.clone()));
     let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
         .map_err(|e| format!("cannot start the network proxies: {e}"))?;
@@ -358,6 +370,7 @@ fn run_sandboxed(
         }
     }
     drop(prepared);
+    drop(bundle);
     match outcome {
         Ok(RunOutcome::Exited(code)) => Ok(code),
         Ok(RunOutcome::SetupFailed(code)) if scoped => Err(format!(

@@ -68,6 +68,8 @@ pub struct PrepareOptions<'a> {
     /// srt's own files the front end knows of (the Node package's root: its
     /// `bin/`, `lib/`, `index.js` run outside the sandbox), kept read-only.
     pub package: &'a [PathBuf],
+    /// With `tlsTerminate`: the CA bundle file the sandbox trusts.
+    pub trust_bundle: Option<&'a Path>,
 }
 
 /// What the machine and srt's own environment say about a run, the same
@@ -122,7 +124,10 @@ pub fn prepare(
     handover: &Handover,
     options: PrepareOptions<'_>,
 ) -> Result<Prepared, Error> {
-    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package } = options;
+    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package, trust_bundle } = options;
+    // A CA key the settings name is never the command's to read.
+    let hidden = crate::proxy::tls::hide_ca_key(settings);
+    let settings = &hidden;
     use crate::helper_protocol::Channel;
     use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp};
@@ -207,6 +212,7 @@ pub fn prepare(
         java_tool_options: host.java_tool_options,
         git_config_count: host.git_config_count,
         git_ssh_command: host.git_ssh_command,
+        trust_bundle: trust_bundle.map(Path::to_path_buf),
         helper,
         command,
     };
@@ -279,6 +285,8 @@ pub fn macos_profile(
     package: &[PathBuf],
 ) -> Result<String, String> {
     use crate::sandbox::macos::profile::{profile, ProfileInput};
+    let hidden = crate::proxy::tls::hide_ca_key(settings);
+    let settings = &hidden;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
     let home = home_dir();
@@ -324,9 +332,13 @@ pub fn linux_arguments(
     use crate::sandbox::linux::placeholders::Registry;
     use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
     let helper = helper?;
+    let hidden = crate::proxy::tls::hide_ca_key(settings);
+    let settings = &hidden;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let host = host_facts(settings)?;
     let registry = Registry::path();
+    // Each run writes its own bundle there; this is where it would be.
+    let trust_bundle = settings.network.tls_terminate.is_some().then(|| registry.join("trust-<run>.pem"));
     let (empty_dir, empty_pipe) = Registry::sources(&registry);
     let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
     let facts = RunFacts {
@@ -349,6 +361,7 @@ pub fn linux_arguments(
         java_tool_options: host.java_tool_options,
         git_config_count: host.git_config_count,
         git_ssh_command: host.git_ssh_command,
+        trust_bundle,
         helper,
         command: argv,
         cwd,

@@ -60,6 +60,8 @@ pub struct Session {
     net_warnings: Vec<String>,
     /// srt's own files the front end knows of (see `launch::PrepareOptions`).
     package: Vec<PathBuf>,
+    /// With `tlsTerminate`: the CA bundle its sandboxes trust, in its directory.
+    bundle: Option<crate::proxy::tls::BundleFile>,
 }
 
 /// bubblewrap's words for a shell line: each quoted, but the directory to
@@ -89,7 +91,7 @@ impl Session {
         let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
         let net_warnings = net.warnings.clone();
         let store = Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
-        let proxy = Proxy::with_store(net, ask, Arc::new(store));
+        let proxy = Proxy::for_session(&settings, net, ask, Arc::new(store))?;
         crate::descriptor_limit::raise();
         let runtime = serve::runtime().map_err(|e| format!("cannot start the proxies: {e}"))?;
         let registry = crate::sandbox::linux::placeholders::Registry::open()?;
@@ -100,6 +102,10 @@ impl Session {
             .create(&dir)
             .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
         sweep_sessions(registry.dir());
+        let bundle = match proxy.terminator() {
+            Some(t) => Some(crate::proxy::tls::BundleFile::write(&dir, &t.bundle_pem)?),
+            None => None,
+        };
         let socket = dir.join("bridge.sock");
         let pending: PendingMap = Arc::default();
         let listener = {
@@ -119,6 +125,7 @@ impl Session {
             tmp: Mutex::new(None),
             net_warnings,
             package: Vec::new(),
+            bundle,
         })
     }
 
@@ -139,7 +146,7 @@ impl Session {
     pub fn update_config(&self, settings: Settings) -> Result<Vec<String>, String> {
         let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
         let warnings = net.warnings.clone();
-        self.proxy.update_config(net);
+        self.proxy.update_config(net)?;
         *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
         Ok(warnings)
     }
@@ -230,6 +237,7 @@ impl Session {
             cwd,
             session_tmp: session_tmp.as_deref(),
             package: &self.package,
+            trust_bundle: self.bundle.as_ref().map(|b| b.path()),
             ..Default::default()
         };
         let prepared = crate::launch::prepare(settings, argv, self.helper.clone(), &handover, options);

@@ -36,10 +36,8 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
         refused.push(Issue { path: path.into(), message: format!("not supported yet ({why})") })
     };
     let n = &s.network;
-    let proxy_keys: [(&str, bool); 7] = [
-        ("network.requireHostMatch", n.require_host_match == Some(true)),
+    let proxy_keys: [(&str, bool); 5] = [
         ("network.mitmProxy", n.mitm_proxy.is_some()),
-        ("network.tlsTerminate", n.tls_terminate.is_some()),
         ("network.filterRequest", n.filter_request.is_some()),
         ("network.stripResponseHeaders", n.strip_response_headers.is_some()),
         ("network.allowPlaintextHeaderSet", n.allow_plaintext_header_set == Some(true)),
@@ -49,6 +47,11 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
         if present {
             refuse(key, PROXY_LATER);
         }
+    }
+    if n.require_host_match == Some(true) && n.tls_terminate.is_none() {
+        // Only a terminated tunnel shows srt its requests; an opaque one's
+        // server name is not checked yet.
+        refuse("network.requireHostMatch", "it needs network.tlsTerminate: srt-rs does not yet check the server name of a tunnel it does not terminate");
     }
     if s.credentials.is_some() {
         refuse("credentials", "credential denies and masks are not implemented yet");
@@ -118,5 +121,21 @@ mod tests {
         assert!(check_supported_on(&set, "linux").0.is_empty());
         let none = parse(&format!(r#"{{{base}, "limits": {{"maxProcesses": null}}}}"#));
         assert!(check_supported_on(&none, "macos").0.is_empty());
+    }
+
+    #[test]
+    fn require_host_match_needs_tls_termination() {
+        let parse = |doc: &str| super::super::parse_settings(doc).unwrap().settings;
+        let fs = r#""filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}"#;
+        let alone = parse(&format!(
+            r#"{{"network": {{"allowedDomains": [], "deniedDomains": [], "requireHostMatch": true}}, {fs}}}"#
+        ));
+        let (refused, _) = check_supported_on(&alone, "linux");
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].message.contains("it needs network.tlsTerminate"), "{refused:?}");
+        let with = parse(&format!(
+            r#"{{"network": {{"allowedDomains": [], "deniedDomains": [], "requireHostMatch": true, "tlsTerminate": {{}}}}, {fs}}}"#
+        ));
+        assert!(check_supported_on(&with, "linux").0.is_empty());
     }
 }

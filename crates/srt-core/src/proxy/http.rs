@@ -141,13 +141,33 @@ async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
         Ok(t) => t,
         Err(refusal) => return refusal_response(&host, &refusal),
     };
-    if config.refuse_opaque_tunnels {
+    // A tunnel srt terminates is not opaque: it sees every request in it.
+    let terminated = match (proxy.terminator(), &config.tls) {
+        (Some(t), Some(rules)) if rules.terminates(&target, port) => Some((t, rules.clone())),
+        _ => None,
+    };
+    if config.refuse_opaque_tunnels && terminated.is_none() {
         return opaque_refusal(&proxy, &client, &target, port, &host, "CONNECTs");
     }
     let upstream = match dial_tunnel(&target, port, &config).await {
         Ok(s) => s,
         Err(e) => return dial_failure(&proxy, &client, &target, port, e),
     };
+    if let Some((terminator, rules)) = terminated {
+        let Some(slot) = terminator.enter(rules.max_tunnels) else {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "srt: too many terminated tunnels open (tlsTerminate.maxTunnels)\n",
+            );
+        };
+        let tunnel = super::tls::tunnel::Tunnel { proxy, client, terminator, rules, config, target, port };
+        tokio::spawn(async move {
+            let _hold = hold;
+            let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
+            super::tls::tunnel::serve(tunnel, TokioIo::new(upgraded), upstream, slot).await;
+        });
+        return Response::new(http_body_util::Empty::new().map_err(|never| match never {}).boxed());
+    }
     tokio::spawn(async move {
         let _hold = hold;
         let Ok(upgraded) = hyper::upgrade::on(req).await else { return };
@@ -181,7 +201,7 @@ const HOP_BY_HOP: &[&str] = &[
 
 /// Removes hop-by-hop headers (and those `Connection` names); returns the
 /// `Upgrade` value if the message asked for one.
-fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     let named: Vec<HeaderName> = headers
         .get_all(CONNECTION)
         .iter()
@@ -214,6 +234,23 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         Ok(t) => t,
         Err(refusal) => return refusal_response(authority.host(), &refusal),
     };
+    // requireHostMatch: a Host naming another destination than the URL is
+    // refused (without it, Host is rewritten to the URL's below).
+    if config.require_host_match {
+        let named = req
+            .headers()
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(|h| h.parse::<hyper::http::uri::Authority>().ok());
+        let named =
+            named.and_then(|a| Some((crate::policy::host::parse_host(a.host()).ok()?, a.port_u16().unwrap_or(80))));
+        if named.is_some_and(|n| n != (target.clone(), port)) {
+            let refusal =
+                Refusal::Policy("requireHostMatch: the Host header names another destination than the URL".into());
+            proxy.refused(&target.to_string(), port, &refusal, &client);
+            return text(StatusCode::MISDIRECTED_REQUEST, &format!("srt: {}\n", refusal.reason()));
+        }
+    }
     let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).cloned();
     let upgrade = strip_hop_by_hop(req.headers_mut());
     if upgrade.is_some() && config.refuse_opaque_tunnels {

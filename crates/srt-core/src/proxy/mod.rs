@@ -24,6 +24,7 @@ pub mod session;
 pub mod socks;
 #[cfg(target_os = "linux")]
 mod splice;
+pub mod tls;
 pub mod tunnel;
 
 use std::collections::{BTreeMap, HashMap};
@@ -71,6 +72,10 @@ pub struct NetConfig {
     pub parent: Option<parent::Parent>,
     /// What was left aside (an unusable proxy in srt's environment), for the front end to show.
     pub warnings: Vec<String>,
+    /// How CONNECTs are terminated (`tlsTerminate`), if they are.
+    pub tls: Option<tls::TlsRules>,
+    /// `requireHostMatch`: a request in a terminated tunnel naming another host is refused (421).
+    pub require_host_match: bool,
 }
 
 impl NetConfig {
@@ -103,6 +108,8 @@ impl NetConfig {
             external_socks: port(n.socks_proxy_port),
             parent,
             warnings,
+            tls: n.tls_terminate.as_ref().map(tls::TlsRules::from_settings).transpose()?,
+            require_host_match: n.require_host_match == Some(true),
         })
     }
 }
@@ -163,6 +170,8 @@ impl Refusal {
 /// A session's proxy state, shared by every listener and connection.
 pub struct Proxy {
     config: RwLock<Arc<NetConfig>>,
+    /// The session's TLS terminator, made at its start when the settings ask.
+    terminator: Option<Arc<tls::Terminator>>,
     per_command: RwLock<HashMap<String, Vec<Pattern>>>,
     ask: Option<Arc<dyn Ask>>,
     pub violations: Arc<Store>,
@@ -175,13 +184,53 @@ impl Proxy {
     }
 
     /// With the session's violation store (which knows `ignoreViolations`).
+    #[cfg(test)]
     pub fn with_store(config: NetConfig, ask: Option<Arc<dyn Ask>>, violations: Arc<Store>) -> Arc<Proxy> {
         Arc::new(Proxy {
             config: RwLock::new(Arc::new(config)),
+            terminator: None,
             per_command: RwLock::new(HashMap::new()),
             ask,
             violations,
         })
+    }
+
+    /// A session's proxy state, with a TLS terminator when the settings ask
+    /// for one (`tlsTerminate`): its CA is made or read now, once.
+    pub fn for_session(
+        settings: &Settings,
+        config: NetConfig,
+        ask: Option<Arc<dyn Ask>>,
+        violations: Arc<Store>,
+    ) -> Result<Arc<Proxy>, String> {
+        let terminator = match &settings.network.tls_terminate {
+            Some(t) => Some(Arc::new(tls::Terminator::from_settings(t)?)),
+            None => None,
+        };
+        Ok(Arc::new(Proxy {
+            config: RwLock::new(Arc::new(config)),
+            terminator,
+            per_command: RwLock::new(HashMap::new()),
+            ask,
+            violations,
+        }))
+    }
+
+    /// A proxy that terminates with `terminator` (tests).
+    #[cfg(test)]
+    pub fn with_terminator(config: NetConfig, terminator: tls::Terminator) -> Arc<Proxy> {
+        Arc::new(Proxy {
+            config: RwLock::new(Arc::new(config)),
+            terminator: Some(Arc::new(terminator)),
+            per_command: RwLock::new(HashMap::new()),
+            ask: None,
+            violations: Arc::new(Store::default()),
+        })
+    }
+
+    /// The session's TLS terminator, if it has one.
+    pub fn terminator(&self) -> Option<Arc<tls::Terminator>> {
+        self.terminator.clone()
     }
 
     /// The configuration in force now; new connections see an update at once.
@@ -189,8 +238,14 @@ impl Proxy {
         self.config.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    pub fn update_config(&self, config: NetConfig) {
+    /// New rules from the next connection. TLS termination cannot be turned
+    /// on here: the sandboxes already running do not trust a CA made now.
+    pub fn update_config(&self, config: NetConfig) -> Result<(), String> {
+        if config.tls.is_some() && self.terminator.is_none() {
+            return Err("network.tlsTerminate cannot be turned on by updateConfig: the session started without it, so its sandboxes trust no CA of srt's (start a new session)".into());
+        }
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        Ok(())
     }
 
     /// Per-command allow lists (library `registerCommandNetworkLists`).

@@ -215,7 +215,7 @@ async fn updated_rules_apply_to_the_next_connection() {
         read_head(&mut s).await
     };
     assert!(connect().await.starts_with("HTTP/1.1 403"));
-    proxy.update_config(config(&["127.0.0.1"], &[]));
+    proxy.update_config(config(&["127.0.0.1"], &[])).unwrap();
     assert!(connect().await.starts_with("HTTP/1.1 200"));
 }
 
@@ -667,4 +667,25 @@ async fn one_loopback_listener_tells_its_commands_apart_by_their_secrets() {
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert!(seen[0].0.contains("one.example") && seen[0].1.as_deref() == Some("first command"), "{seen:?}");
     assert!(seen[1].0.contains("two.example") && seen[1].1.as_deref() == Some("second command"), "{seen:?}");
+}
+
+#[tokio::test]
+async fn require_host_match_refuses_a_plain_request_whose_host_names_another_destination() {
+    let upstream = echo_server().await;
+    let mut net = config(&["127.0.0.1"], &[]);
+    net.require_host_match = true;
+    let (proxy, port) = start_proxy(net).await;
+    for (host, status) in [("elsewhere.example", "421"), (&*format!("127.0.0.1:{upstream}"), "200")] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let request = format!("GET http://127.0.0.1:{upstream}/ HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+        s.write_all(request.as_bytes()).await.unwrap();
+        let head = read_head(&mut s).await;
+        // The echo server answers with what it read, which is no HTTP: only the refusal is checked.
+        if status == "421" {
+            assert!(head.starts_with("HTTP/1.1 421"), "{host}: {head}");
+        } else {
+            assert!(!head.starts_with("HTTP/1.1 421"), "{host}: {head}");
+        }
+    }
+    assert_eq!(proxy.violations.recent().len(), 1);
 }

@@ -68,6 +68,9 @@ pub struct RunFacts<'a> {
     pub git_config_count: Option<String>,
     /// The caller's `GIT_SSH_COMMAND`, kept with srt's proxy after it.
     pub git_ssh_command: Option<String>,
+    /// With `tlsTerminate`: the CA bundle the sandbox trusts (system roots
+    /// and the session's CA), a file in the registry, shown read-only.
+    pub trust_bundle: Option<PathBuf>,
     pub command: Vec<OsString>,
 }
 
@@ -133,6 +136,11 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
     if let Channel::Paths { bridge_socket, checks, .. } = &facts.channel {
         fs_plan.mounts.push(Mount::RoBind(bridge_socket.clone(), bridge_socket.clone()));
         fs_plan.mounts.push(Mount::RoBind(checks.clone(), checks.clone()));
+    }
+    if let Some(bundle) = &facts.trust_bundle {
+        fs_plan.mounts.push(Mount::RoBind(bundle.clone(), bundle.clone()));
+        let path = bundle.display().to_string();
+        fs_plan.env.extend(crate::proxy::tls::CA_TRUST_VARS.iter().map(|v| (v.to_string(), path.clone())));
     }
     fs_plan.mounts.push(Mount::RemountRo(facts.registry.clone()));
     let ssh_proxy = crate::proxy::env::ssh_proxy_command(&facts.helper);

@@ -55,6 +55,7 @@ fn facts(s: &Settings, channel: Channel) -> RunFacts<'_> {
         java_tool_options: Some("-Xmx1g".into()),
         git_config_count: None,
         git_ssh_command: Some("ssh -i /k".into()),
+        trust_bundle: None,
         command: ["sh", "-c", "echo hi"].map(OsString::from).into(),
     }
 }

@@ -92,6 +92,8 @@ pub struct MacSession {
     /// The session's TMPDIR: private to this user, removed with the session.
     tmp: PathBuf,
     net_warnings: Vec<String>,
+    /// With `tlsTerminate`: the CA bundle its commands trust, in its TMPDIR.
+    bundle: Option<crate::proxy::tls::BundleFile>,
 }
 
 fn random_hex(bytes: usize) -> Result<String, String> {
@@ -117,7 +119,7 @@ impl MacSession {
         let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
         let net_warnings = net.warnings.clone();
         let store = Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
-        let proxy = Proxy::with_store(net, ask, Arc::new(store));
+        let proxy = Proxy::for_session(&settings, net, ask, Arc::new(store))?;
         crate::descriptor_limit::raise();
         let runtime = serve::runtime().map_err(|e| format!("cannot start the proxies: {e}"))?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
@@ -143,6 +145,10 @@ impl MacSession {
                 .map_err(|e| format!("cannot make the sandbox's TMPDIR {}: {e}", tmp.display()))?;
         }
         let tmp = std::fs::canonicalize(&tmp).unwrap_or(tmp);
+        let bundle = match proxy.terminator() {
+            Some(t) => Some(crate::proxy::tls::BundleFile::write(&tmp, &t.bundle_pem)?),
+            None => None,
+        };
         Ok(MacSession {
             settings: Mutex::new(Arc::new(settings)),
             proxy,
@@ -156,6 +162,7 @@ impl MacSession {
             package: Vec::new(),
             tmp,
             net_warnings,
+            bundle,
         })
     }
 
@@ -193,7 +200,7 @@ impl MacSession {
     pub fn update_config(&self, settings: Settings) -> Result<Vec<String>, String> {
         let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
         let warnings = net.warnings.clone();
-        self.proxy.update_config(net);
+        self.proxy.update_config(net)?;
         *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
         Ok(warnings)
     }
@@ -259,6 +266,9 @@ impl MacSession {
             .map_err(|e| Error::new(ErrorCode::Failed, format!("the working directory {}: {e}", cwd.display())))?;
         let (http_port, socks_port) = self.proxy_ports().unwrap_or((self.port, self.port));
         let secret = random_hex(16)?;
+        // A CA key the settings name is never the command's to read.
+        let hidden = crate::proxy::tls::hide_ca_key(settings);
+        let settings = &hidden;
         let protect = crate::launch::own_paths(&self.helper, &self.package);
         let input = ProfileInput {
             settings,
@@ -294,6 +304,10 @@ impl MacSession {
             std::env::var("JAVA_TOOL_OPTIONS").ok().as_deref(),
         );
         set.push(("JAVA_TOOL_OPTIONS".into(), format!("{java} -Djava.net.preferIPv4Stack=true")));
+        if let Some(bundle) = &self.bundle {
+            let path = bundle.path().display().to_string();
+            set.extend(crate::proxy::tls::CA_TRUST_VARS.iter().map(|v| (v.to_string(), path.clone())));
+        }
         let git_count = std::env::var("GIT_CONFIG_COUNT").ok();
         set.extend(crate::sandbox::git_safe::settings_env(settings, &input.cwd, &input.home, git_count.as_deref()));
         let client = Client::with_list(Some(key.to_string()), list_id.map(str::to_string));

@@ -1,0 +1,215 @@
+//! TLS termination (`network.tlsTerminate`): a CONNECT the policy allowed is
+//! answered, the command's TLS is terminated with a leaf of the session's
+//! CA (which the sandbox trusts through the variables tools read), and its
+//! HTTP/1.1 requests are re-sent upstream over TLS that srt verifies
+//! against the system's roots and `extraCaCertPaths`. Nothing of this is
+//! made unless the settings ask for it.
+//!
+//! Split: `ca` (the CA and its leaves), `tunnel` (one terminated tunnel),
+//! here the session's part (`Terminator`) and the per-connection rules
+//! `updateConfig` may change (`TlsRules`).
+
+pub mod ca;
+mod prefixed;
+pub mod tunnel;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{PathEntry, Settings, TlsTerminateSettings};
+use crate::policy::decide::Pattern;
+use crate::policy::domain::EntryKind;
+use crate::policy::host::Host;
+
+/// The variables tools read a CA bundle from (the original's list).
+pub const CA_TRUST_VARS: &[&str] = &[
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "PIP_CERT",
+    "GIT_SSL_CAINFO",
+    "AWS_CA_BUNDLE",
+    "CARGO_HTTP_CAINFO",
+    "DENO_CERT",
+    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
+    "NIX_SSL_CERT_FILE",
+];
+
+/// What a session terminates with: made once, at its start (the sandboxes
+/// trust its CA for as long as they run).
+pub struct Terminator {
+    pub ca: ca::SessionCa,
+    /// How srt connects upstream: the system's roots and the extra CAs.
+    upstream: Arc<rustls::ClientConfig>,
+    /// What the sandbox trusts: the same roots and the session's CA, PEM.
+    pub bundle_pem: String,
+    /// Terminated tunnels open now.
+    open: AtomicUsize,
+}
+
+impl Terminator {
+    /// From the settings: the named CA (read now) or a new one; the roots.
+    pub fn from_settings(t: &TlsTerminateSettings) -> Result<Terminator, String> {
+        let ca = match (&t.ca_cert_path, &t.ca_key_path) {
+            (Some(cert), Some(key)) => {
+                let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"));
+                ca::SessionCa::load(&read(cert)?, &read(key)?)
+                    .map_err(|e| format!("network.tlsTerminate: {cert} and {key}: {e}"))?
+            }
+            _ => ca::SessionCa::generate()?,
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        let mut bundle = String::new();
+        let system = rustls_native_certs::load_native_certs();
+        for cert in system.certs {
+            if roots.add(cert.clone()).is_ok() {
+                bundle.push_str(&pem("CERTIFICATE", &cert));
+            }
+        }
+        if roots.is_empty() {
+            return Err(format!(
+                "network.tlsTerminate: no system CA certificates were found ({}): srt could verify no upstream",
+                system.errors.first().map(|e| e.to_string()).unwrap_or_else(|| "the store is empty".into())
+            ));
+        }
+        for path in t.extra_ca_cert_paths.iter().flatten() {
+            let text =
+                std::fs::read(path).map_err(|e| format!("network.tlsTerminate.extraCaCertPaths: {path}: {e}"))?;
+            let mut found = 0;
+            for cert in <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(&text)
+            {
+                let cert = cert.map_err(|e| format!("network.tlsTerminate.extraCaCertPaths: {path}: {e}"))?;
+                roots.add(cert.clone()).map_err(|e| format!("network.tlsTerminate.extraCaCertPaths: {path}: {e}"))?;
+                bundle.push_str(&pem("CERTIFICATE", &cert));
+                found += 1;
+            }
+            if found == 0 {
+                return Err(format!("network.tlsTerminate.extraCaCertPaths: {path} holds no PEM certificate"));
+            }
+        }
+        bundle.push_str(&ca.cert_pem);
+        let mut upstream = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        upstream.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Terminator { ca, upstream: Arc::new(upstream), bundle_pem: bundle, open: AtomicUsize::new(0) })
+    }
+
+    /// A place among the terminated tunnels, or none beyond `max`.
+    pub fn enter(self: &Arc<Self>, max: usize) -> Option<TunnelSlot> {
+        let now = self.open.fetch_add(1, Ordering::SeqCst);
+        let slot = TunnelSlot(self.clone());
+        (now < max).then_some(slot)
+    }
+}
+
+/// One open terminated tunnel, counted while it lives.
+pub struct TunnelSlot(Arc<Terminator>);
+
+impl Drop for TunnelSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The rules of termination a connection goes by (`updateConfig` may change them).
+#[derive(Clone, Debug)]
+pub struct TlsRules {
+    exclude: Vec<Pattern>,
+    pub max_tunnels: usize,
+    pub handshake_timeout: Duration,
+}
+
+impl TlsRules {
+    pub fn from_settings(t: &TlsTerminateSettings) -> Result<TlsRules, String> {
+        let exclude = t
+            .exclude_domains
+            .iter()
+            .flatten()
+            .map(|d| {
+                Pattern::new(d, EntryKind::HostOnly).map_err(|e| format!("network.tlsTerminate.excludeDomains: {e}"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(TlsRules {
+            exclude,
+            max_tunnels: t.max_tunnels.and_then(|n| usize::try_from(n).ok()).unwrap_or(256),
+            handshake_timeout: Duration::from_millis(
+                t.handshake_timeout_ms.and_then(|n| u64::try_from(n).ok()).unwrap_or(10_000),
+            ),
+        })
+    }
+
+    /// Whether a tunnel to `host` is terminated.
+    pub fn terminates(&self, host: &Host, port: u16) -> bool {
+        !self.exclude.iter().any(|p| p.matches(host, port))
+    }
+}
+
+/// The settings with the CA key they name (`tlsTerminate.caKeyPath`) added
+/// to `denyRead`: a command that read it could sign for any name.
+pub fn hide_ca_key(settings: &Settings) -> Settings {
+    let mut hidden = settings.clone();
+    if let Some(key) = settings.network.tls_terminate.as_ref().and_then(|t| t.ca_key_path.clone()) {
+        hidden.filesystem.deny_read.push(PathEntry::Literal(key));
+    }
+    hidden
+}
+
+/// The trust bundle as a file the sandbox is shown (in srt's registry, which
+/// only srt writes), removed when dropped.
+pub struct BundleFile(std::path::PathBuf);
+
+impl BundleFile {
+    pub fn write(dir: &std::path::Path, pem: &str) -> Result<BundleFile, String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut random = [0u8; 8];
+        crate::sys::random_bytes(&mut random).map_err(|e| e.to_string())?;
+        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let path = dir.join(format!("trust-{}-{name}.pem", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o444)
+            .open(&path)
+            .map_err(|e| format!("cannot write the CA bundle {}: {e}", path.display()))?;
+        file.write_all(pem.as_bytes()).map_err(|e| format!("cannot write the CA bundle {}: {e}", path.display()))?;
+        Ok(BundleFile(path))
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for BundleFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The crypto srt's TLS uses: *ring* (small, and built by zig for every
+/// target; rustls marks it deprecated only for lacking post-quantum key
+/// exchange, which aws-lc-rs would bring at the cost of a C build).
+#[allow(deprecated)]
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let encoded = crate::base64::encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(line));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+#[cfg(test)]
+mod tests;

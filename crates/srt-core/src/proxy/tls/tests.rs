@@ -1,0 +1,238 @@
+//! TLS termination end to end on loopback: an HTTPS server with a CA of the
+//! test's own (given as `extraCaCertPaths`), srt's proxy terminating, and a
+//! client that trusts only the session's CA.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use super::*;
+use crate::config::TlsTerminateSettings;
+use crate::policy::decide::Rules;
+use crate::proxy::clients::Clients;
+use crate::proxy::{serve, Client, NetConfig, Proxy};
+
+/// An HTTPS server on 127.0.0.1 whose certificate `ca` signed; it answers
+/// every request with `host=<Host> path=<path>`.
+async fn https_server(ca: &ca::SessionCa) -> u16 {
+    let leaf = ca.leaf("127.0.0.1").unwrap();
+    let mut config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(Fixed(leaf)));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else { return };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
+                    let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("-").to_string();
+                    let body = format!("host={host} path={}", req.uri().path());
+                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
+            });
+        }
+    });
+    port
+}
+
+#[derive(Debug)]
+struct Fixed(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::server::ResolvesServerCert for Fixed {
+    fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// A terminating proxy on loopback that trusts `upstream_ca` beyond the
+/// system's roots; returns it, its port and the session CA's PEM.
+async fn terminating_proxy(upstream_ca: &ca::SessionCa, tweak: impl Fn(&mut NetConfig)) -> (Arc<Proxy>, u16, String) {
+    let dir = std::env::temp_dir().join(format!("srt-tls-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let extra = dir.join("upstream-ca.pem");
+    std::fs::write(&extra, &upstream_ca.cert_pem).unwrap();
+    let settings = TlsTerminateSettings {
+        ca_cert_path: None,
+        ca_key_path: None,
+        exclude_domains: None,
+        extra_ca_cert_paths: Some(vec![extra.display().to_string()]),
+        max_tunnels: None,
+        handshake_timeout_ms: None,
+    };
+    let terminator = Terminator::from_settings(&settings).unwrap();
+    let session_ca = terminator.ca.cert_pem.clone();
+    let mut config = NetConfig {
+        rules: Rules::new(&["127.0.0.1".to_string()], &[], Default::default(), false).unwrap(),
+        tls: Some(TlsRules::from_settings(&settings).unwrap()),
+        ..NetConfig::default()
+    };
+    tweak(&mut config);
+    let proxy = Proxy::with_terminator(config, terminator);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let client = Arc::new(Client::new(Some("tls test".into())));
+    let handle = tokio::runtime::Handle::current();
+    serve::spawn_listener(&handle, listener, serve::Role::Filter, proxy.clone(), Clients::One(client)).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    (proxy, port, session_ca)
+}
+
+fn rand_suffix() -> String {
+    let mut b = [0u8; 4];
+    crate::sys::random_bytes(&mut b).unwrap();
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// CONNECT through the proxy; the status line of its answer, and the stream.
+async fn connect(proxy_port: u16, target: &str) -> (String, TcpStream) {
+    let mut s = TcpStream::connect(("127.0.0.1", proxy_port)).await.unwrap();
+    s.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).await.unwrap() == 1 {
+        head.push(byte[0]);
+    }
+    let text = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
+    (text, s)
+}
+
+/// A GET with `host` over TLS on `stream`, trusting only `ca_pem`:
+/// the status and body, or the TLS error.
+async fn get(stream: TcpStream, ca_pem: &str, host: &str) -> Result<(u16, String), String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in
+        <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(ca_pem.as_bytes())
+    {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls =
+        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await.map_err(|e| e.to_string())?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    let req = hyper::Request::get("/p").header("host", host).body(Empty::<Bytes>::new()).unwrap();
+    let response = sender.send_request(req).await.map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+#[tokio::test]
+async fn a_terminated_tunnel_reaches_the_host_the_connect_named_over_verified_tls() {
+    let upstream_ca = ca::SessionCa::generate().unwrap();
+    let upstream = https_server(&upstream_ca).await;
+    let (proxy, port, session_ca) = terminating_proxy(&upstream_ca, |_| {}).await;
+    let target = format!("127.0.0.1:{upstream}");
+    let (status, stream) = connect(port, &target).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // The client trusts only the session's CA: srt answered the handshake.
+    // The request reaches the upstream with the tunnel's host, whatever it named.
+    let (code, body) = get(stream, &session_ca, "elsewhere.example").await.unwrap();
+    assert_eq!((code, body.as_str()), (200, format!("host={target} path=/p").as_str()));
+    assert!(proxy.violations.recent().is_empty());
+    // The session's trust bundle holds its CA after the system's roots.
+    let terminator = proxy.terminator().unwrap();
+    assert!(terminator.bundle_pem.ends_with(&session_ca));
+    assert!(terminator.bundle_pem.matches("BEGIN CERTIFICATE").count() > 2);
+}
+
+#[tokio::test]
+async fn an_upstream_srt_cannot_verify_is_refused_with_the_reason() {
+    let upstream_ca = ca::SessionCa::generate().unwrap();
+    let stranger = ca::SessionCa::generate().unwrap();
+    let upstream = https_server(&stranger).await;
+    let (proxy, port, session_ca) = terminating_proxy(&upstream_ca, |_| {}).await;
+    let (status, stream) = connect(port, &format!("127.0.0.1:{upstream}")).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    let (code, body) = get(stream, &session_ca, "127.0.0.1").await.unwrap();
+    assert_eq!(code, 502);
+    assert!(body.contains("is not trusted"), "{body}");
+    let seen = proxy.violations.recent();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].line.contains("is not trusted"), "{:?}", seen[0]);
+}
+
+#[tokio::test]
+async fn require_host_match_refuses_a_request_for_another_host() {
+    let upstream_ca = ca::SessionCa::generate().unwrap();
+    let upstream = https_server(&upstream_ca).await;
+    let (proxy, port, session_ca) = terminating_proxy(&upstream_ca, |c| c.require_host_match = true).await;
+    let target = format!("127.0.0.1:{upstream}");
+    let (_, stream) = connect(port, &target).await;
+    let (code, body) = get(stream, &session_ca, "elsewhere.example").await.unwrap();
+    assert_eq!(code, 421, "{body}");
+    assert!(body.contains("requireHostMatch"), "{body}");
+    assert_eq!(proxy.violations.recent().len(), 1);
+    let (_, stream) = connect(port, &target).await;
+    assert_eq!(get(stream, &session_ca, &target).await.unwrap().0, 200);
+}
+
+#[tokio::test]
+async fn an_excluded_host_is_tunnelled_untouched_and_tunnels_are_capped() {
+    let upstream_ca = ca::SessionCa::generate().unwrap();
+    let upstream = https_server(&upstream_ca).await;
+    let target = format!("127.0.0.1:{upstream}");
+    let exclude = |c: &mut NetConfig| {
+        let mut rules = c.tls.clone().unwrap();
+        rules.exclude =
+            vec![crate::policy::decide::Pattern::new("127.0.0.1", crate::policy::domain::EntryKind::HostOnly).unwrap()];
+        c.tls = Some(rules);
+    };
+    let (_, port, session_ca) = terminating_proxy(&upstream_ca, exclude).await;
+    // Not terminated: the upstream's own certificate arrives, which the session's CA did not sign.
+    let (_, stream) = connect(port, &target).await;
+    assert!(get(stream, &session_ca, &target).await.is_err());
+    let (_, stream) = connect(port, &target).await;
+    assert_eq!(get(stream, &upstream_ca.cert_pem, &target).await.unwrap().0, 200);
+
+    let (_, port, _) = terminating_proxy(&upstream_ca, |c| c.tls.as_mut().unwrap().max_tunnels = 1).await;
+    let (first, _held) = connect(port, &target).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    let (second, _) = connect(port, &target).await;
+    assert!(second.starts_with("HTTP/1.1 503"), "{second}");
+}
+
+#[test]
+fn the_ca_key_the_settings_name_is_hidden_from_the_command() {
+    let settings = crate::config::parse_settings(
+        r#"{"network": {"allowedDomains": [], "deniedDomains": [], "tlsTerminate": {"caCertPath": "/etc/srt/ca.pem", "caKeyPath": "/etc/srt/ca.key"}},
+            "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}}"#,
+    )
+    .unwrap()
+    .settings;
+    let hidden = hide_ca_key(&settings);
+    assert_eq!(hidden.filesystem.deny_read, vec![PathEntry::Literal("/etc/srt/ca.key".into())]);
+}
+
+#[test]
+fn termination_cannot_be_turned_on_by_an_update() {
+    let proxy = Proxy::new(NetConfig::default(), None);
+    let settings = TlsTerminateSettings {
+        ca_cert_path: None,
+        ca_key_path: None,
+        exclude_domains: None,
+        extra_ca_cert_paths: None,
+        max_tunnels: None,
+        handshake_timeout_ms: None,
+    };
+    let config = NetConfig { tls: Some(TlsRules::from_settings(&settings).unwrap()), ..NetConfig::default() };
+    assert!(proxy.update_config(config).unwrap_err().contains("cannot be turned on by updateConfig"));
+}
