@@ -466,7 +466,7 @@ describe('TLS termination (tlsTerminate)', () => {
     const s = await webServers()
     const r = await run(
       `${viaProxy} curl -sS -w '%{http_code}\\n' -H 'Host: elsewhere.example' https://localhost:${s.secure}/x`,
-      { ...terminate(), requireHostMatch: true },
+      { ...terminate(), requireHostMatch: true, refuseOpaqueTunnels: true },
     )
     assert.match(r.stdout, /requireHostMatch: the request names elsewhere\.example:443, not the tunnel's host\n421\n$/, r.stderr)
     assert.deepEqual(s.hosts, [])

@@ -327,10 +327,12 @@ fn run_sandboxed(
         None => None,
     };
     let also_protect = [settings_file.to_path_buf()];
+    let hide = proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
     let options = crate::launch::PrepareOptions {
         also_protect: &also_protect,
         package: &ctx.package,
         trust_bundle: bundle.as_ref().map(|b| b.path()),
+        hide: &hide,
         ..Default::default()
     };
     let mut prepared =

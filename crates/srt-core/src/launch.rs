@@ -70,6 +70,8 @@ pub struct PrepareOptions<'a> {
     pub package: &'a [PathBuf],
     /// With `tlsTerminate`: the CA bundle file the sandbox trusts.
     pub trust_bundle: Option<&'a Path>,
+    /// Files the command may not read whatever the settings say (the session's CA key).
+    pub hide: &'a [PathBuf],
 }
 
 /// What the machine and srt's own environment say about a run, the same
@@ -124,9 +126,9 @@ pub fn prepare(
     handover: &Handover,
     options: PrepareOptions<'_>,
 ) -> Result<Prepared, Error> {
-    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package, trust_bundle } = options;
-    // A CA key the settings name is never the command's to read.
-    let hidden = crate::proxy::tls::hide_ca_key(settings);
+    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package, trust_bundle, hide } = options;
+    // The session's CA key is never the command's to read, whatever these settings say.
+    let hidden = crate::proxy::tls::hide_files(settings, hide);
     let settings = &hidden;
     use crate::helper_protocol::Channel;
     use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
@@ -285,7 +287,7 @@ pub fn macos_profile(
     package: &[PathBuf],
 ) -> Result<String, String> {
     use crate::sandbox::macos::profile::{profile, ProfileInput};
-    let hidden = crate::proxy::tls::hide_ca_key(settings);
+    let hidden = crate::proxy::tls::hide_files(settings, &crate::proxy::tls::named_key_file(settings));
     let settings = &hidden;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let cwd = std::fs::canonicalize(&cwd).unwrap_or(cwd);
@@ -332,7 +334,7 @@ pub fn linux_arguments(
     use crate::sandbox::linux::placeholders::Registry;
     use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
     let helper = helper?;
-    let hidden = crate::proxy::tls::hide_ca_key(settings);
+    let hidden = crate::proxy::tls::hide_files(settings, &crate::proxy::tls::named_key_file(settings));
     let settings = &hidden;
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let host = host_facts(settings)?;

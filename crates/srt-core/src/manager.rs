@@ -232,12 +232,14 @@ impl Session {
         let mut tmp = self.tmp.lock().unwrap_or_else(|e| e.into_inner());
         let session_tmp = tmp.as_ref().map(|t| t.path().to_path_buf());
         let tag = format!("w{n}");
+        let hide = self.proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
         let options = crate::launch::PrepareOptions {
             claim_tag: Some(&tag),
             cwd,
             session_tmp: session_tmp.as_deref(),
             package: &self.package,
             trust_bundle: self.bundle.as_ref().map(|b| b.path()),
+            hide: &hide,
             ..Default::default()
         };
         let prepared = crate::launch::prepare(settings, argv, self.helper.clone(), &handover, options);

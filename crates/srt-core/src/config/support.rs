@@ -48,10 +48,13 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
             refuse(key, PROXY_LATER);
         }
     }
-    if n.require_host_match == Some(true) && n.tls_terminate.is_none() {
-        // Only a terminated tunnel shows srt its requests; an opaque one's
-        // server name is not checked yet.
-        refuse("network.requireHostMatch", "it needs network.tlsTerminate: srt-rs does not yet check the server name of a tunnel it does not terminate");
+    if n.require_host_match == Some(true) && (n.tls_terminate.is_none() || n.refuse_opaque_tunnels != Some(true)) {
+        // Only a terminated tunnel shows srt its requests: an opaque one
+        // (SOCKS5, an excluded host, bytes that are no TLS) could name anything.
+        refuse(
+            "network.requireHostMatch",
+            "it needs network.tlsTerminate and network.refuseOpaqueTunnels: srt-rs checks the host of requests only in tunnels it terminates",
+        );
     }
     if s.credentials.is_some() {
         refuse("credentials", "credential denies and masks are not implemented yet");
@@ -132,9 +135,16 @@ mod tests {
         ));
         let (refused, _) = check_supported_on(&alone, "linux");
         assert_eq!(refused.len(), 1);
-        assert!(refused[0].message.contains("it needs network.tlsTerminate"), "{refused:?}");
-        let with = parse(&format!(
+        assert!(
+            refused[0].message.contains("it needs network.tlsTerminate and network.refuseOpaqueTunnels"),
+            "{refused:?}"
+        );
+        let terminated = parse(&format!(
             r#"{{"network": {{"allowedDomains": [], "deniedDomains": [], "requireHostMatch": true, "tlsTerminate": {{}}}}, {fs}}}"#
+        ));
+        assert_eq!(check_supported_on(&terminated, "linux").0.len(), 1, "opaque tunnels still allowed");
+        let with = parse(&format!(
+            r#"{{"network": {{"allowedDomains": [], "deniedDomains": [], "requireHostMatch": true, "refuseOpaqueTunnels": true, "tlsTerminate": {{}}}}, {fs}}}"#
         ));
         assert!(check_supported_on(&with, "linux").0.is_empty());
     }

@@ -55,7 +55,7 @@ fn text(status: StatusCode, body: &str) -> Response<Body> {
 
 /// The answer to a refused destination: 403, the reason as the status
 /// phrase and in the body, and which rule refused in `X-Proxy-Error`.
-pub fn refusal_response(host: &str, refusal: &Refusal) -> Response<Body> {
+pub(crate) fn refusal_response(host: &str, refusal: &Refusal) -> Response<Body> {
     let (tag, body) = match refusal {
         Refusal::Policy(reason) => {
             ("blocked-by-allowlist", format!("Connection blocked by network allowlist: {reason}\n"))
@@ -149,17 +149,22 @@ async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
     if config.refuse_opaque_tunnels && terminated.is_none() {
         return opaque_refusal(&proxy, &client, &target, port, &host, "CONNECTs");
     }
+    // A place among the terminated tunnels before anything is dialed.
+    let slot = match &terminated {
+        Some((terminator, rules)) => match terminator.enter(rules.max_tunnels) {
+            Some(slot) => Some(slot),
+            None => {
+                let busy = "srt: too many terminated tunnels open (tlsTerminate.maxTunnels)\n";
+                return text(StatusCode::SERVICE_UNAVAILABLE, busy);
+            }
+        },
+        None => None,
+    };
     let upstream = match dial_tunnel(&target, port, &config).await {
         Ok(s) => s,
         Err(e) => return dial_failure(&proxy, &client, &target, port, e),
     };
-    if let Some((terminator, rules)) = terminated {
-        let Some(slot) = terminator.enter(rules.max_tunnels) else {
-            return text(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "srt: too many terminated tunnels open (tlsTerminate.maxTunnels)\n",
-            );
-        };
+    if let (Some((terminator, rules)), Some(slot)) = (terminated, slot) {
         let tunnel = super::tls::tunnel::Tunnel { proxy, client, terminator, rules, config, target, port };
         tokio::spawn(async move {
             let _hold = hold;

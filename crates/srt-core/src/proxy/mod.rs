@@ -241,8 +241,14 @@ impl Proxy {
     /// New rules from the next connection. TLS termination cannot be turned
     /// on here: the sandboxes already running do not trust a CA made now.
     pub fn update_config(&self, config: NetConfig) -> Result<(), String> {
-        if config.tls.is_some() && self.terminator.is_none() {
-            return Err("network.tlsTerminate cannot be turned on by updateConfig: the session started without it, so its sandboxes trust no CA of srt's (start a new session)".into());
+        match (&config.tls, &self.terminator) {
+            (Some(_), None) => {
+                return Err("network.tlsTerminate cannot be turned on by updateConfig: the session started without it, so its sandboxes trust no CA of srt's (start a new session)".into());
+            }
+            (Some(rules), Some(t)) if !t.made_from(rules) => {
+                return Err("network.tlsTerminate: caCertPath, caKeyPath and extraCaCertPaths are fixed for a session (its sandboxes trust what they made); start a new session to change them".into());
+            }
+            _ => {}
         }
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         Ok(())

@@ -41,6 +41,11 @@ pub const CA_TRUST_VARS: &[&str] = &[
 /// trust its CA for as long as they run).
 pub struct Terminator {
     pub ca: ca::SessionCa,
+    /// The CA key file the settings named, where it really is: hidden from
+    /// every sandbox of the session, whatever settings a wrap goes by.
+    key_file: Option<std::path::PathBuf>,
+    /// The settings the CA and the roots were made from, fixed for the session.
+    made_from: CaSource,
     /// How srt connects upstream: the system's roots and the extra CAs.
     upstream: Arc<rustls::ClientConfig>,
     /// What the sandbox trusts: the same roots and the session's CA, PEM.
@@ -52,11 +57,16 @@ pub struct Terminator {
 impl Terminator {
     /// From the settings: the named CA (read now) or a new one; the roots.
     pub fn from_settings(t: &TlsTerminateSettings) -> Result<Terminator, String> {
+        let mut key_file = None;
         let ca = match (&t.ca_cert_path, &t.ca_key_path) {
             (Some(cert), Some(key)) => {
                 let read = |p: &str| std::fs::read_to_string(p).map_err(|e| format!("cannot read {p}: {e}"));
-                ca::SessionCa::load(&read(cert)?, &read(key)?)
-                    .map_err(|e| format!("network.tlsTerminate: {cert} and {key}: {e}"))?
+                let loaded = ca::SessionCa::load(&read(cert)?, &read(key)?)
+                    .map_err(|e| format!("network.tlsTerminate: {cert} and {key}: {e}"))?;
+                key_file = Some(
+                    std::fs::canonicalize(key).map_err(|e| format!("network.tlsTerminate.caKeyPath: {key}: {e}"))?,
+                );
+                loaded
             }
             _ => ca::SessionCa::generate()?,
         };
@@ -96,7 +106,25 @@ impl Terminator {
             .with_root_certificates(roots)
             .with_no_client_auth();
         upstream.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(Terminator { ca, upstream: Arc::new(upstream), bundle_pem: bundle, open: AtomicUsize::new(0) })
+        Ok(Terminator {
+            ca,
+            key_file,
+            made_from: CaSource::of(t),
+            upstream: Arc::new(upstream),
+            bundle_pem: bundle,
+            open: AtomicUsize::new(0),
+        })
+    }
+
+    /// Files no sandbox of the session may read: the CA key, if one was named.
+    pub fn secret_files(&self) -> Vec<std::path::PathBuf> {
+        self.key_file.iter().cloned().collect()
+    }
+
+    /// Whether `rules` name the CA and roots this terminator was made from
+    /// (`updateConfig` cannot change them: the sandboxes trust these).
+    pub fn made_from(&self, rules: &TlsRules) -> bool {
+        self.made_from == rules.source
     }
 
     /// A place among the terminated tunnels, or none beyond `max`.
@@ -117,8 +145,19 @@ impl Drop for TunnelSlot {
 }
 
 /// The rules of termination a connection goes by (`updateConfig` may change them).
+/// The settings a terminator's CA and roots come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CaSource(Option<String>, Option<String>, Option<Vec<String>>);
+
+impl CaSource {
+    fn of(t: &TlsTerminateSettings) -> CaSource {
+        CaSource(t.ca_cert_path.clone(), t.ca_key_path.clone(), t.extra_ca_cert_paths.clone())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct TlsRules {
+    source: CaSource,
     exclude: Vec<Pattern>,
     pub max_tunnels: usize,
     pub handshake_timeout: Duration,
@@ -135,6 +174,7 @@ impl TlsRules {
             })
             .collect::<Result<_, _>>()?;
         Ok(TlsRules {
+            source: CaSource::of(t),
             exclude,
             max_tunnels: t.max_tunnels.and_then(|n| usize::try_from(n).ok()).unwrap_or(256),
             handshake_timeout: Duration::from_millis(
@@ -149,14 +189,18 @@ impl TlsRules {
     }
 }
 
-/// The settings with the CA key they name (`tlsTerminate.caKeyPath`) added
-/// to `denyRead`: a command that read it could sign for any name.
-pub fn hide_ca_key(settings: &Settings) -> Settings {
+/// The settings with `files` added to `denyRead` (the session's CA key).
+pub fn hide_files(settings: &Settings, files: &[std::path::PathBuf]) -> Settings {
     let mut hidden = settings.clone();
-    if let Some(key) = settings.network.tls_terminate.as_ref().and_then(|t| t.ca_key_path.clone()) {
-        hidden.filesystem.deny_read.push(PathEntry::Literal(key));
-    }
+    hidden.filesystem.deny_read.extend(files.iter().map(|f| PathEntry::Literal(f.display().to_string())));
     hidden
+}
+
+/// The CA key the settings name, where it really is (for a plan that makes
+/// no session: `--print-profile`).
+pub fn named_key_file(settings: &Settings) -> Vec<std::path::PathBuf> {
+    let key = settings.network.tls_terminate.as_ref().and_then(|t| t.ca_key_path.as_deref());
+    key.map(|k| std::fs::canonicalize(k).unwrap_or_else(|_| std::path::PathBuf::from(k))).into_iter().collect()
 }
 
 /// The trust bundle as a file the sandbox is shown (in srt's registry, which
@@ -196,11 +240,11 @@ impl Drop for BundleFile {
 /// target; rustls marks it deprecated only for lacking post-quantum key
 /// exchange, which aws-lc-rs would bring at the cost of a C build).
 #[allow(deprecated)]
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
     let encoded = crate::base64::encode(der);
     let mut out = format!("-----BEGIN {label}-----\n");
     for line in encoded.as_bytes().chunks(64) {

@@ -38,7 +38,12 @@ async fn https_server(ca: &ca::SessionCa) -> u16 {
                 let service = hyper::service::service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
                     let host = req.headers().get("host").and_then(|h| h.to_str().ok()).unwrap_or("-").to_string();
                     let body = format!("host={host} path={}", req.uri().path());
-                    Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(body))))
+                    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+                    // `/close` ends the connection after its answer.
+                    if req.uri().path() == "/close" {
+                        response.headers_mut().insert("connection", hyper::header::HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
                 });
                 let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service).await;
             });
@@ -111,6 +116,14 @@ async fn connect(proxy_port: u16, target: &str) -> (String, TcpStream) {
 /// A GET with `host` over TLS on `stream`, trusting only `ca_pem`:
 /// the status and body, or the TLS error.
 async fn get(stream: TcpStream, ca_pem: &str, host: &str) -> Result<(u16, String), String> {
+    let mut sender = tls_client(stream, ca_pem).await?;
+    request(&mut sender, "/p", host).await
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
+
+/// HTTP/1.1 over TLS on `stream`, trusting only `ca_pem`.
+async fn tls_client(stream: TcpStream, ca_pem: &str) -> Result<Sender, String> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in
         <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(ca_pem.as_bytes())
@@ -125,10 +138,15 @@ async fn get(stream: TcpStream, ca_pem: &str, host: &str) -> Result<(u16, String
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let tls =
         tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await.map_err(|e| e.to_string())?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let req = hyper::Request::get("/p").header("host", host).body(Empty::<Bytes>::new()).unwrap();
+    Ok(sender)
+}
+
+/// A GET of `path` with `host`: the status and body.
+async fn request(sender: &mut Sender, path: &str, host: &str) -> Result<(u16, String), String> {
+    sender.ready().await.map_err(|e| e.to_string())?;
+    let req = hyper::Request::get(path).header("host", host).body(Empty::<Bytes>::new()).unwrap();
     let response = sender.send_request(req).await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
@@ -211,15 +229,54 @@ async fn an_excluded_host_is_tunnelled_untouched_and_tunnels_are_capped() {
 }
 
 #[test]
-fn the_ca_key_the_settings_name_is_hidden_from_the_command() {
-    let settings = crate::config::parse_settings(
-        r#"{"network": {"allowedDomains": [], "deniedDomains": [], "tlsTerminate": {"caCertPath": "/etc/srt/ca.pem", "caKeyPath": "/etc/srt/ca.key"}},
-            "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}}"#,
+fn a_named_ca_is_checked_and_only_its_certificate_is_shown_and_its_key_file_is_the_sessions_secret() {
+    let dir = std::env::temp_dir().join(format!("srt-tls-ca-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A CA and its key, as rcgen writes them.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let other_key = rcgen::KeyPair::generate().unwrap();
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text).unwrap();
+        dir.join(name).display().to_string()
+    };
+    let (cert_path, key_path) = (write("ca.pem", &cert.pem()), write("ca.key", &key.serialize_pem()));
+    let settings = |cert: &str, key: &str| TlsTerminateSettings {
+        ca_cert_path: Some(cert.into()),
+        ca_key_path: Some(key.into()),
+        exclude_domains: None,
+        extra_ca_cert_paths: None,
+        max_tunnels: None,
+        handshake_timeout_ms: None,
+    };
+    let t = Terminator::from_settings(&settings(&cert_path, &key_path)).unwrap();
+    assert_eq!(t.secret_files(), vec![std::fs::canonicalize(&key_path).unwrap()]);
+    assert!(t.bundle_pem.ends_with(&cert.pem()));
+    assert!(!t.bundle_pem.contains("PRIVATE"));
+    // A certificate file holding its key too; a key that is not the certificate's.
+    let both = write("both.pem", &format!("{}{}", cert.pem(), key.serialize_pem()));
+    let err = Terminator::from_settings(&settings(&both, &key_path)).err().unwrap();
+    assert!(err.contains("also holds a"), "{err}");
+    let wrong = write("wrong.key", &other_key.serialize_pem());
+    let err = Terminator::from_settings(&settings(&cert_path, &wrong)).err().unwrap();
+    assert!(err.contains("does not sign for this certificate"), "{err}");
+    // The hidden files go to denyRead whatever the settings a wrap uses.
+    let plain = crate::config::parse_settings(
+        r#"{"network": {"allowedDomains": [], "deniedDomains": []}, "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []}}"#,
     )
     .unwrap()
     .settings;
-    let hidden = hide_ca_key(&settings);
-    assert_eq!(hidden.filesystem.deny_read, vec![PathEntry::Literal("/etc/srt/ca.key".into())]);
+    let hidden = hide_files(&plain, &t.secret_files());
+    assert_eq!(hidden.filesystem.deny_read, vec![PathEntry::Literal(t.secret_files()[0].display().to_string())]);
+    // The CA cannot be changed by an update.
+    let proxy = Proxy::with_terminator(NetConfig::default(), t);
+    let mut moved = settings(&cert_path, &key_path);
+    moved.extra_ca_cert_paths = Some(vec![cert_path.clone()]);
+    let config = NetConfig { tls: Some(TlsRules::from_settings(&moved).unwrap()), ..NetConfig::default() };
+    assert!(proxy.update_config(config).unwrap_err().contains("fixed for a session"));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -235,4 +292,22 @@ fn termination_cannot_be_turned_on_by_an_update() {
     };
     let config = NetConfig { tls: Some(TlsRules::from_settings(&settings).unwrap()), ..NetConfig::default() };
     assert!(proxy.update_config(config).unwrap_err().contains("cannot be turned on by updateConfig"));
+}
+
+#[tokio::test]
+async fn a_tunnel_reconnecting_upstream_is_judged_again_by_the_rules_in_force() {
+    let upstream_ca = ca::SessionCa::generate().unwrap();
+    let upstream = https_server(&upstream_ca).await;
+    let (proxy, port, session_ca) = terminating_proxy(&upstream_ca, |_| {}).await;
+    let target = format!("127.0.0.1:{upstream}");
+    let (_, stream) = connect(port, &target).await;
+    let mut sender = tls_client(stream, &session_ca).await.unwrap();
+    // The upstream closes after this answer: the next request reconnects.
+    assert_eq!(request(&mut sender, "/close", &target).await.unwrap().0, 200);
+    let mut denied = (*proxy.config()).clone();
+    denied.rules = Rules::new(&[], &[], Default::default(), false).unwrap();
+    proxy.update_config(denied).unwrap();
+    let (code, body) = request(&mut sender, "/p", &target).await.unwrap();
+    assert_eq!(code, 403, "{body}");
+    assert_eq!(proxy.violations.recent().len(), 1);
 }

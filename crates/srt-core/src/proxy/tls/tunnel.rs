@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use super::prefixed::Prefixed;
 use super::{Terminator, TlsRules, TunnelSlot};
 use crate::policy::host::{parse_host, Host};
-use crate::proxy::dial::dial_tunnel;
+use crate::proxy::dial::{dial_tunnel, DialError};
 use crate::proxy::{Client, NetConfig, Proxy, Refusal};
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -46,8 +46,10 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let _slot = slot;
+    // One deadline for the first byte and the whole handshake.
+    let deadline = tokio::time::Instant::now() + tunnel.rules.handshake_timeout;
     let mut first = [0u8; 1];
-    match tokio::time::timeout(tunnel.rules.handshake_timeout, stream.read(&mut first)).await {
+    match tokio::time::timeout_at(deadline, stream.read(&mut first)).await {
         Ok(Ok(1)) => {}
         _ => return,
     }
@@ -89,7 +91,7 @@ where
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         start.into_stream(Arc::new(config)).await.ok()
     };
-    let Ok(Some(tls)) = tokio::time::timeout(tunnel.rules.handshake_timeout, handshake).await else { return };
+    let Ok(Some(tls)) = tokio::time::timeout_at(deadline, handshake).await else { return };
     let tunnel = Arc::new(tunnel);
     let upstream = Arc::new(tokio::sync::Mutex::new(Upstream { dialed: Some(dialed), sender: None }));
     let service = hyper::service::service_fn(move |req| {
@@ -97,6 +99,7 @@ where
         async move { Ok::<_, std::convert::Infallible>(forward(req, &tunnel, &upstream).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(64 * 1024)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(std::time::Duration::from_secs(30))
         .serve_connection(TokioIo::new(tls), service)
@@ -124,15 +127,21 @@ fn text(status: StatusCode, body: String) -> Response<Body> {
     r
 }
 
-/// The authority a request names (its absolute URI's, else its `Host`),
-/// as a destination; none when it names none.
-fn named_destination(req: &Request<Incoming>) -> Option<(Host, u16)> {
-    let authority = match req.uri().authority() {
-        Some(a) => a.clone(),
-        None => req.headers().get(HOST)?.to_str().ok()?.parse::<hyper::http::uri::Authority>().ok()?,
-    };
-    let host = parse_host(authority.host()).ok()?;
-    Some((host, authority.port_u16().unwrap_or(443)))
+/// Every destination a request names (its absolute URI's authority, its
+/// `Host`), each with the port its scheme implies (443 inside a TLS tunnel).
+fn named_destinations(req: &Request<Incoming>) -> Vec<Option<(Host, u16)>> {
+    let default = if req.uri().scheme_str() == Some("http") { 80 } else { 443 };
+    let parse = |a: &hyper::http::uri::Authority| Some((parse_host(a.host()).ok()?, a.port_u16().unwrap_or(default)));
+    let mut named = Vec::new();
+    if let Some(a) = req.uri().authority() {
+        named.push(parse(a));
+    }
+    match req.headers().get(HOST) {
+        Some(h) => named.push(h.to_str().ok().and_then(|h| h.parse().ok()).and_then(|a| parse(&a))),
+        None if named.is_empty() => named.push(None),
+        None => {}
+    }
+    named
 }
 
 async fn forward(
@@ -146,11 +155,16 @@ async fn forward(
     };
     // The request goes to the tunnel's host whatever it names; with
     // requireHostMatch one naming another is refused, not corrected.
-    let named = named_destination(&req);
-    if tunnel.config.require_host_match && named.as_ref() != Some(&(tunnel.target.clone(), tunnel.port)) {
-        let shown = named.map(|(h, p)| format!("{h}:{p}")).unwrap_or_else(|| "no host".into());
-        let reason = format!("requireHostMatch: the request names {shown}, not the tunnel's host");
-        return refuse(reason, StatusCode::MISDIRECTED_REQUEST);
+    if req.method() == hyper::Method::CONNECT {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "srt: no CONNECT inside a terminated tunnel\n".into());
+    }
+    let tunnel_host = (tunnel.target.clone(), tunnel.port);
+    if tunnel.config.require_host_match {
+        if let Some(other) = named_destinations(&req).into_iter().find(|n| n.as_ref() != Some(&tunnel_host)) {
+            let shown = other.map(|(h, p)| format!("{h}:{p}")).unwrap_or_else(|| "no host".into());
+            let reason = format!("requireHostMatch: the request names {shown}, not the tunnel's host");
+            return refuse(reason, StatusCode::MISDIRECTED_REQUEST);
+        }
     }
     if crate::proxy::http::strip_hop_by_hop(req.headers_mut()).is_some() {
         return text(
@@ -168,9 +182,20 @@ async fn forward(
     let req = req.map(|b| b.boxed());
     let mut up = upstream.lock().await;
     if up.sender.as_ref().is_none_or(|s| s.is_closed()) {
-        up.sender = match connect_upstream(tunnel, up.dialed.take()).await {
-            Ok(sender) => Some(sender),
-            Err(reason) => return refuse(reason, StatusCode::BAD_GATEWAY),
+        let dialed = up.dialed.take();
+        let connected = tokio::time::timeout(UPSTREAM_TIMEOUT, connect_upstream(tunnel, dialed)).await;
+        up.sender = match connected {
+            Ok(Ok(sender)) => Some(sender),
+            Ok(Err(UpstreamError::Judged(refusal))) => {
+                return crate::proxy::http::refusal_response(&tunnel.target.to_string(), &refusal);
+            }
+            Ok(Err(UpstreamError::Refused(refusal))) => {
+                tunnel.proxy.refused(&tunnel.target.to_string(), tunnel.port, &refusal, &tunnel.client);
+                return crate::proxy::http::refusal_response(&tunnel.target.to_string(), &refusal);
+            }
+            Ok(Err(UpstreamError::Untrusted(reason))) => return refuse(reason, StatusCode::BAD_GATEWAY),
+            Ok(Err(UpstreamError::Failed(reason))) => return text(StatusCode::BAD_GATEWAY, format!("srt: {reason}\n")),
+            Err(_) => return text(StatusCode::GATEWAY_TIMEOUT, format!("srt: {authority} did not answer in time\n")),
         };
     }
     let Some(sender) = up.sender.as_mut() else { return text(StatusCode::BAD_GATEWAY, "srt: no upstream\n".into()) };
@@ -186,28 +211,60 @@ async fn forward(
     }
 }
 
-/// TLS to the tunnel's host over `dialed` (else a new guard-checked
-/// connection), verified against the system's roots and the extra CAs.
+/// How long reaching the upstream and its TLS handshake may take.
+const UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why the upstream could not be used.
+enum UpstreamError {
+    /// The policy refuses it now: 403 (the check recorded the violation).
+    Judged(Refusal),
+    /// The address guard refuses it: 403, a violation.
+    Refused(Refusal),
+    /// Its certificate did not verify: 502, a violation.
+    Untrusted(String),
+    /// It could not be reached or spoke no TLS: 502.
+    Failed(String),
+}
+
+/// TLS to the tunnel's host over `dialed`, verified against the system's
+/// roots and the extra CAs. Without `dialed` (the first connection closed),
+/// the destination is judged again, by the rules in force now, and dialed
+/// through the address guard again.
 async fn connect_upstream(
     tunnel: &Tunnel,
     dialed: Option<TcpStream>,
-) -> Result<hyper::client::conn::http1::SendRequest<Body>, String> {
+) -> Result<hyper::client::conn::http1::SendRequest<Body>, UpstreamError> {
     let tcp = match dialed {
         Some(tcp) => tcp,
-        None => dial_tunnel(&tunnel.target, tunnel.port, &tunnel.config)
-            .await
-            .map_err(|_| format!("cannot reach {}:{} again", tunnel.target, tunnel.port))?,
+        None => {
+            let shown = tunnel.target.to_string();
+            let (host, config) =
+                tunnel.proxy.check(&shown, tunnel.port, &tunnel.client).await.map_err(UpstreamError::Judged)?;
+            match dial_tunnel(&host, tunnel.port, &config).await {
+                Ok(tcp) => tcp,
+                Err(DialError::Refused(r)) => return Err(UpstreamError::Refused(r)),
+                Err(DialError::Failed(e)) => {
+                    return Err(UpstreamError::Failed(format!("cannot reach {shown}:{}: {e}", tunnel.port)))
+                }
+            }
+        }
     };
     let name = rustls::pki_types::ServerName::try_from(unbracketed(&tunnel.target))
-        .map_err(|e| format!("{} cannot be verified by name: {e}", tunnel.target))?;
-    let tls = tokio_rustls::TlsConnector::from(tunnel.terminator.upstream.clone())
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("the TLS certificate of {}:{} is not trusted: {e}", tunnel.target, tunnel.port))?;
+        .map_err(|e| UpstreamError::Failed(format!("{} cannot be verified by name: {e}", tunnel.target)))?;
+    let tls =
+        tokio_rustls::TlsConnector::from(tunnel.terminator.upstream.clone()).connect(name, tcp).await.map_err(|e| {
+            let at = format!("{}:{}", tunnel.target, tunnel.port);
+            match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+                Some(rustls::Error::InvalidCertificate(why)) => {
+                    UpstreamError::Untrusted(format!("the TLS certificate of {at} is not trusted: {why:?}"))
+                }
+                _ => UpstreamError::Failed(format!("TLS with {at} failed: {e}")),
+            }
+        })?;
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .handshake(TokioIo::new(tls))
         .await
-        .map_err(|e| format!("HTTP to {} failed: {e}", tunnel.target))?;
+        .map_err(|e| UpstreamError::Failed(format!("HTTP to {} failed: {e}", tunnel.target)))?;
     tokio::spawn(async move {
         let _ = conn.await;
     });

@@ -145,8 +145,19 @@ impl MacSession {
                 .map_err(|e| format!("cannot make the sandbox's TMPDIR {}: {e}", tmp.display()))?;
         }
         let tmp = std::fs::canonicalize(&tmp).unwrap_or(tmp);
+        // Beside TMPDIR, not in it: TMPDIR is the commands' to write.
         let bundle = match proxy.terminator() {
-            Some(t) => Some(crate::proxy::tls::BundleFile::write(&tmp, &t.bundle_pem)?),
+            Some(t) => {
+                let dir = PathBuf::from(format!("{}.trust", tmp.display()));
+                {
+                    use std::os::unix::fs::DirBuilderExt;
+                    std::fs::DirBuilder::new()
+                        .mode(0o700)
+                        .create(&dir)
+                        .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+                }
+                Some(crate::proxy::tls::BundleFile::write(&dir, &t.bundle_pem)?)
+            }
             None => None,
         };
         Ok(MacSession {
@@ -266,10 +277,13 @@ impl MacSession {
             .map_err(|e| Error::new(ErrorCode::Failed, format!("the working directory {}: {e}", cwd.display())))?;
         let (http_port, socks_port) = self.proxy_ports().unwrap_or((self.port, self.port));
         let secret = random_hex(16)?;
-        // A CA key the settings name is never the command's to read.
-        let hidden = crate::proxy::tls::hide_ca_key(settings);
+        // The session's CA key is never the command's to read, whatever these settings say.
+        let secret_files = self.proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
+        let hidden = crate::proxy::tls::hide_files(settings, &secret_files);
         let settings = &hidden;
-        let protect = crate::launch::own_paths(&self.helper, &self.package);
+        let mut protect = crate::launch::own_paths(&self.helper, &self.package);
+        // The bundle every command of the session trusts: no command may change it.
+        protect.extend(self.bundle.as_ref().and_then(|b| b.path().parent().map(Path::to_path_buf)));
         let input = ProfileInput {
             settings,
             cwd,
@@ -365,6 +379,13 @@ impl Drop for MacSession {
             rt.shutdown_background();
         }
         let _ = std::fs::remove_dir_all(&self.tmp);
+        if let Some(bundle) = self.bundle.take() {
+            let dir = bundle.path().parent().map(Path::to_path_buf);
+            drop(bundle);
+            if let Some(dir) = dir {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
     }
 }
 
