@@ -63,6 +63,7 @@ mod runner;
 mod sandbox;
 #[cfg(target_os = "linux")]
 mod seccomp;
+mod session_core;
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod session_elsewhere;
 mod shell_words;

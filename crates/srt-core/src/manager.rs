@@ -16,9 +16,8 @@ use tokio::net::UnixListener;
 
 use crate::config::Settings;
 use crate::proxy::serve;
-use crate::proxy::{bridge, Ask, Client, NetConfig, Proxy};
+use crate::proxy::{bridge, Ask, Client, Proxy};
 use crate::sandbox::linux::placeholders::Claim;
-use crate::violations::Store;
 
 /// A wrapped command: bubblewrap's argument vector, and the same as one
 /// string for `sh -c` (what `wrapWithSandbox` returns).
@@ -44,8 +43,8 @@ struct Pending {
 type PendingMap = Arc<Mutex<HashMap<String, Pending>>>;
 
 pub struct Session {
-    settings: Mutex<Arc<Settings>>,
-    proxy: Arc<Proxy>,
+    /// Settings, proxies, srt's own files (shared with macOS's session).
+    core: crate::session_core::SessionCore,
     runtime: Option<tokio::runtime::Runtime>,
     dir: PathBuf,
     socket: PathBuf,
@@ -56,10 +55,6 @@ pub struct Session {
     /// The session's TMPDIR, made by its first wrap, shared by its wraps
     /// only, and removed with the session.
     tmp: Mutex<Option<crate::sandbox::linux::private_tmp::PrivateTmp>>,
-    /// What the network settings left aside at the start.
-    net_warnings: Vec<String>,
-    /// srt's own files the front end knows of (see `launch::PrepareOptions`).
-    package: Vec<PathBuf>,
     /// With `tlsTerminate`: the CA bundle its sandboxes trust, in its directory.
     bundle: Option<crate::proxy::tls::BundleFile>,
 }
@@ -88,11 +83,8 @@ impl Session {
     /// Starts the proxies and the bridge socket. `helper` is the native `srt`
     /// binary (it runs inside every sandbox).
     pub fn start(settings: Settings, ask: Option<Arc<dyn Ask>>, helper: PathBuf) -> Result<Session, String> {
-        let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
-        let net_warnings = net.warnings.clone();
-        let store = Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
-        let proxy = Proxy::for_session(&settings, net, ask, Arc::new(store))?;
-        crate::descriptor_limit::raise();
+        let core = crate::session_core::SessionCore::start(settings, ask)?;
+        let proxy = core.proxy.clone();
         let runtime = serve::runtime().map_err(|e| format!("cannot start the proxies: {e}"))?;
         let registry = crate::sandbox::linux::placeholders::Registry::open()?;
         let token = random_token()?;
@@ -114,8 +106,7 @@ impl Session {
         };
         runtime.spawn(accept_bridges(listener, pending.clone(), proxy.clone()));
         Ok(Session {
-            settings: Mutex::new(Arc::new(settings)),
-            proxy,
+            core,
             runtime: Some(runtime),
             dir,
             socket,
@@ -123,8 +114,6 @@ impl Session {
             pending,
             active: Mutex::new(0),
             tmp: Mutex::new(None),
-            net_warnings,
-            package: Vec::new(),
             bundle,
         })
     }
@@ -132,29 +121,14 @@ impl Session {
     /// Keeps `package` (srt's own files, as the front end knows them)
     /// read-only in every sandbox of the session.
     pub fn with_package(mut self, package: Vec<PathBuf>) -> Session {
-        self.package = package;
+        self.core.package = package;
         self
-    }
-
-    pub fn settings(&self) -> Arc<Settings> {
-        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// New settings: the proxies use them from the next connection, wraps
-    /// from the next wrap.
-    /// Resolves to what the network settings left aside.
-    pub fn update_config(&self, settings: Settings) -> Result<Vec<String>, String> {
-        let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
-        let warnings = net.warnings.clone();
-        self.proxy.update_config(net)?;
-        *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
-        Ok(warnings)
     }
 
     /// What `initialize` says: the proxy of srt's environment it left aside,
     /// and the limits the session's sandboxes would go without here.
     pub fn start_warnings(&self) -> Vec<String> {
-        let mut warnings = self.net_warnings.clone();
+        let mut warnings = self.core.net_warnings.clone();
         warnings.extend(self.limit_warnings());
         warnings
     }
@@ -165,21 +139,6 @@ impl Session {
         let settings = self.settings();
         let wanted = crate::limits::Wanted::from_settings(settings.limits.as_ref(), crate::limits::mem_total());
         crate::limits::probe(wanted, false).unheld().into_iter().map(|(_, _, message)| message).collect()
-    }
-
-    /// The last violations recorded (at most 100), oldest first.
-    pub fn recent_violations(&self) -> Vec<crate::violations::Violation> {
-        self.proxy.violations.recent()
-    }
-
-    /// How many violations were ever recorded.
-    pub fn violation_total(&self) -> u64 {
-        self.proxy.violations.tallies().1
-    }
-
-    /// An allow list for the command wrapped with this id alone.
-    pub fn register_command(&self, command_id: &str, allowed_domains: &[String]) -> Result<(), String> {
-        self.proxy.register_command(command_id, allowed_domains)
     }
 
     pub fn unregister_command(&self, command_id: &str) {
@@ -232,12 +191,12 @@ impl Session {
         let mut tmp = self.tmp.lock().unwrap_or_else(|e| e.into_inner());
         let session_tmp = tmp.as_ref().map(|t| t.path().to_path_buf());
         let tag = format!("w{n}");
-        let hide = self.proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
+        let hide = self.secret_files();
         let options = crate::launch::PrepareOptions {
             claim_tag: Some(&tag),
             cwd,
             session_tmp: session_tmp.as_deref(),
-            package: &self.package,
+            package: &self.core.package,
             trust_bundle: self.bundle.as_ref().map(|b| b.path()),
             hide: &hide,
             ..Default::default()
@@ -297,6 +256,13 @@ impl Session {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let _ = std::fs::remove_dir_all(&self.dir);
         self.tmp.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = crate::session_core::SessionCore;
+    fn deref(&self) -> &Self::Target {
+        &self.core
     }
 }
 

@@ -22,8 +22,8 @@ use crate::config::Settings;
 use crate::error::{Error, ErrorCode};
 use crate::proxy::clients::{Clients, Tokens};
 use crate::proxy::env::{proxy_env_at, ProxyEndpoint};
-use crate::proxy::{serve, Ask, Client, NetConfig, Proxy};
-use crate::violations::Store;
+use crate::proxy::{serve, Ask, Client};
+use crate::session_core::SessionCore;
 
 /// The programs a session runs.
 #[derive(Clone, Debug)]
@@ -76,8 +76,8 @@ pub struct Prepared {
 }
 
 pub struct MacSession {
-    settings: Mutex<Arc<Settings>>,
-    proxy: Arc<Proxy>,
+    /// Settings, proxies, srt's own files (shared with Linux's session).
+    core: SessionCore,
     runtime: Option<tokio::runtime::Runtime>,
     /// srt's own listener on 127.0.0.1 (both protocols).
     port: u16,
@@ -88,10 +88,8 @@ pub struct MacSession {
     tools: MacTools,
     /// The native `srt` binary (ssh's ProxyCommand; kept read-only).
     helper: PathBuf,
-    package: Vec<PathBuf>,
     /// The session's TMPDIR: private to this user, removed with the session.
     tmp: PathBuf,
-    net_warnings: Vec<String>,
     /// With `tlsTerminate`: the CA bundle its commands trust, in its TMPDIR.
     bundle: Option<crate::proxy::tls::BundleFile>,
 }
@@ -116,11 +114,8 @@ impl MacSession {
         tools: MacTools,
     ) -> Result<MacSession, String> {
         tools.check()?;
-        let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
-        let net_warnings = net.warnings.clone();
-        let store = Store::with_ignore(settings.ignore_violations.clone().unwrap_or_default());
-        let proxy = Proxy::for_session(&settings, net, ask, Arc::new(store))?;
-        crate::descriptor_limit::raise();
+        let core = SessionCore::start(settings, ask)?;
+        let proxy = core.proxy.clone();
         let runtime = serve::runtime().map_err(|e| format!("cannot start the proxies: {e}"))?;
         let listener = std::net::TcpListener::bind("127.0.0.1:0")
             .map_err(|e| format!("cannot listen on the loopback for the proxies: {e}"))?;
@@ -161,8 +156,7 @@ impl MacSession {
             None => None,
         };
         Ok(MacSession {
-            settings: Mutex::new(Arc::new(settings)),
-            proxy,
+            core,
             runtime: Some(runtime),
             port,
             tokens,
@@ -170,9 +164,7 @@ impl MacSession {
             watch: Mutex::new(None),
             tools,
             helper,
-            package: Vec::new(),
             tmp,
-            net_warnings,
             bundle,
         })
     }
@@ -180,12 +172,8 @@ impl MacSession {
     /// Keeps `package` (srt's own files, as the front end knows them)
     /// read-only in every sandbox of the session.
     pub fn with_package(mut self, package: Vec<PathBuf>) -> MacSession {
-        self.package = package;
+        self.core.package = package;
         self
-    }
-
-    pub fn settings(&self) -> Arc<Settings> {
-        self.settings.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Streams the session's Seatbelt denials into the violation store
@@ -206,36 +194,14 @@ impl MacSession {
         }
     }
 
-    /// New settings: the proxies use them from the next connection, wraps
-    /// from the next wrap. Resolves to what the network settings left aside.
-    pub fn update_config(&self, settings: Settings) -> Result<Vec<String>, String> {
-        let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
-        let warnings = net.warnings.clone();
-        self.proxy.update_config(net)?;
-        *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
-        Ok(warnings)
-    }
-
     /// What `initialize` says: the proxy of srt's environment it left aside.
     pub fn start_warnings(&self) -> Vec<String> {
         self.net_warnings.clone()
     }
 
-    pub fn recent_violations(&self) -> Vec<crate::violations::Violation> {
-        self.proxy.violations.recent()
-    }
-
-    pub fn violation_total(&self) -> u64 {
-        self.proxy.violations.tallies().1
-    }
-
     /// The violations of the session, one line each, for the CLI's summary.
     pub fn violation_summary(&self) -> Vec<String> {
         self.proxy.violations.summary()
-    }
-
-    pub fn register_command(&self, command_id: &str, allowed_domains: &[String]) -> Result<(), String> {
-        self.proxy.register_command(command_id, allowed_domains)
     }
 
     /// Drops the command's list, and the secrets of the lines wrapped with
@@ -278,7 +244,7 @@ impl MacSession {
         let (http_port, socks_port) = self.proxy_ports().unwrap_or((self.port, self.port));
         let secret = random_hex(16)?;
         // The session's CA key is never the command's to read, whatever these settings say.
-        let secret_files = self.proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
+        let secret_files = self.secret_files();
         let hidden = crate::proxy::tls::hide_files(settings, &secret_files);
         let settings = &hidden;
         let mut protect = crate::launch::own_paths(&self.helper, &self.package);
@@ -370,6 +336,13 @@ impl MacSession {
 
     /// Nothing to clean per command on macOS (no mount points).
     pub fn cleanup_after_command(&self) {}
+}
+
+impl std::ops::Deref for MacSession {
+    type Target = SessionCore;
+    fn deref(&self) -> &Self::Target {
+        &self.core
+    }
 }
 
 impl Drop for MacSession {
