@@ -299,8 +299,6 @@ pub fn macos_profile(
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(crate::config::SHARED_TMPDIR));
     let key: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let key = key.join(" ");
-    let key: String = key.chars().take(100).collect();
     let helper = std::env::current_exe().unwrap_or_default();
     let mut protect = vec![cwd.join(settings_file)];
     protect.extend(own_paths(&helper, package));
@@ -310,7 +308,7 @@ pub fn macos_profile(
         tmpdir: Some(tmpdir),
         http_port: port(settings.network.http_proxy_port, 3128),
         socks_port: port(settings.network.socks_proxy_port, 1080),
-        log_tag: format!("CMD64_{}_END_srt_SBX", crate::base64::encode(key.as_bytes())),
+        log_tag: crate::sandbox::macos::log_monitor::log_tag(&key.join(" "), "_srt_SBX"),
         protect,
         cwd,
     };

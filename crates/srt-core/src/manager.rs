@@ -74,9 +74,7 @@ fn line_words(argv: &[OsString]) -> Vec<String> {
 use crate::shell_words::shell_quote_bytes;
 
 fn random_token() -> Result<String, String> {
-    let mut bytes = [0u8; 16];
-    crate::sys::random_bytes(&mut bytes).map_err(|e| format!("cannot read random bytes: {e}"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::sys::random_hex(16).map_err(|e| format!("cannot read random bytes: {e}"))
 }
 
 impl Session {

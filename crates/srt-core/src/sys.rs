@@ -41,6 +41,13 @@ pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// `bytes` random bytes from the kernel, in hex (names and secrets).
+pub fn random_hex(bytes: usize) -> io::Result<String> {
+    let mut buf = vec![0u8; bytes];
+    random_bytes(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 #[cfg(target_os = "linux")]
 /// Reads directory entries (`getdents64` records) from `dir` into `buf`;
 /// returns the bytes filled, 0 at the end.

@@ -211,9 +211,7 @@ impl BundleFile {
     pub fn write(dir: &std::path::Path, pem: &str) -> Result<BundleFile, String> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut random = [0u8; 8];
-        crate::sys::random_bytes(&mut random).map_err(|e| e.to_string())?;
-        let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let name = crate::sys::random_hex(8).map_err(|e| format!("cannot read random bytes: {e}"))?;
         let path = dir.join(format!("trust-{}-{name}.pem", std::process::id()));
         let mut file = std::fs::OpenOptions::new()
             .write(true)

@@ -95,9 +95,7 @@ async fn terminating_proxy(upstream_ca: &ca::SessionCa, tweak: impl Fn(&mut NetC
 }
 
 fn rand_suffix() -> String {
-    let mut b = [0u8; 4];
-    crate::sys::random_bytes(&mut b).unwrap();
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    crate::sys::random_hex(4).unwrap()
 }
 
 /// CONNECT through the proxy; the status line of its answer, and the stream.

@@ -114,9 +114,7 @@ fn owner_of(name: &str) -> Option<&str> {
 }
 
 fn random_suffix() -> std::io::Result<String> {
-    let mut bytes = [0u8; 6];
-    crate::sys::random_bytes(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    crate::sys::random_hex(6)
 }
 
 #[cfg(test)]

@@ -95,9 +95,7 @@ pub struct MacSession {
 }
 
 fn random_hex(bytes: usize) -> Result<String, String> {
-    let mut secret = vec![0u8; bytes];
-    crate::sys::random_bytes(&mut secret).map_err(|e| format!("cannot read random bytes: {e}"))?;
-    Ok(secret.iter().map(|b| format!("{b:02x}")).collect())
+    crate::sys::random_hex(bytes).map_err(|e| format!("cannot read random bytes: {e}"))
 }
 
 impl MacSession {
@@ -220,8 +218,12 @@ impl MacSession {
     /// The ports the commands reach their proxies on: HTTP and SOCKS (srt's
     /// one listener serves both, unless the settings name external ones).
     pub fn proxy_ports(&self) -> Option<(u16, u16)> {
-        let config = self.proxy.config();
-        Some((config.external_http.unwrap_or(self.port), config.external_socks.unwrap_or(self.port)))
+        Some(self.ports_in(&self.proxy.config()))
+    }
+
+    /// The HTTP and SOCKS ports under `config`: its external ones, else srt's listener.
+    fn ports_in(&self, config: &crate::proxy::NetConfig) -> (u16, u16) {
+        (config.external_http.unwrap_or(self.port), config.external_socks.unwrap_or(self.port))
     }
 
     /// The profile and environment for a command attributed to `key`, its
@@ -241,7 +243,9 @@ impl MacSession {
         };
         let cwd = std::fs::canonicalize(&cwd)
             .map_err(|e| Error::new(ErrorCode::Failed, format!("the working directory {}: {e}", cwd.display())))?;
-        let (http_port, socks_port) = self.proxy_ports().unwrap_or((self.port, self.port));
+        // One reading of the network rules for the ports, the profile and the environment.
+        let config = self.proxy.config();
+        let (http_port, socks_port) = self.ports_in(&config);
         let secret = random_hex(16)?;
         // The session's CA key is never the command's to read, whatever these settings say.
         let secret_files = self.secret_files();
@@ -261,7 +265,6 @@ impl MacSession {
             protect,
         };
         let planned = profile(&input, &crate::sandbox::paths::StdFs).map_err(|e| Error::new(ErrorCode::Refused, e))?;
-        let config = self.proxy.config();
         let endpoint = ProxyEndpoint {
             host: "127.0.0.1".into(),
             http_port,
