@@ -178,7 +178,7 @@ describe('SandboxManager instances', () => {
     const m = new SandboxManager()
     await assert.rejects(m.wrapWithSandbox('true'), /not initialized/)
     await assert.rejects(m.initialize(config({ allowedDomains: ['*.com'] })), /network\.allowedDomains\[0\]: "\*\.com" is not a valid domain pattern/)
-    await assert.rejects(m.initialize(config({ allowPlaintextHeaderSet: true })), /network\.allowPlaintextHeaderSet: not supported yet/)
+    await assert.rejects(m.initialize({ ...config(), javaAgentJarPath: '/opt/agent.jar' }), /javaAgentJarPath: not supported yet/)
     assert.equal(validateConfig(config()).ok, true)
     assert.match(validateConfig({ network: {} }).errors[0], /network\.allowedDomains: is required/)
     assert.deepEqual(m.checkDependencies().errors, [])
@@ -188,7 +188,7 @@ describe('SandboxManager instances', () => {
 describe('library errors', () => {
   it('carry the engine\'s code, and take the original\'s class by it', async () => {
     const m = new SandboxManager()
-    await assert.rejects(m.initialize(config({ allowPlaintextHeaderSet: true })), (e) => e.code === 'SRT_UNSUPPORTED_CONFIG' && /weaker rules/.test(e.message))
+    await assert.rejects(m.initialize({ ...config(), javaAgentJarPath: '/opt/agent.jar' }), (e) => e.code === 'SRT_UNSUPPORTED_CONFIG' && /weaker rules/.test(e.message))
     await assert.rejects(m.initialize(config({ allowedDomains: ['*.com'] })), { code: 'SRT_INVALID_CONFIG' })
     const dir = tempDir('srt-lib-e-')
     await m.initialize(config({}, { allowWrite: [dir] }))

@@ -499,6 +499,146 @@ describe('TLS termination (tlsTerminate)', () => {
   })
 })
 
+describe('filterRequest (library) and the header rules', () => {
+  const terminate = { allowedDomains: ['localhost'], tlsTerminate: { extraCaCertPaths: [tls.ca] } }
+
+  /** Plain and TLS servers that record each request (head and body) and set a cookie. */
+  async function recordingServers() {
+    const seen = []
+    const handler = (req, res) => {
+      let body = ''
+      req.on('data', (d) => (body += d))
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body })
+        res.setHeader('Set-Cookie', 'session=secret')
+        res.setHeader('X-Kept', 'yes')
+        res.end(`seen ${req.method} ${req.url}\n`)
+      })
+    }
+    const plain = await listen(http.createServer(handler))
+    const secure = await listen(https.createServer({ key: tls.key, cert: tls.cert }, handler))
+    return { plain, secure, seen }
+  }
+
+  /** Runs `script` wrapped by `m` (with `options`), from this process (its servers must answer). */
+  async function wrapped(m, script, options) {
+    const line = await m.wrapWithSandbox(`${viaProxy} ${script}`, undefined, undefined, undefined, options)
+    return collect('/bin/sh', ['-c', line], { env, cwd: work })
+  }
+
+  it('decides plain and terminated requests, reads bodies without consuming them, edits headers and observes responses', async () => {
+    const { SandboxManager } = await import('../lib/index.mjs')
+    const s = await recordingServers()
+    const asked = []
+    const responses = []
+    const filterRequest = async (request, info) => {
+      const body = request.body ? await request.text() : null
+      asked.push({ method: request.method, url: request.url, body, scheme: info.scheme, sni: info.sni, commandId: info.commandId, ua: request.headers.get('user-agent') })
+      if (body === 'forbidden') return { action: 'deny', reason: 'uploads of forbidden things are refused', status: 451 }
+      return {
+        action: 'allow',
+        removeHeaders: ['x_drop'],
+        setHeaders: [['x-injected', 'by-filter']],
+        onResponse: (status, headers) => responses.push([status, headers['set-cookie']]),
+      }
+    }
+    const m = new SandboxManager()
+    await m.initialize(config({ network: { ...terminate, filterRequest, stripResponseHeaders: ['Set_Cookie'] } }))
+    try {
+      const r = await wrapped(
+        m,
+        `curl -sS -D - -H 'X-Drop: 1' -d 'hello' https://localhost:${s.secure}/up; ` +
+          `curl -sS -w ' %{http_code}\n' -d 'forbidden' https://localhost:${s.secure}/no; ` +
+          `curl -sS -w ' %{http_code}\n' http://localhost:${s.plain}/plain`,
+        { commandId: 'cmd-filter-test-0123456789' },
+      )
+      // Terminated HTTPS: allowed, the body still forwarded, headers edited, the cookie stripped.
+      assert.match(r.stdout, /^HTTP\/1\.1 200 OK\r\n/, r.stderr)
+      assert.match(r.stdout, /x-kept: yes/i)
+      assert.doesNotMatch(r.stdout, /set-cookie/i)
+      assert.match(r.stdout, /seen POST \/up\n/)
+      // The denial: its status and reason, nothing forwarded.
+      assert.match(r.stdout, /uploads of forbidden things are refused\n 451\n/)
+      // Plain HTTP: a header set there needs allowPlaintextHeaderSet.
+      assert.match(r.stdout, /network\.allowPlaintextHeaderSet is true; nothing was forwarded\n 403\n$/)
+      assert.deepEqual(s.seen.map((x) => [x.method, x.url, x.body, x.headers['x-injected'], x.headers['x-drop']]), [['POST', '/up', 'hello', 'by-filter', undefined]])
+      assert.deepEqual(asked.map((a) => [a.method, a.url, a.body, a.scheme, a.sni ?? null, a.commandId]), [
+        ['POST', `https://localhost:${s.secure}/up`, 'hello', 'https', 'localhost', 'cmd-filter-test-0123456789'],
+        ['POST', `https://localhost:${s.secure}/no`, 'forbidden', 'https', 'localhost', 'cmd-filter-test-0123456789'],
+        ['GET', `http://localhost:${s.plain}/plain`, null, 'http', null, 'cmd-filter-test-0123456789'],
+      ])
+      assert.match(asked[0].ua, /^curl\//)
+      // onResponse saw the response before the strip.
+      assert.deepEqual(responses, [[200, ['session=secret']]])
+      const lines = m.getSandboxViolationStore().getViolations().map((v) => v.line)
+      assert.ok(lines.includes(`deny http-request POST https://localhost:${s.secure}/no (uploads of forbidden things are refused)`), lines.join('\n'))
+    } finally {
+      await m.reset()
+    }
+  })
+
+  it('a throwing or malformed filter denies; updateConfig replaces or removes it; a non-function is refused', async () => {
+    const { SandboxManager } = await import('../lib/index.mjs')
+    const s = await recordingServers()
+    const m = new SandboxManager()
+    const network = { allowedDomains: ['localhost'], allowPlaintextHeaderSet: true }
+    await m.initialize(config({ network: { ...network, filterRequest: async () => { throw new Error('policy store is down') } } }))
+    try {
+      const get = `curl -sS -w ' %{http_code}\n' http://localhost:${s.plain}/x`
+      let r = await wrapped(m, get)
+      assert.equal(r.stdout, 'sandbox policy check failed: policy store is down\n 403\n', r.stderr)
+      m.updateConfig(config({ network: { ...network, filterRequest: async () => ({ action: 'allow', setHeaders: [['x-bad', 'a\nb']] }) } }))
+      r = await wrapped(m, get)
+      assert.equal(r.stdout, 'malformed filterRequest decision: setHeaders holds an invalid header value\n 403\n', r.stderr)
+      m.updateConfig(config({ network: { ...network, filterRequest: async () => ({ action: 'allow', setHeaders: [['authorization', 'Bearer t']] }) } }))
+      r = await wrapped(m, get)
+      assert.equal(r.stdout, 'seen GET /x\n 200\n', r.stderr)
+      assert.equal(s.seen.at(-1).headers.authorization, 'Bearer t')
+      assert.equal(typeof m.getConfig().network.filterRequest, 'function')
+      m.updateConfig(config({ network }))
+      r = await wrapped(m, get)
+      assert.equal(r.stdout, 'seen GET /x\n 200\n', r.stderr)
+      assert.equal(s.seen.at(-1).headers.authorization, undefined)
+      assert.equal(s.seen.length, 2, 'the denied requests never reached the server')
+      assert.throws(() => m.updateConfig(config({ network: { ...network, filterRequest: 'allow' } })), /filterRequest must be a function/)
+    } finally {
+      await m.reset()
+    }
+    const file = settingsFile(home, config({ network: { allowedDomains: [], filterRequest: 'x' } }))
+    const cli = spawnSync(...kinds.native(['--settings', file, 'true']), { env, encoding: 'utf8' })
+    assert.notEqual(cli.status, 0)
+    assert.match(cli.stderr, /network\.filterRequest: filterRequest must be a function/)
+  })
+
+  it('an ambiguous request-target is refused before the filter is asked, unless ambiguousRequestTarget says otherwise', async () => {
+    const { SandboxManager } = await import('../lib/index.mjs')
+    const s = await recordingServers()
+    const asked = []
+    const filterRequest = async (request, info) => (asked.push(info.requestTarget), { action: 'allow' })
+    const m = new SandboxManager()
+    await m.initialize(config({ network: { allowedDomains: ['localhost'], filterRequest } }))
+    try {
+      const get = `curl -sS --path-as-is -w ' %{http_code}\n' http://localhost:${s.plain}/public/%2e%2e/admin`
+      let r = await wrapped(m, get)
+      assert.match(r.stdout, /^ambiguous request-target: .* 400\n$/s, r.stderr)
+      assert.deepEqual(asked, [])
+      m.updateConfig(config({ network: { allowedDomains: ['localhost'], filterRequest, ambiguousRequestTarget: 'normalize' } }))
+      r = await wrapped(m, get)
+      assert.equal(r.stdout, 'seen GET /admin\n 200\n', r.stderr)
+      assert.deepEqual(asked, ['/public/%2e%2e/admin'])
+    } finally {
+      await m.reset()
+    }
+  })
+
+  it('stripResponseHeaders works without a filter, from the CLI', async () => {
+    const s = await recordingServers()
+    const r = await run(`${viaProxy} curl -sS -D - -o /dev/null http://localhost:${s.plain}/h`, { allowedDomains: ['localhost'], stripResponseHeaders: ['set-cookie'] })
+    assert.match(r.stdout, /x-kept: yes/i, r.stderr)
+    assert.doesNotMatch(r.stdout, /set-cookie/i)
+  })
+})
+
 describe('other proxies on the way out', () => {
   /** A parent proxy that records what it is asked and sends everything to `port` on loopback. */
   async function parentProxy(port) {

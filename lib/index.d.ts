@@ -6,6 +6,41 @@ export type SandboxAskCallback = (p: NetworkHostPattern) => Promise<boolean | { 
 
 export type FilesystemPathEntry = string | { path: string; literal: true }
 
+/** What a `filterRequest` decides. */
+export type RequestDecision = {
+  action: 'allow' | 'deny'
+  /** Sent to the client in the refusal's body (denials). */
+  reason?: string
+  /** Deny only: 400 to 599; anything else answers 403. */
+  status?: number
+  /** Deny only: accepted for the original's `srt proxy`; unused by the library. */
+  mark?: string
+  /** Allow only: headers removed from the forwarded request (case-insensitive, `-`, `_` and `.` alike). */
+  removeHeaders?: string[]
+  /** Allow only: headers set on it, after the removals (framing headers never). On cleartext requests only with `allowPlaintextHeaderSet`. */
+  setHeaders?: Array<[string, string]>
+  /** Allow only: sees the upstream response's status and headers before the client does. */
+  onResponse?: (status: number, headers: Record<string, string | string[]>) => void | Promise<void>
+}
+
+/** What srt knows of a request beyond the `Request`. */
+export type RequestInfo = {
+  scheme?: 'http' | 'https'
+  sni?: string
+  target?: { host: string; port: number }
+  requestTarget?: string
+  normalizedRequestTarget?: string
+  requestTargetIsAmbiguous?: boolean
+  rawHeaders?: string[]
+  /** For a GET, HEAD or OPTIONS declaring a body (which the Request leaves out): whether it carries bytes. */
+  unshownBody?: () => Promise<boolean>
+  /** srt-rs: the `commandId` the sandbox was wrapped with, if any. */
+  commandId?: string
+}
+
+/** Asked for every plain-HTTP request and every request in a terminated TLS tunnel; a throw denies. */
+export type FilterRequestCallback = (request: Request, info?: RequestInfo) => Promise<RequestDecision>
+
 export interface NetworkConfig {
   allowedDomains: string[]
   deniedDomains: string[]
@@ -20,6 +55,11 @@ export interface NetworkConfig {
   socksProxyPort?: number
   parentProxy?: { http?: string; https?: string; noProxy?: string }
   refuseOpaqueTunnels?: boolean
+  requireHostMatch?: boolean
+  filterRequest?: FilterRequestCallback
+  allowPlaintextHeaderSet?: boolean
+  stripResponseHeaders?: string[]
+  ambiguousRequestTarget?: 'refuse' | 'asSpelled' | 'normalize'
   [key: string]: unknown
 }
 

@@ -7,6 +7,7 @@
 const os = require('node:os')
 
 const native = require('./addon.js')
+const { nativeFilter, splitFilter } = require('./request-filter.js')
 
 const MAX_VIOLATIONS = 100
 
@@ -149,6 +150,12 @@ function mergeCustom(config, custom) {
   return merged
 }
 
+/** `config` holding `filterRequest` again (by reference: it is a function). */
+function withFilter(config, filterRequest) {
+  if (filterRequest) config.network = { ...config.network, filterRequest }
+  return config
+}
+
 /** The original's default write paths, as the engine names them. */
 const defaultWritePaths = () => native.defaultWritePaths()
 
@@ -171,15 +178,27 @@ class SandboxManager {
   async initialize(config, askCallback, enableLogMonitor = false) {
     if (this.#init) {
       // Running with other arguments: a conflict. Done already: the original ignores the new config.
-      const same = JSON.stringify(config) === JSON.stringify(this.#config) && askCallback === this.#ask
+      const same =
+        JSON.stringify(config) === JSON.stringify(this.#config) &&
+        askCallback === this.#ask &&
+        config?.network?.filterRequest === this.#config?.network?.filterRequest
       if (this.#starting && !same) throw new SandboxInitializeConflictError()
       return this.#init
     }
+    // The callback travels apart from the JSON; the kept config holds it by reference.
+    const { plain, filterRequest } = splitFilter(config)
     this.#ask = askCallback
     this.#starting = true
-    this.#config = structuredClone(config)
+    this.#config = withFilter(structuredClone(plain), filterRequest)
+    const hooks = filterRequest ? nativeFilter(filterRequest) : undefined
     this.#init = (async () => {
-      const started = await this.#native.initialize(JSON.stringify(config), askCallback ? nativeAsk(askCallback) : undefined, Boolean(enableLogMonitor))
+      const started = await this.#native.initialize(
+        JSON.stringify(plain),
+        askCallback ? nativeAsk(askCallback) : undefined,
+        Boolean(enableLogMonitor),
+        hooks?.decide,
+        hooks?.observe,
+      )
       if (started.error) throw engineError(started.error)
       for (const w of started.warnings) process.emitWarning(`srt: ${w}`)
     })()
@@ -269,9 +288,11 @@ class SandboxManager {
   }
 
   updateConfig(newConfig) {
-    const updated = this.#native.updateConfig(JSON.stringify(newConfig))
+    const { plain, filterRequest } = splitFilter(newConfig)
+    const hooks = filterRequest ? nativeFilter(filterRequest) : undefined
+    const updated = this.#native.updateConfig(JSON.stringify(plain), hooks?.decide, hooks?.observe)
     if (updated.error) throw engineError(updated.error)
-    this.#config = structuredClone(newConfig)
+    this.#config = withFilter(structuredClone(plain), filterRequest)
     for (const w of updated.warnings) process.emitWarning(`srt: ${w}`)
   }
 

@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, Weak};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+pub mod filter;
+
 /// Runs in progress, so `signalCli` can reach them. Weak: a finished run is gone.
 static ACTIVE_RUNS: Mutex<Vec<Weak<srt_core::RunControl>>> = Mutex::new(Vec::new());
 
@@ -299,6 +301,15 @@ pub struct NativeSession {
     session: Arc<Mutex<Option<Arc<Session>>>>,
 }
 
+/// The engine's `filterRequest` from the JavaScript layer's two callbacks.
+fn js_filter(
+    filter: Option<filter::NativeFilterCallback>,
+    on_response: Option<filter::NativeResponseCallback>,
+) -> Option<Arc<dyn srt_core::request_filter::RequestFilter>> {
+    let (decide, observe) = (filter?, on_response?);
+    Some(Arc::new(filter::JsFilter { decide: Arc::new(decide), observe: Arc::new(observe) }))
+}
+
 fn no_session() -> Error {
     Error::from_reason("the sandbox is not initialized: call initialize() first")
 }
@@ -322,6 +333,8 @@ impl NativeSession {
         config: String,
         ask: Option<NativeAskCallback>,
         enable_log_monitor: Option<bool>,
+        filter: Option<filter::NativeFilterCallback>,
+        on_response: Option<filter::NativeResponseCallback>,
     ) -> Result<SettingsResult> {
         let (settings, mut warnings) = match settings_from_json(&config) {
             Ok(parsed) => parsed,
@@ -335,6 +348,7 @@ impl NativeSession {
                 .await
                 .map_err(|e| Error::from_reason(e.to_string()))?
                 .map_err(Error::from_reason)?;
+        started.set_request_filter(js_filter(filter, on_response));
         warnings.extend(started.start_warnings());
         if enable_log_monitor == Some(true) {
             // What cannot be watched is said, and the session goes on: the
@@ -393,7 +407,12 @@ impl NativeSession {
     /// New config (JSON text) for the next connections and wraps: its
     /// warnings, or the engine's error for a config it refuses.
     #[napi]
-    pub fn update_config(&self, config: String) -> Result<SettingsResult> {
+    pub fn update_config(
+        &self,
+        config: String,
+        filter: Option<filter::NativeFilterCallback>,
+        on_response: Option<filter::NativeResponseCallback>,
+    ) -> Result<SettingsResult> {
         let (settings, mut warnings) = match settings_from_json(&config) {
             Ok(parsed) => parsed,
             Err(e) => return Ok(SettingsResult { warnings: Vec::new(), error: Some(e.into()) }),
@@ -403,6 +422,7 @@ impl NativeSession {
             Ok(more) => warnings.extend(more),
             Err(e) => return Ok(SettingsResult { warnings, error: Some(srt_core::Error::from(e).into()) }),
         }
+        session.set_request_filter(js_filter(filter, on_response));
         Ok(SettingsResult { warnings, error: None })
     }
 

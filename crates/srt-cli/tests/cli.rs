@@ -47,12 +47,12 @@ fn a_command_runs_under_the_settings_rules_and_its_status_comes_back() {
 #[test]
 fn settings_it_cannot_enforce_refuse_the_run_and_unknown_keys_are_named() {
     let scratch = Scratch::new("cli-refuse");
-    let settings = scratch.settings(r#""allowPlaintextHeaderSet": true"#, "", "");
+    let settings = scratch.settings(r#""filterRequest": "allow""#, "", "");
     let out = srt_in(&scratch, &settings, &["sh", "-c", "echo RAN"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!text(&out.stdout).contains("RAN"));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("network.allowPlaintextHeaderSet: not supported yet"), "{stderr}");
+    assert!(stderr.contains("network.filterRequest: filterRequest must be a function"), "{stderr}");
     assert!(stderr.contains("Refusing to run the command with weaker rules"), "{stderr}");
     if missing_tool(&["bwrap"]).is_some() {
         return;
@@ -106,10 +106,14 @@ fn print_profile_shows_the_sandbox_and_starts_nothing() {
         std::fs::read_dir(&scratch.0).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, ["settings.json"]);
     // Settings it cannot enforce fail as a run does; an unknown system is named.
-    let bad = scratch.settings(r#""allowPlaintextHeaderSet": true"#, "", "");
+    let bad = scratch.settings(r#""filterRequest": "allow""#, "", "");
     let out = Command::new(srt()).args(["--print-profile", "macos", "--settings"]).arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("network.allowPlaintextHeaderSet: not supported yet"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("network.filterRequest: filterRequest must be a function"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = Command::new(srt()).args(["--print-profile", "windows"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("--print-profile takes macos or linux"), "{}", text(&out.stderr));

@@ -87,6 +87,7 @@ pub use limits::default_warnings as limit_warnings;
 pub use manager::Session;
 pub use proxy::connect_command::main as proxy_connect_main;
 pub use proxy::env::CONNECT_SUBCOMMAND;
+pub use proxy::filter as request_filter;
 pub use proxy::{Ask, AskAnswer};
 pub use run_control::RunControl;
 #[cfg(target_os = "linux")]

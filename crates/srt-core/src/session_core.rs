@@ -44,6 +44,11 @@ impl SessionCore {
         Ok(warnings)
     }
 
+    /// Sets (or clears) the library's `filterRequest`, from the next request.
+    pub fn set_request_filter(&self, filter: Option<Arc<dyn crate::proxy::filter::RequestFilter>>) {
+        self.proxy.set_request_filter(filter);
+    }
+
     /// The last violations recorded (at most 100), oldest first.
     pub fn recent_violations(&self) -> Vec<crate::violations::Violation> {
         self.proxy.violations.recent()

@@ -48,6 +48,9 @@ impl Session {
     pub fn update_config(&self, _: Settings) -> Result<Vec<String>, String> {
         match *self {}
     }
+    pub fn set_request_filter(&self, _: Option<std::sync::Arc<dyn crate::proxy::filter::RequestFilter>>) {
+        match *self {}
+    }
     pub fn recent_violations(&self) -> Vec<crate::violations::Violation> {
         match *self {}
     }

@@ -119,6 +119,24 @@ impl Store {
         let target = sanitize(&target(host, port), 300);
         let reason = sanitize(reason, 500);
         let line = format!("deny network-outbound {target} ({reason})");
+        self.record_network(line, target, reason, command);
+    }
+
+    /// Records a refused request (a `filterRequest` denial, a refused
+    /// request-target or method): `deny http-request GET http://host/path?… (reason)`.
+    /// The query and fragment are not shown: they may hold secrets.
+    pub fn request_denied(&self, method: &str, url: &str, reason: &str, command: Option<&str>) {
+        let shown = match url.find(['?', '#']) {
+            Some(i) => format!("{}?\u{2026}", &url[..i]),
+            None => url.to_string(),
+        };
+        let target = sanitize(&format!("{} {shown}", sanitize(method, 20)), 300);
+        let reason = sanitize(reason, 500);
+        let line = format!("deny http-request {target} ({reason})");
+        self.record_network(line, target, reason, command);
+    }
+
+    fn record_network(&self, line: String, target: String, reason: String, command: Option<&str>) {
         if self.ignored(&line, command) {
             return;
         }

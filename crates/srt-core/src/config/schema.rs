@@ -187,8 +187,9 @@ pub struct NetworkSettings {
     pub ambiguous_request_target: Option<AmbiguousRequestTarget>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 pub enum AmbiguousRequestTarget {
+    #[default]
     #[serde(rename = "refuse")]
     Refuse,
     #[serde(rename = "asSpelled")]

@@ -36,17 +36,8 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
         refused.push(Issue { path: path.into(), message: format!("not supported yet ({why})") })
     };
     let n = &s.network;
-    let proxy_keys: [(&str, bool); 5] = [
-        ("network.mitmProxy", n.mitm_proxy.is_some()),
-        ("network.filterRequest", n.filter_request.is_some()),
-        ("network.stripResponseHeaders", n.strip_response_headers.is_some()),
-        ("network.allowPlaintextHeaderSet", n.allow_plaintext_header_set == Some(true)),
-        ("network.ambiguousRequestTarget", n.ambiguous_request_target.is_some()),
-    ];
-    for (key, present) in proxy_keys {
-        if present {
-            refuse(key, PROXY_LATER);
-        }
+    if n.mitm_proxy.is_some() {
+        refuse("network.mitmProxy", PROXY_LATER);
     }
     if n.require_host_match == Some(true) && (n.tls_terminate.is_none() || n.refuse_opaque_tunnels != Some(true)) {
         // Only a terminated tunnel shows srt its requests: an opaque one
@@ -61,6 +52,13 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
     }
     if s.java_agent_jar_path.is_some() {
         refuse("javaAgentJarPath", "the Java agent is not shipped yet");
+    }
+    if n.filter_request.is_some() {
+        // JSON cannot hold the callback; the library passes it apart from the settings.
+        refused.push(Issue {
+            path: "network.filterRequest".into(),
+            message: "filterRequest must be a function: it is a callback of the library (SandboxManager.initialize), and a settings file cannot hold one".into(),
+        });
     }
     let mut note = |path: &str, message: &str| notes.push(Notice { path: path.into(), message: message.into() });
     if s.ripgrep.is_some() {

@@ -328,13 +328,14 @@ fn unsupported_keys_are_refused_not_ignored() {
     let parsed = parse_settings(&with(json!({
         "network": {"allowedDomains": ["example.com"], "httpProxyPort": 8080, "allowPlaintextHeaderSet": true,
                     "parentProxy": {"http": "http://proxy.example:8080"}},
+        "javaAgentJarPath": "/opt/agent.jar",
         "filesystem": {"denyRead": ["~/*.pem"], "allowWrite": [{"path": "/tmp/a*", "literal": true}, "/tmp/x/**"]},
         "ripgrep": {"command": "rg"}
     })))
     .unwrap();
     let (refused, notes) = check_supported(&parsed.settings);
     let paths: Vec<&str> = refused.iter().map(|i| i.path.as_str()).collect();
-    assert_eq!(paths, ["network.allowPlaintextHeaderSet"]);
+    assert_eq!(paths, ["javaAgentJarPath"]);
     assert!(refused.iter().all(|i| i.message.starts_with("not supported yet")));
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].path, "ripgrep");

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 
 use super::clients::Clients;
 use super::dial::{dial, dial_tunnel, DialError};
+use super::filter::{self, Destination, Scheme, Screened};
 use super::serve::Hold;
 use super::{status_text, tunnel, Client, Proxy, Refusal};
 use crate::policy::host::Host;
@@ -204,6 +205,17 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// Whether a message asks to upgrade the connection (`Connection: upgrade` and an `Upgrade`).
+pub(crate) fn asks_upgrade(headers: &HeaderMap) -> bool {
+    let named = headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|n| n.trim().eq_ignore_ascii_case("upgrade"));
+    named && headers.contains_key(UPGRADE)
+}
+
 /// Removes hop-by-hop headers (and those `Connection` names); returns the
 /// `Upgrade` value if the message asked for one.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
@@ -224,7 +236,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     upgrade
 }
 
-async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) -> Response<Body> {
+async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>, hold: Hold) -> Response<Body> {
     let uri = req.uri().clone();
     match uri.scheme_str() {
         Some("http") => {}
@@ -256,6 +268,20 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
             return text(StatusCode::MISDIRECTED_REQUEST, &format!("srt: {}\n", refusal.reason()));
         }
     }
+    let to = Destination {
+        proxy: &proxy,
+        client: &client,
+        config: &config,
+        scheme: Scheme::Http,
+        sni: None,
+        target: &target,
+        port,
+    };
+    let (mut req, screened_path, mut allowed) = match filter::screen(proxy.request_filter(), req, to).await {
+        Screened::Forward { request, path, allowed } => (request, path, allowed),
+        Screened::Refuse(response) => return response,
+    };
+    let observer = allowed.on_response.take();
     let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).cloned();
     let upgrade = strip_hop_by_hop(req.headers_mut());
     if upgrade.is_some() && config.refuse_opaque_tunnels {
@@ -266,7 +292,12 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
     // Host names the destination we judged, whatever the client wrote there.
     let host_value = if port == 80 { target.to_string() } else { format!("{target}:{port}") };
     let (mut parts, body) = req.into_parts();
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    // With filterRequest, the target as it judged it; else as received.
+    let path = match &screened_path {
+        Some(p) if p == "*" => "",
+        Some(p) => p.as_str(),
+        None => uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
+    };
     // Absolute form for the pool and for a parent proxy; origin form on a connection of our own.
     let absolute = parent.is_some() || upgrade.is_none();
     let target_uri = if absolute { format!("http://{host_value}{path}") } else { path.to_string() };
@@ -283,6 +314,7 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
             parts.headers.insert("proxy-authorization", v);
         }
     }
+    filter::apply_edits(&mut parts.headers, &allowed);
     if let Some(u) = &upgrade {
         parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         parts.headers.insert(UPGRADE, u.clone());
@@ -293,6 +325,7 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         return match client.pool(&proxy).request(request).await {
             Ok(mut response) => {
                 strip_hop_by_hop(response.headers_mut());
+                filter::finish_response(&mut response, &config, observer);
                 response.map(|b| b.boxed())
             }
             Err(e) => match super::pool::guard_refusal(&e) {
@@ -342,6 +375,7 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
             });
             let agreed = response.headers().get(UPGRADE).cloned();
             strip_hop_by_hop(response.headers_mut());
+            filter::finish_response(&mut response, &config, observer);
             response.headers_mut().insert(CONNECTION, HeaderValue::from_static("upgrade"));
             if let Some(a) = agreed {
                 response.headers_mut().insert(UPGRADE, a);
@@ -350,5 +384,6 @@ async fn forward(mut req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Clie
         }
     }
     strip_hop_by_hop(response.headers_mut());
+    filter::finish_response(&mut response, &config, observer);
     response.map(|b| b.boxed())
 }

@@ -14,9 +14,11 @@ pub mod clients;
 pub mod connect_command;
 pub mod dial;
 pub mod env;
+pub mod filter;
 pub mod http;
 pub mod parent;
 pub mod pool;
+pub mod request_target;
 pub mod route;
 pub mod serve;
 #[cfg(target_os = "linux")]
@@ -76,6 +78,12 @@ pub struct NetConfig {
     pub tls: Option<tls::TlsRules>,
     /// `requireHostMatch`: a request in a terminated tunnel naming another host is refused (421).
     pub require_host_match: bool,
+    /// `stripResponseHeaders`: response headers never passed back (names folded).
+    pub strip_response_headers: Vec<String>,
+    /// `allowPlaintextHeaderSet`: a filterRequest allow may set headers on cleartext requests.
+    pub allow_plaintext_header_set: bool,
+    /// `ambiguousRequestTarget`: what becomes of a target whose readings differ (with filterRequest).
+    pub ambiguous_request_target: crate::config::AmbiguousRequestTarget,
 }
 
 impl NetConfig {
@@ -110,6 +118,9 @@ impl NetConfig {
             warnings,
             tls: n.tls_terminate.as_ref().map(tls::TlsRules::from_settings).transpose()?,
             require_host_match: n.require_host_match == Some(true),
+            strip_response_headers: n.strip_response_headers.clone().unwrap_or_default(),
+            allow_plaintext_header_set: n.allow_plaintext_header_set == Some(true),
+            ambiguous_request_target: n.ambiguous_request_target.unwrap_or_default(),
         })
     }
 }
@@ -174,6 +185,8 @@ pub struct Proxy {
     terminator: Option<Arc<tls::Terminator>>,
     per_command: RwLock<HashMap<String, Vec<Pattern>>>,
     ask: Option<Arc<dyn Ask>>,
+    /// The library's `filterRequest`, if set (replaced by each `updateConfig`).
+    filter: RwLock<Option<Arc<dyn filter::RequestFilter>>>,
     pub violations: Arc<Store>,
 }
 
@@ -191,6 +204,7 @@ impl Proxy {
             terminator: None,
             per_command: RwLock::new(HashMap::new()),
             ask,
+            filter: RwLock::new(None),
             violations,
         })
     }
@@ -212,6 +226,7 @@ impl Proxy {
             terminator,
             per_command: RwLock::new(HashMap::new()),
             ask,
+            filter: RwLock::new(None),
             violations,
         }))
     }
@@ -224,6 +239,7 @@ impl Proxy {
             terminator: Some(Arc::new(terminator)),
             per_command: RwLock::new(HashMap::new()),
             ask: None,
+            filter: RwLock::new(None),
             violations: Arc::new(Store::default()),
         })
     }
@@ -252,6 +268,16 @@ impl Proxy {
         }
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
         Ok(())
+    }
+
+    /// Sets (or clears) the library's `filterRequest`, from the next request.
+    pub fn set_request_filter(&self, filter: Option<Arc<dyn filter::RequestFilter>>) {
+        *self.filter.write().unwrap_or_else(|e| e.into_inner()) = filter;
+    }
+
+    /// The `filterRequest` in force.
+    pub fn request_filter(&self) -> Option<Arc<dyn filter::RequestFilter>> {
+        self.filter.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Per-command allow lists (library `registerCommandNetworkLists`).
@@ -318,5 +344,7 @@ pub fn status_text(reason: &str) -> String {
     reason.chars().take(200).map(|c| if c.is_ascii_graphic() || c == ' ' { c } else { '?' }).collect()
 }
 
+#[cfg(test)]
+mod filter_tests;
 #[cfg(test)]
 mod tests;

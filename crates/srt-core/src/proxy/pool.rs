@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use hyper::body::Incoming;
 use hyper::Uri;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -120,7 +119,7 @@ impl tower_service::Service<Uri> for GuardedConnector {
     }
 }
 
-pub type Pool = Client<GuardedConnector, Incoming>;
+pub type Pool = Client<GuardedConnector, http_body_util::combinators::BoxBody<bytes::Bytes, hyper::Error>>;
 
 /// A pool for one sandbox's plain requests; its connections count against
 /// the sandbox's connection budget `places`.

@@ -81,7 +81,7 @@ fn start_with_token(allowed: &[&str], token: &str) -> u16 {
     port
 }
 
-async fn read_head(s: &mut TcpStream) -> String {
+pub(super) async fn read_head(s: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {

@@ -17,6 +17,7 @@ use super::prefixed::Prefixed;
 use super::{Terminator, TlsRules, TunnelSlot};
 use crate::policy::host::{parse_host, Host};
 use crate::proxy::dial::{dial_tunnel, DialError};
+use crate::proxy::filter::{self, Destination, Scheme, Screened};
 use crate::proxy::{Client, NetConfig, Proxy, Refusal};
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -89,14 +90,14 @@ where
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(OneLeaf(leaf)));
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        start.into_stream(Arc::new(config)).await.ok()
+        Some((start.into_stream(Arc::new(config)).await.ok()?, sni))
     };
-    let Ok(Some(tls)) = tokio::time::timeout_at(deadline, handshake).await else { return };
+    let Ok(Some((tls, sni))) = tokio::time::timeout_at(deadline, handshake).await else { return };
     let tunnel = Arc::new(tunnel);
     let upstream = Arc::new(tokio::sync::Mutex::new(Upstream { dialed: Some(dialed), sender: None }));
     let service = hyper::service::service_fn(move |req| {
-        let (tunnel, upstream) = (tunnel.clone(), upstream.clone());
-        async move { Ok::<_, std::convert::Infallible>(forward(req, &tunnel, &upstream).await) }
+        let (tunnel, upstream, sni) = (tunnel.clone(), upstream.clone(), sni.clone());
+        async move { Ok::<_, std::convert::Infallible>(forward(req, &tunnel, &upstream, sni).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .max_buf_size(64 * 1024)
@@ -145,9 +146,10 @@ fn named_destinations(req: &Request<Incoming>) -> Vec<Option<(Host, u16)>> {
 }
 
 async fn forward(
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
     tunnel: &Tunnel,
     upstream: &tokio::sync::Mutex<Upstream>,
+    sni: Option<String>,
 ) -> Response<Body> {
     let refuse = |reason: String, status: StatusCode| {
         tunnel.proxy.refused(&tunnel.target.to_string(), tunnel.port, &Refusal::Policy(reason.clone()), &tunnel.client);
@@ -166,20 +168,37 @@ async fn forward(
             return refuse(reason, StatusCode::MISDIRECTED_REQUEST);
         }
     }
-    if crate::proxy::http::strip_hop_by_hop(req.headers_mut()).is_some() {
+    if crate::proxy::http::asks_upgrade(req.headers()) {
         return text(
             StatusCode::NOT_IMPLEMENTED,
             "srt: connection upgrades (WebSocket) inside a terminated TLS tunnel are not supported yet; list the host in tlsTerminate.excludeDomains\n".into(),
         );
     }
+    let to = Destination {
+        proxy: &tunnel.proxy,
+        client: &tunnel.client,
+        config: &tunnel.config,
+        scheme: Scheme::Https,
+        sni,
+        target: &tunnel.target,
+        port: tunnel.port,
+    };
+    let (mut req, screened_path, mut allowed) = match filter::screen(tunnel.proxy.request_filter(), req, to).await {
+        Screened::Forward { request, path, allowed } => (request, path, allowed),
+        Screened::Refuse(response) => return response,
+    };
+    let observer = allowed.on_response.take();
+    crate::proxy::http::strip_hop_by_hop(req.headers_mut());
     let authority =
         if tunnel.port == 443 { tunnel.target.to_string() } else { format!("{}:{}", tunnel.target, tunnel.port) };
     if let Ok(value) = HeaderValue::from_str(&authority) {
         req.headers_mut().insert(HOST, value);
     }
-    let path = req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    filter::apply_edits(req.headers_mut(), &allowed);
+    // With filterRequest, the target as it judged it; else as received.
+    let path = screened_path
+        .unwrap_or_else(|| req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()));
     *req.uri_mut() = path.parse().unwrap_or_default();
-    let req = req.map(|b| b.boxed());
     let mut up = upstream.lock().await;
     if up.sender.as_ref().is_none_or(|s| s.is_closed()) {
         let dialed = up.dialed.take();
@@ -205,6 +224,7 @@ async fn forward(
     match sender.send_request(req).await {
         Ok(mut response) => {
             crate::proxy::http::strip_hop_by_hop(response.headers_mut());
+            filter::finish_response(&mut response, &tunnel.config, observer);
             response.map(|b| b.boxed())
         }
         Err(e) => text(StatusCode::BAD_GATEWAY, format!("srt: {authority} did not answer: {e}\n")),
