@@ -640,8 +640,8 @@ describe('filterRequest (library) and the header rules', () => {
 })
 
 describe('other proxies on the way out', () => {
-  /** A parent proxy that records what it is asked and sends everything to `port` on loopback. */
-  async function parentProxy(port) {
+  /** A parent proxy that records what it is asked and sends everything to `port` on loopback (listening on `socketPath` if given). */
+  async function parentProxy(port, socketPath) {
     const seen = []
     const server = http.createServer((req, res) => {
       seen.push({ line: `${req.method} ${req.url}`, auth: req.headers['proxy-authorization'] })
@@ -662,8 +662,26 @@ describe('other proxies on the way out', () => {
       up.on('error', () => sock.destroy())
       sock.on('error', () => up.destroy())
     })
+    if (socketPath) {
+      await new Promise((r) => server.listen(socketPath, r))
+      after(() => server.close())
+      return { seen }
+    }
     return { port: await listen(server), seen }
   }
+
+  it('network.mitmProxy sends its domains through its Unix socket (CONNECT, SOCKS, plain), after srt judged them', async () => {
+    const s = await webServers('via mitm')
+    const socketPath = path.join(work, 'mitm.sock')
+    const mitm = await parentProxy(s.plain, socketPath)
+    const r = await run(
+      `curl -sS http://api.mitm.example/plain; curl -sS -p http://api.mitm.example:8443/tunnel; ` +
+        `curl -sS --socks5-hostname localhost:1080 http://api.mitm.example/socks; curl -sS -o /dev/null -w '%{http_code}\\n' http://other.mitm.example/`,
+      { allowedDomains: ['api.mitm.example'], mitmProxy: { socketPath, domains: ['*.mitm.example'] } },
+    )
+    assert.equal(r.stdout, 'via mitm /plain\nvia mitm /tunnel\nvia mitm /socks\n403\n', r.stderr)
+    assert.deepEqual(mitm.seen.map((x) => x.line), ['GET http://api.mitm.example/plain', 'CONNECT api.mitm.example:8443', 'CONNECT api.mitm.example:80'])
+  })
 
   it('network.parentProxy carries tunnels and plain requests, with its credentials', async () => {
     const s = await webServers('via parent')

@@ -68,15 +68,12 @@ mod tests {
 
     #[test]
     fn refuses_what_it_cannot_enforce_and_remarks_on_the_rest() {
-        let e = admit(
-            parse_settings(&doc(r#", "mitmProxy": {"socketPath": "/s", "domains": ["a.com"]}"#)).unwrap(),
-            "s.json",
-        )
-        .unwrap_err();
+        let e = admit(parse_settings(&doc(r#", "filterRequest": "allow""#)).unwrap(), "s.json").unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedConfig);
         assert!(e.message.starts_with("s.json asks for what this srt cannot enforce:"), "{e}");
         assert!(
-            e.message.contains("network.mitmProxy: not supported yet") && e.message.ends_with(crate::error::REFUSAL)
+            e.message.contains("network.filterRequest: filterRequest must be a function")
+                && e.message.ends_with(crate::error::REFUSAL)
         );
         let ok = admit(parse_settings(&doc(r#", "alowedDomains": []"#)).unwrap(), "s.json").unwrap();
         assert_eq!(

@@ -21,8 +21,6 @@ impl std::fmt::Display for Notice {
     }
 }
 
-const PROXY_LATER: &str = "the proxy does not implement this yet";
-
 /// Returns the refusals (errors) and the notices for the given settings.
 pub fn check_supported(s: &Settings) -> (Vec<Issue>, Vec<Notice>) {
     check_supported_on(s, std::env::consts::OS)
@@ -36,9 +34,6 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
         refused.push(Issue { path: path.into(), message: format!("not supported yet ({why})") })
     };
     let n = &s.network;
-    if n.mitm_proxy.is_some() {
-        refuse("network.mitmProxy", PROXY_LATER);
-    }
     if n.require_host_match == Some(true) && (n.tls_terminate.is_none() || n.refuse_opaque_tunnels != Some(true)) {
         // Only a terminated tunnel shows srt its requests: an opaque one
         // (SOCKS5, an excluded host, bytes that are no TLS) could name anything.

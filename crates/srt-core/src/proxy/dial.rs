@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
+use super::tunnel::Upstream;
 use super::{route, NetConfig, Refusal};
 use crate::policy::address::{classify, embedded_ipv4, DeniedClass};
 use crate::policy::host::Host;
@@ -93,13 +94,17 @@ fn own_addresses() -> Vec<IpAddr> {
     list
 }
 
-/// Opens a tunnel to an allowed destination: through the parent proxy if
-/// one applies (it resolves the name), else directly through the guard.
-pub async fn dial_tunnel(host: &Host, port: u16, config: &NetConfig) -> Result<TcpStream, DialError> {
-    if let Some(parent) = config.parent.as_ref().and_then(|p| p.route(host, true)) {
-        return super::parent::connect_through(parent, host, port).await.map_err(DialError::Failed);
+/// Opens a tunnel to an allowed destination: through the `mitmProxy` socket
+/// or the parent proxy if one applies (it resolves the name), else directly
+/// through the guard.
+pub async fn dial_tunnel(host: &Host, port: u16, config: &NetConfig) -> Result<Upstream, DialError> {
+    if let Some(mitm) = config.mitm.as_ref().filter(|m| m.covers(host, port)) {
+        return mitm.connect_through(host, port).await.map(Upstream::Unix).map_err(DialError::Failed);
     }
-    dial(host, port, config).await
+    if let Some(parent) = config.parent.as_ref().and_then(|p| p.route(host, true)) {
+        return super::parent::connect_through(parent, host, port).await.map(Upstream::Tcp).map_err(DialError::Failed);
+    }
+    dial(host, port, config).await.map(Upstream::Tcp)
 }
 
 /// Answers kept for a while, by key; at most `KEPT` of them.

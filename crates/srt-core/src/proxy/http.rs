@@ -19,6 +19,7 @@ use super::clients::Clients;
 use super::dial::{dial, dial_tunnel, DialError};
 use super::filter::{self, Destination, Scheme, Screened};
 use super::serve::Hold;
+use super::tunnel::Upstream;
 use super::{status_text, tunnel, Client, Proxy, Refusal};
 use crate::policy::host::Host;
 
@@ -184,7 +185,7 @@ async fn connect(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
                 if !parts.read_buf.is_empty() && upstream.write_all(&parts.read_buf).await.is_err() {
                     return;
                 }
-                tunnel::relay_tcp(parts.io.into_inner(), upstream).await;
+                tunnel::relay_to(parts.io.into_inner(), upstream).await;
             }
             Err(other) => tunnel::relay(TokioIo::new(other), upstream).await,
         }
@@ -282,7 +283,10 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
         Screened::Refuse(response) => return response,
     };
     let observer = allowed.on_response.take();
-    let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).cloned();
+    // Route order: the mitmProxy socket, the parent proxy, direct.
+    let mitm = config.mitm.as_ref().filter(|m| m.covers(&target, port));
+    let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).filter(|_| mitm.is_none()).cloned();
+    let via_proxy = mitm.is_some() || parent.is_some();
     let upgrade = strip_hop_by_hop(req.headers_mut());
     if upgrade.is_some() && config.refuse_opaque_tunnels {
         // After a 101 the bytes are the protocol's own: as opaque as a CONNECT.
@@ -299,7 +303,7 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
         None => uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
     };
     // Absolute form for the pool and for a parent proxy; origin form on a connection of our own.
-    let absolute = parent.is_some() || upgrade.is_none();
+    let absolute = via_proxy || upgrade.is_none();
     let target_uri = if absolute { format!("http://{host_value}{path}") } else { path.to_string() };
     let Ok(target_uri) = target_uri.parse() else {
         return text(StatusCode::BAD_REQUEST, "the URL cannot be forwarded\n");
@@ -320,7 +324,7 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
         parts.headers.insert(UPGRADE, u.clone());
     }
     let request = Request::from_parts(parts, body);
-    if parent.is_none() && upgrade.is_none() {
+    if !via_proxy && upgrade.is_none() {
         // The common case: a kept-alive connection of this sandbox's pool.
         return match client.pool(&proxy).request(request).await {
             Ok(mut response) => {
@@ -337,10 +341,11 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
             },
         };
     }
-    // Through the parent proxy (it resolves the name), or an upgrade on a connection of its own.
-    let dialed = match &parent {
-        Some(p) => super::parent::connect(p).await.map_err(DialError::Failed),
-        None => dial(&target, port, &config).await,
+    // Through the mitmProxy socket or the parent proxy (they resolve the name), or an upgrade on a connection of its own.
+    let dialed = match (mitm, &parent) {
+        (Some(m), _) => m.connect().await.map(Upstream::Unix).map_err(DialError::Failed),
+        (None, Some(p)) => super::parent::connect(p).await.map(Upstream::Tcp).map_err(DialError::Failed),
+        (None, None) => dial(&target, port, &config).await.map(Upstream::Tcp),
     };
     let stream = match dialed {
         Ok(s) => s,

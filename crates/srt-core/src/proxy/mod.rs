@@ -16,6 +16,7 @@ pub mod dial;
 pub mod env;
 pub mod filter;
 pub mod http;
+pub mod mitm;
 pub mod parent;
 pub mod pool;
 pub mod request_target;
@@ -72,6 +73,8 @@ pub struct NetConfig {
     pub external_socks: Option<u16>,
     /// Where srt's own outbound connections go, if not direct.
     pub parent: Option<parent::Parent>,
+    /// `mitmProxy`: the hosts reached through another proxy's Unix socket.
+    pub mitm: Option<mitm::MitmRoute>,
     /// What was left aside (an unusable proxy in srt's environment), for the front end to show.
     pub warnings: Vec<String>,
     /// How CONNECTs are terminated (`tlsTerminate`), if they are.
@@ -115,6 +118,7 @@ impl NetConfig {
             external_http: port(n.http_proxy_port),
             external_socks: port(n.socks_proxy_port),
             parent,
+            mitm: n.mitm_proxy.as_ref().map(mitm::MitmRoute::from_settings).transpose()?,
             warnings,
             tls: n.tls_terminate.as_ref().map(tls::TlsRules::from_settings).transpose()?,
             require_host_match: n.require_host_match == Some(true),

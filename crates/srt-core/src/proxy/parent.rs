@@ -231,9 +231,24 @@ pub async fn connect(parent: &ParentUrl) -> std::io::Result<TcpStream> {
 /// Opens a tunnel to `host:port` through the parent.
 pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<TcpStream> {
     let mut stream = connect(parent).await?;
+    connect_handshake(&mut stream, host, port, parent.authorization.as_deref()).await?;
+    Ok(stream)
+}
+
+/// Asks the proxy at the other end of `stream` for a tunnel to `host:port`
+/// (`CONNECT`, with `authorization` as `Proxy-Authorization`).
+pub async fn connect_handshake<S>(
+    stream: &mut S,
+    host: &Host,
+    port: u16,
+    authorization: Option<&str>,
+) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let authority = format!("{host}:{port}");
     let mut request = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-    if let Some(auth) = &parent.authorization {
+    if let Some(auth) = authorization {
         request.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
     request.push_str("\r\n");
@@ -243,15 +258,15 @@ pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std:
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         if head.len() > 16 * 1024 || stream.read(&mut byte).await? == 0 {
-            return Err(std::io::Error::other("the parent proxy closed the connection"));
+            return Err(std::io::Error::other("the upstream proxy closed the connection"));
         }
         head.push(byte[0]);
     }
     let status = String::from_utf8_lossy(&head).split(' ').nth(1).unwrap_or_default().to_string();
     if status != "200" {
-        return Err(std::io::Error::other(format!("the parent proxy answered {status} to CONNECT {authority}")));
+        return Err(std::io::Error::other(format!("the upstream proxy answered {status} to CONNECT {authority}")));
     }
-    Ok(stream)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -137,6 +137,6 @@ pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, clients: Clients) {
         }
     };
     if reply(&mut stream, GRANTED).await.is_ok() {
-        tunnel::relay_tcp(stream, upstream).await;
+        tunnel::relay_to(stream, upstream).await;
     }
 }

@@ -689,3 +689,105 @@ async fn require_host_match_refuses_a_plain_request_whose_host_names_another_des
     }
     assert_eq!(proxy.violations.recent().len(), 1);
 }
+
+/// A stand-in for the caller's inspecting proxy on a Unix socket: it grants
+/// CONNECTs and echoes what the tunnel carries, prefixed; it answers a plain
+/// request with its request line. Hands over each head it read.
+fn unix_proxy(dir: &std::path::Path) -> (std::path::PathBuf, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let path = dir.join("mitm.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else { return };
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if s.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let _ = tx.send(head);
+                if line.starts_with("CONNECT ") {
+                    s.write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n").await.unwrap();
+                    let mut buf = vec![0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 || s.write_all(&[b"mitm:".as_slice(), &buf[..n]].concat()).await.is_err() {
+                            return;
+                        }
+                    }
+                } else {
+                    let answer = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{line}", line.len());
+                    let _ = s.write_all(answer.as_bytes()).await;
+                }
+            });
+        }
+    });
+    (path, rx)
+}
+
+#[tokio::test]
+async fn mitm_proxy_domains_go_through_its_unix_socket_and_the_rest_does_not() {
+    let dir = tempfile_dir("mitm");
+    let (socket, mut heads) = unix_proxy(&dir);
+    let upstream = echo_server().await;
+    let mut net = config(&["*.mitm.test", &format!("127.0.0.1:{upstream}")], &["denied.mitm.test"]);
+    net.mitm = Some(
+        mitm::MitmRoute::from_settings(&crate::config::MitmProxySettings {
+            socket_path: socket.display().to_string(),
+            domains: vec!["*.mitm.test".into()],
+        })
+        .unwrap(),
+    );
+    let (_proxy, port) = start_proxy(net).await;
+
+    // CONNECT, by name: the name reaches the other proxy unresolved.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"CONNECT api.mitm.test:443 HTTP/1.1\r\nHost: api.mitm.test:443\r\n\r\nhi").await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+    let mut got = [0u8; 7];
+    s.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"mitm:hi");
+    assert!(heads.recv().await.unwrap().starts_with("CONNECT api.mitm.test:443 HTTP/1.1\r\n"));
+
+    // SOCKS5 too.
+    let (mut s, reply) = socks_connect(port, b"\x05\x01\x00\x03\x0dapi.mitm.test\x01\xbb").await;
+    assert_eq!(reply[1], 0, "{reply:?}");
+    s.write_all(b"yo").await.unwrap();
+    let mut got = [0u8; 7];
+    s.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"mitm:yo");
+    assert!(heads.recv().await.unwrap().starts_with("CONNECT api.mitm.test:443 HTTP/1.1\r\n"));
+
+    // A plain request, in absolute form.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(b"GET http://api.mitm.test/x?y HTTP/1.1\r\nHost: api.mitm.test\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut s).await;
+    assert!(answer.ends_with("\r\n\r\nGET http://api.mitm.test/x?y HTTP/1.1"), "{answer}");
+    assert!(heads.recv().await.unwrap().starts_with("GET http://api.mitm.test/x?y HTTP/1.1\r\n"));
+
+    // srt still judges first; other hosts go their own way.
+    assert!(connect_status(port, "denied.mitm.test:443", "").await.starts_with("HTTP/1.1 403"));
+    let mut s = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    s.write_all(format!("CONNECT 127.0.0.1:{upstream} HTTP/1.1\r\n\r\nhi").as_bytes()).await.unwrap();
+    assert!(read_head(&mut s).await.starts_with("HTTP/1.1 200"));
+    let mut got = [0u8; 7];
+    s.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"echo:hi");
+    assert!(heads.try_recv().is_err(), "only the matching hosts reached the socket");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A fresh directory under the system's temporary directory.
+fn tempfile_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("srt-test-{tag}-{}", crate::sys::random_hex(8).unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

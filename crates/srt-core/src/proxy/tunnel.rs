@@ -5,8 +5,11 @@
 //! Between two TCP sockets on Linux the bytes never enter srt's memory
 //! (see `splice`); elsewhere they are copied through a buffer.
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
 
 /// Per direction, for the copying relay.
 const BUFFER: usize = 64 * 1024;
@@ -26,4 +29,51 @@ pub async fn relay_tcp(a: TcpStream, b: TcpStream) {
     super::splice::relay_tcp(a, b).await;
     #[cfg(not(target_os = "linux"))]
     relay(a, b).await;
+}
+
+/// What a tunnel leads to: a TCP connection (direct, or through a parent
+/// proxy), or a Unix socket connection (through `mitmProxy`).
+pub enum Upstream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// Relays between a client's TCP socket and an upstream.
+pub async fn relay_to(client: TcpStream, upstream: Upstream) {
+    match upstream {
+        Upstream::Tcp(tcp) => relay_tcp(client, tcp).await,
+        Upstream::Unix(unix) => relay(client, unix).await,
+    }
+}
+
+impl AsyncRead for Upstream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Upstream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Upstream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Upstream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Upstream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Upstream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Upstream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Upstream::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Upstream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Upstream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
 }

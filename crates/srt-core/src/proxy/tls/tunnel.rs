@@ -11,13 +11,13 @@ use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::TcpStream;
 
 use super::prefixed::Prefixed;
 use super::{Terminator, TlsRules, TunnelSlot};
 use crate::policy::host::{parse_host, Host};
 use crate::proxy::dial::{dial_tunnel, DialError};
 use crate::proxy::filter::{self, Destination, Scheme, Screened};
+use crate::proxy::tunnel::Upstream as Dialed;
 use crate::proxy::{Client, NetConfig, Proxy, Refusal};
 
 type Body = BoxBody<Bytes, hyper::Error>;
@@ -37,12 +37,12 @@ pub struct Tunnel {
 /// The connection upstream, made for the first request and again when it closed.
 struct Upstream {
     /// The connection dialed before the CONNECT was answered (guard-checked).
-    dialed: Option<TcpStream>,
+    dialed: Option<Dialed>,
     sender: Option<hyper::client::conn::http1::SendRequest<Body>>,
 }
 
 /// Serves the tunnel on `stream` (what the command sends after `200`).
-pub async fn serve<S>(tunnel: Tunnel, mut stream: S, dialed: TcpStream, slot: TunnelSlot)
+pub async fn serve<S>(tunnel: Tunnel, mut stream: S, dialed: Dialed, slot: TunnelSlot)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -252,7 +252,7 @@ enum UpstreamError {
 /// through the address guard again.
 async fn connect_upstream(
     tunnel: &Tunnel,
-    dialed: Option<TcpStream>,
+    dialed: Option<Dialed>,
 ) -> Result<hyper::client::conn::http1::SendRequest<Body>, UpstreamError> {
     let tcp = match dialed {
         Some(tcp) => tcp,
