@@ -640,10 +640,11 @@ describe('filterRequest (library) and the header rules', () => {
 })
 
 describe('other proxies on the way out', () => {
-  /** A parent proxy that records what it is asked and sends everything to `port` on loopback (listening on `socketPath` if given). */
-  async function parentProxy(port, socketPath) {
+  /** A parent proxy that records what it is asked and sends everything to `port` on loopback (listening on `socketPath` if given; TLS with `secure`). */
+  async function parentProxy(port, socketPath, secure = false) {
     const seen = []
-    const server = http.createServer((req, res) => {
+    const create = secure ? (h) => https.createServer({ key: tls.key, cert: tls.cert }, h) : (h) => http.createServer(h)
+    const server = create((req, res) => {
       seen.push({ line: `${req.method} ${req.url}`, auth: req.headers['proxy-authorization'] })
       const up = http.request({ host: '127.0.0.1', port, path: new URL(req.url).pathname, method: req.method, headers: req.headers }, (r) => {
         res.writeHead(r.statusCode, r.headers)
@@ -669,6 +670,83 @@ describe('other proxies on the way out', () => {
     }
     return { port: await listen(server), seen }
   }
+
+  /** A SOCKS5 parent (no authentication, or a user name and password) that records what it is asked and sends everything to `port` on loopback. */
+  async function socksParent(port) {
+    const seen = []
+    const server = net.createServer((c) => {
+      let buf = Buffer.alloc(0)
+      let stage = 'greeting'
+      let user = '-'
+      c.on('error', () => {})
+      const onData = (d) => {
+        buf = Buffer.concat([buf, d])
+        for (;;) {
+          if (stage === 'greeting') {
+            if (buf.length < 2 || buf.length < 2 + buf[1]) return
+            const method = buf.subarray(2, 2 + buf[1]).includes(2) ? 2 : 0
+            buf = buf.subarray(2 + buf[1])
+            c.write(Buffer.from([5, method]))
+            stage = method === 2 ? 'auth' : 'request'
+          } else if (stage === 'auth') {
+            if (buf.length < 3 || buf.length < 3 + buf[1] || buf.length < 3 + buf[1] + buf[2 + buf[1]]) return
+            const ul = buf[1]
+            const pl = buf[2 + ul]
+            user = `${buf.subarray(2, 2 + ul)}:${buf.subarray(3 + ul, 3 + ul + pl)}`
+            buf = buf.subarray(3 + ul + pl)
+            c.write(Buffer.from([1, 0]))
+            stage = 'request'
+          } else {
+            if (buf.length < 5 || buf[3] !== 3 || buf.length < 7 + buf[4]) return
+            const host = String(buf.subarray(5, 5 + buf[4]))
+            const rest = buf.subarray(7 + buf[4])
+            seen.push(`${host}:${buf.readUInt16BE(5 + buf[4])} ${user}`)
+            c.removeListener('data', onData)
+            const up = net.connect(port, '127.0.0.1', () => {
+              c.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]))
+              up.write(rest)
+              up.pipe(c)
+              c.pipe(up)
+            })
+            up.on('error', () => c.destroy())
+            return
+          }
+        }
+      }
+      c.on('data', onData)
+    })
+    return { port: await listen(server), seen }
+  }
+
+  it('https:// and socks5:// parent proxies carry tunnels and plain requests, with their credentials', async () => {
+    const s = await webServers('via parent')
+    const script = `curl -sS http://upstream.example/plain; curl -sS -p http://upstream.example:8443/tunnel; curl -sS --socks5-hostname localhost:1080 http://upstream.example/socks`
+    // srt trusts the parent's certificate through its own SSL_CERT_FILE.
+    const secure = await parentProxy(s.plain, undefined, true)
+    const wrap = (cmd, argv) => ['env', [`SSL_CERT_FILE=${tls.ca}`, cmd, ...argv]]
+    let r = await run(script, { allowedDomains: ['upstream.example'], parentProxy: { http: `https://u:pw@localhost:${secure.port}` } }, { wrap })
+    assert.equal(r.stdout, 'via parent /plain\nvia parent /tunnel\nvia parent /socks\n', r.stderr)
+    const basic = `Basic ${Buffer.from('u:pw').toString('base64')}`
+    assert.deepEqual(secure.seen, [
+      { line: 'GET http://upstream.example/plain', auth: basic },
+      { line: 'CONNECT upstream.example:8443', auth: basic },
+      { line: 'CONNECT upstream.example:80', auth: basic },
+    ])
+    // Without the CA, srt does not trust that parent: nothing gets through it.
+    r = await run(`curl -sS -o /dev/null -w '%{http_code}\\n' http://upstream.example/plain`, { allowedDomains: ['upstream.example'], parentProxy: { http: `https://localhost:${secure.port}` } })
+    assert.equal(r.stdout, '502\n', r.stderr)
+    assert.equal(secure.seen.length, 3)
+
+    const socks = await socksParent(s.plain)
+    r = await run(script, { allowedDomains: ['upstream.example'], parentProxy: { http: `socks5://alice:s%3Acret@127.0.0.1:${socks.port}` } })
+    assert.equal(r.stdout, 'via parent /plain\nvia parent /tunnel\nvia parent /socks\n', r.stderr)
+    assert.deepEqual(socks.seen, ['upstream.example:80 alice:s:cret', 'upstream.example:8443 alice:s:cret', 'upstream.example:80 alice:s:cret'])
+    // ALL_PROXY of srt's environment serves where HTTP(S)_PROXY is unset.
+    const env2 = (cmd, argv) => ['env', ['-u', 'HTTP_PROXY', '-u', 'HTTPS_PROXY', `ALL_PROXY=socks5h://127.0.0.1:${socks.port}`, cmd, ...argv]]
+    r = await run(`curl -sS http://upstream.example/all`, { allowedDomains: ['upstream.example'] }, { wrap: env2 })
+    assert.equal(r.stdout, 'via parent /all\n', r.stderr)
+    assert.equal(socks.seen.at(-1), 'upstream.example:80 -')
+  })
 
   it('network.mitmProxy sends its domains through its Unix socket (CONNECT, SOCKS, plain), after srt judged them', async () => {
     const s = await webServers('via mitm')

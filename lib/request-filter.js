@@ -123,7 +123,11 @@ function nativeFilter(filterRequest) {
       return { action: 'deny', reason: decision.reason, status: Number.isInteger(s) && s >= 400 && s <= 599 ? s : undefined }
     }
     const observe = typeof decision.onResponse === 'function'
-    if (observe) observers.set(call.id, decision.onResponse)
+    if (observe) {
+      // Bounded: an answer the engine no longer waited for is never observed.
+      if (observers.size >= 4096) observers.delete(observers.keys().next().value)
+      observers.set(call.id, decision.onResponse)
+    }
     return { action: 'allow', removeHeaders: decision.removeHeaders, setHeaders: decision.setHeaders, observe }
   }
   const observe = ({ id, status, headers }) => {

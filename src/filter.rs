@@ -121,6 +121,9 @@ impl RequestFilter for JsFilter {
             if let (Some(tap), Ok(mut taps)) = (tap, TAPS.lock()) {
                 taps.insert(id, tap);
             }
+            // Unregistered however this ends: answered, failed, or dropped
+            // when the engine stopped waiting.
+            let _registered = Registration(id);
             let call = FilterCall {
                 id,
                 method: request.method,
@@ -140,9 +143,7 @@ impl RequestFilter for JsFilter {
                 Ok(promise) => promise.await.map_err(|e| e.reason.clone()),
                 Err(e) => Err(e.reason.clone()),
             };
-            if let Ok(mut taps) = TAPS.lock() {
-                taps.remove(&id);
-            }
+            drop(_registered);
             let verdict = verdict?.ok_or("the filterRequest bridge gave no verdict")?;
             Ok(match verdict.action.as_str() {
                 "allow" => {
@@ -193,5 +194,16 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         self.send(0, Vec::new());
+    }
+}
+
+/// A body registered for the callback to read, until dropped.
+struct Registration(u32);
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut taps) = TAPS.lock() {
+            taps.remove(&self.0);
+        }
     }
 }

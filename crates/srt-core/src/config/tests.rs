@@ -136,8 +136,8 @@ rules! {
         json!({"network": {"mitmProxy": {"socketPath": "/tmp/m.sock", "domains": ["example.com"]}}}),
         json!({"network": {"mitmProxy": {"socketPath": "", "domains": ["example.com"]}}}) => "network.mitmProxy.socketPath", "cannot be empty";
     parent_proxy_is_a_url:
-        json!({"network": {"parentProxy": {"http": "http://proxy.corp:3128", "https": "https://u:p@proxy.corp", "noProxy": "localhost"}}}),
-        json!({"network": {"parentProxy": {"https": "proxy.corp:3128"}}}) => "network.parentProxy.https", "http:// or https://";
+        json!({"network": {"parentProxy": {"http": "socks5://u:p@proxy.corp:1080", "https": "https://u:p@proxy.corp", "noProxy": "localhost"}}}),
+        json!({"network": {"parentProxy": {"https": "proxy.corp:3128"}}}) => "network.parentProxy.https", "http://, https:// or socks5://";
     tls_terminate_ca_pair:
         json!({"network": {"tlsTerminate": {"caCertPath": "/ca.pem", "caKeyPath": "/ca.key"}}}),
         json!({"network": {"tlsTerminate": {"caCertPath": "/ca.pem"}}}) => "network.tlsTerminate.caKeyPath", "together";

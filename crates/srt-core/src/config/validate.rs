@@ -195,10 +195,11 @@ fn network(c: &mut Checker, n: &NetworkSettings) -> Vec<HostPattern> {
 }
 
 fn check_proxy_url(url: &str) -> Result<(), &'static str> {
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))
-        .ok_or("it must start with http:// or https://")?;
+    // socks5:// (and socks5h://) beyond the original, which takes HTTP(S) proxies only.
+    let rest = ["http://", "https://", "socks5://", "socks5h://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme))
+        .ok_or("it must start with http://, https:// or socks5://")?;
     let authority = rest.split('/').next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') {

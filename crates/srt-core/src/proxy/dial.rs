@@ -102,7 +102,7 @@ pub async fn dial_tunnel(host: &Host, port: u16, config: &NetConfig) -> Result<U
         return mitm.connect_through(host, port).await.map(Upstream::Unix).map_err(DialError::Failed);
     }
     if let Some(parent) = config.parent.as_ref().and_then(|p| p.route(host, true)) {
-        return super::parent::connect_through(parent, host, port).await.map(Upstream::Tcp).map_err(DialError::Failed);
+        return super::parent::connect_through(parent, host, port).await.map_err(DialError::Failed);
     }
     dial(host, port, config).await.map(Upstream::Tcp)
 }

@@ -10,6 +10,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, HOST, TRANSFER_ENCODING};
 use hyper::{Request, Response, StatusCode};
 
 use super::request_target;
@@ -30,7 +31,29 @@ type Body = BoxBody<Bytes, hyper::Error>;
 pub const DECISION_TIMEOUT: Duration = Duration::from_secs(if cfg!(test) { 1 } else { 60 });
 
 /// The most of a body srt keeps for the callback to read (and forwards after).
-pub const MAX_SHOWN_BODY: usize = 32 << 20;
+pub const MAX_SHOWN_BODY: usize = if cfg!(test) { 64 << 10 } else { 32 << 20 };
+
+/// The most srt keeps of all bodies being judged at once.
+const MAX_KEPT_TOTAL: usize = 256 << 20;
+
+static KEPT_TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes kept of one body, counted in `KEPT_TOTAL` until dropped.
+#[derive(Default)]
+struct Charge(usize);
+
+impl Charge {
+    fn add(&mut self, n: usize) {
+        KEPT_TOTAL.fetch_add(n, Ordering::Relaxed);
+        self.0 += n;
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        KEPT_TOTAL.fetch_sub(self.0, Ordering::Relaxed);
+    }
+}
 
 /// A denial's reason when the callback gives none.
 pub const DEFAULT_DENY_REASON: &str = "denied by sandbox policy";
@@ -124,12 +147,14 @@ pub trait RequestFilter: Send + Sync {
 struct Tap {
     source: Option<Incoming>,
     kept: VecDeque<Bytes>,
-    kept_len: usize,
+    charge: Charge,
     trailers: Option<HeaderMap>,
     error: Option<hyper::Error>,
     ended: bool,
     /// The decision was made: the callback reads no more.
     closed: bool,
+    /// The callback asked for more than srt keeps: it did not see it all.
+    overflowed: bool,
 }
 
 /// A request body the callback reads through: every chunk it reads is kept
@@ -142,11 +167,12 @@ impl BodyTap {
         BodyTap(Arc::new(tokio::sync::Mutex::new(Tap {
             source: Some(source),
             kept: VecDeque::new(),
-            kept_len: 0,
+            charge: Charge::default(),
             trailers: None,
             error: None,
             ended: false,
             closed: false,
+            overflowed: false,
         })))
     }
 
@@ -160,10 +186,13 @@ impl BodyTap {
             if let Some(e) = &tap.error {
                 return Err(format!("the request body failed: {e}"));
             }
-            if tap.kept_len >= MAX_SHOWN_BODY {
+            // Checked before reading: what is read must be kept, to be forwarded.
+            if tap.charge.0 >= MAX_SHOWN_BODY || KEPT_TOTAL.load(Ordering::Relaxed) >= MAX_KEPT_TOTAL {
+                tap.overflowed = true;
                 return Err(format!(
-                    "the request body is larger than the {} MiB srt keeps for filterRequest to read",
-                    MAX_SHOWN_BODY >> 20
+                    "the request body is larger than srt keeps for filterRequest to read ({} MiB, {} MiB for all requests at once)",
+                    MAX_SHOWN_BODY >> 20,
+                    MAX_KEPT_TOTAL >> 20
                 ));
             }
             let Some(source) = tap.source.as_mut() else { return Ok(None) };
@@ -172,7 +201,8 @@ impl BodyTap {
                 Some(Err(e)) => tap.error = Some(e),
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
-                        tap.kept_len += data.len();
+                        // One frame may pass the budget; the next read refuses.
+                        tap.charge.add(data.len());
                         tap.kept.push_back(data.clone());
                         return Ok(Some(data));
                     }
@@ -185,11 +215,22 @@ impl BodyTap {
         }
     }
 
+    /// Whether the callback asked for more of the body than srt keeps.
+    async fn overflowed(&self) -> bool {
+        self.0.lock().await.overflowed
+    }
+
+    /// No more reads: the request was decided, or abandoned.
+    pub async fn close(&self) {
+        self.0.lock().await.closed = true;
+    }
+
     /// The body to forward: what was read, then the rest.
     async fn into_forwarded(self) -> Body {
         let mut tap = self.0.lock().await;
         tap.closed = true;
         Replay {
+            _charge: std::mem::take(&mut tap.charge),
             kept: std::mem::take(&mut tap.kept),
             trailers: tap.trailers.take(),
             error: tap.error.take(),
@@ -201,6 +242,8 @@ impl BodyTap {
 
 /// A body replayed from what the tap kept, then read on from its source.
 struct Replay {
+    /// The kept bytes stay counted until the request is done.
+    _charge: Charge,
     kept: VecDeque<Bytes>,
     trailers: Option<HeaderMap>,
     error: Option<hyper::Error>,
@@ -377,6 +420,8 @@ pub enum Screened {
 
 const BODYLESS: &[&str] = &["GET", "HEAD", "OPTIONS"];
 
+const STANDARD_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
 /// Runs `filter` (if set) on `req`, which goes to `to`.
 pub async fn screen(filter: Option<Arc<dyn RequestFilter>>, req: Request<Incoming>, to: Destination<'_>) -> Screened {
     let Some(filter) = filter else {
@@ -395,6 +440,18 @@ pub async fn screen(filter: Option<Arc<dyn RequestFilter>>, req: Request<Incomin
         let reason = format!("the {method} method is not forwarded");
         return refuse(StatusCode::METHOD_NOT_ALLOWED, &format!("{scheme}://{authority}"), &reason, "method_refused");
     }
+    // Methods are case-sensitive, and a web Request spells the standard ones
+    // in capitals: `delete` would be judged as DELETE and sent as `delete`.
+    let upper = method.to_ascii_uppercase();
+    if upper != method && STANDARD_METHODS.contains(&upper.as_str()) {
+        let reason = format!("method names are case-sensitive: {method} is not {upper}");
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("{scheme}://{authority}"),
+            &reason,
+            "blocked-by-sandbox-runtime",
+        );
+    }
     let raw = req.uri().to_string();
     let reading = request_target::read(raw.as_bytes(), &method, to.config.ambiguous_request_target);
     let (Some(path), Some(normalized)) = (reading.forwarded.clone(), reading.normalized.clone()) else {
@@ -404,13 +461,25 @@ pub async fn screen(filter: Option<Arc<dyn RequestFilter>>, req: Request<Incomin
         let url = format!("{scheme}://{authority}{}", reading.spelled.unwrap_or_default());
         return refuse(StatusCode::BAD_REQUEST, &url, &reason, tag);
     };
+    if path == "*" && to.scheme == Scheme::Http {
+        let reason = "OPTIONS * is not forwarded through the proxy";
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            &format!("{scheme}://{authority}"),
+            reason,
+            "blocked-by-sandbox-runtime",
+        );
+    }
     let url = format!("{scheme}://{authority}{}", if path == "*" { "" } else { path.as_str() });
-    let headers = req
+    // The callback sees the Host that will be sent (the destination judged),
+    // not the one the command wrote.
+    let mut headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .filter(|(k, _)| k.as_str() != "proxy-authorization")
+        .filter(|(k, _)| *k != HOST && k.as_str() != "proxy-authorization")
         .map(|(k, v)| (k.as_str().to_string(), v.as_bytes().iter().map(|b| *b as char).collect()))
         .collect();
+    headers.insert(0, ("host".into(), authority.clone()));
     let declares_body = req.headers().get(CONTENT_LENGTH).is_some_and(|v| !v.is_empty())
         || req.headers().get(TRANSFER_ENCODING).is_some_and(|v| !v.is_empty());
     let bodyless = BODYLESS.contains(&method.as_str());
@@ -463,6 +532,10 @@ pub async fn screen(filter: Option<Arc<dyn RequestFilter>>, req: Request<Incomin
         },
         deny => deny,
     };
+    let overflowed = match &tap {
+        Some(t) => t.overflowed().await,
+        None => false,
+    };
     match decision {
         FilterDecision::Deny(d) => {
             let status = d
@@ -472,6 +545,10 @@ pub async fn screen(filter: Option<Arc<dyn RequestFilter>>, req: Request<Incomin
                 .unwrap_or(StatusCode::FORBIDDEN);
             let reason = d.reason.filter(|r| !r.is_empty()).unwrap_or_else(|| DEFAULT_DENY_REASON.into());
             refuse(status, &url, &reason, "blocked-by-sandbox-runtime")
+        }
+        FilterDecision::Allow(_) if overflowed => {
+            let reason = "the callback allowed a request body it could not read whole (see MAX_SHOWN_BODY); nothing was forwarded";
+            refuse(StatusCode::PAYLOAD_TOO_LARGE, &url, reason, "blocked-by-sandbox-runtime")
         }
         FilterDecision::Allow(allowed) => {
             let body = match (tap, untapped) {

@@ -263,3 +263,59 @@ async fn response_headers_are_stripped_folded_and_the_observer_sees_them_first()
     let lower = exchange(port, &get).await.to_lowercase();
     assert!(lower.starts_with("http/1.1 200") && !lower.contains("set_cookie"), "{lower}");
 }
+
+#[tokio::test]
+async fn a_body_the_filter_could_not_read_whole_is_never_allowed() {
+    let (up, mut received) = upstream(OK).await;
+    // A callback that reads what it can and allows whatever happened.
+    struct Careless;
+    impl RequestFilter for Careless {
+        fn decide(
+            &self,
+            request: FilterRequest,
+        ) -> Pin<Box<dyn Future<Output = Result<FilterDecision, String>> + Send>> {
+            Box::pin(async move {
+                if let BodyView::Shown(tap) = &request.body {
+                    while let Ok(Some(_)) = tap.read().await {}
+                }
+                Ok(allow())
+            })
+        }
+    }
+    let (_proxy, port) = start(NetConfig::default(), Some(Arc::new(Careless))).await;
+    let small = "a".repeat(1000);
+    let request = |body: &str| {
+        format!(
+            "POST http://127.0.0.1:{up}/u HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    assert!(exchange(port, &request(&small)).await.starts_with("HTTP/1.1 200"));
+    assert!(received.recv().await.unwrap().ends_with(&small));
+    let large = "b".repeat(MAX_SHOWN_BODY + 10_000);
+    let answer = exchange(port, &request(&large)).await;
+    assert!(answer.starts_with("HTTP/1.1 413") && answer.contains("could not read whole"), "{answer}");
+    assert!(received.try_recv().is_err());
+}
+
+#[tokio::test]
+async fn the_filter_sees_the_host_that_is_sent_and_methods_in_their_exact_case() {
+    let (up, mut received) = upstream(OK).await;
+    let filter = recording(Box::new(|_| Ok(allow())));
+    let (_proxy, port) = start(NetConfig::default(), Some(filter.clone())).await;
+    let answer = exchange(
+        port,
+        &format!("DELETE http://127.0.0.1:{up}/r HTTP/1.1\r\nHost: api.other.example\r\nTransfer_Encoding: chunked\r\nContent.Length: 9\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let seen = filter.seen.lock().unwrap()[0].clone();
+    assert!(seen.contains(&format!("headers=host=127.0.0.1:{up},")) && !seen.contains("api.other"), "{seen}");
+    let got = received.recv().await.unwrap().to_lowercase();
+    assert!(!got.contains("transfer_encoding") && !got.contains("content.length"), "{got}");
+    let answer = exchange(port, &format!("delete http://127.0.0.1:{up}/r HTTP/1.1\r\nHost: x\r\n\r\n")).await;
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.contains("method names are case-sensitive"), "{answer}");
+    let answer = exchange(port, &format!("OPTIONS * HTTP/1.1\r\nHost: 127.0.0.1:{up}\r\n\r\n")).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert_eq!(filter.seen.lock().unwrap().len(), 1);
+}

@@ -234,6 +234,19 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     for name in HOP_BY_HOP {
         headers.remove(*name);
     }
+    // Spellings an upstream might read as these (or as framing): `Transfer_Encoding`.
+    let lookalikes: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().contains(['_', '.']))
+        .filter(|k| {
+            let folded = super::filter::fold(k.as_str());
+            HOP_BY_HOP.contains(&folded.as_str()) || folded == "content-length" || folded == "host"
+        })
+        .cloned()
+        .collect();
+    for name in lookalikes {
+        headers.remove(name);
+    }
     upgrade
 }
 
@@ -287,6 +300,8 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
     let mitm = config.mitm.as_ref().filter(|m| m.covers(&target, port));
     let parent = config.parent.as_ref().and_then(|p| p.route(&target, false)).filter(|_| mitm.is_none()).cloned();
     let via_proxy = mitm.is_some() || parent.is_some();
+    // An HTTP(S) proxy takes the request in absolute form; through SOCKS5 it goes as to the server.
+    let absolute_proxy = mitm.is_some() || parent.as_ref().is_some_and(|p| p.speaks_http());
     let upgrade = strip_hop_by_hop(req.headers_mut());
     if upgrade.is_some() && config.refuse_opaque_tunnels {
         // After a 101 the bytes are the protocol's own: as opaque as a CONNECT.
@@ -303,7 +318,7 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
         None => uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"),
     };
     // Absolute form for the pool and for a parent proxy; origin form on a connection of our own.
-    let absolute = via_proxy || upgrade.is_none();
+    let absolute = absolute_proxy || (!via_proxy && upgrade.is_none());
     let target_uri = if absolute { format!("http://{host_value}{path}") } else { path.to_string() };
     let Ok(target_uri) = target_uri.parse() else {
         return text(StatusCode::BAD_REQUEST, "the URL cannot be forwarded\n");
@@ -313,12 +328,12 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
     if let Ok(v) = HeaderValue::from_str(&host_value) {
         parts.headers.insert(HOST, v);
     }
+    filter::apply_edits(&mut parts.headers, &allowed);
     if let Some(auth) = parent.as_ref().and_then(|p| p.authorization.as_deref()) {
         if let Ok(v) = HeaderValue::from_str(auth) {
             parts.headers.insert("proxy-authorization", v);
         }
     }
-    filter::apply_edits(&mut parts.headers, &allowed);
     if let Some(u) = &upgrade {
         parts.headers.insert(CONNECTION, HeaderValue::from_static("upgrade"));
         parts.headers.insert(UPGRADE, u.clone());
@@ -344,7 +359,8 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
     // Through the mitmProxy socket or the parent proxy (they resolve the name), or an upgrade on a connection of its own.
     let dialed = match (mitm, &parent) {
         (Some(m), _) => m.connect().await.map(Upstream::Unix).map_err(DialError::Failed),
-        (None, Some(p)) => super::parent::connect(p).await.map(Upstream::Tcp).map_err(DialError::Failed),
+        (None, Some(p)) if p.speaks_http() => super::parent::connect(p).await.map_err(DialError::Failed),
+        (None, Some(p)) => super::parent::connect_through(p, &target, port).await.map_err(DialError::Failed),
         (None, None) => dial(&target, port, &config).await.map(Upstream::Tcp),
     };
     let stream = match dialed {

@@ -10,17 +10,47 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::tunnel::Upstream;
 use crate::config::ParentProxySettings;
 use crate::policy::address::Cidr;
 use crate::policy::host::Host;
 
+/// What a parent proxy speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParentKind {
+    /// HTTP: `CONNECT` for tunnels, absolute form for plain requests.
+    Http,
+    /// The same inside TLS to the proxy (verified against the system's roots).
+    Https,
+    /// SOCKS5 (the proxy resolves names): every connection is a tunnel.
+    Socks5,
+}
+
 /// One parent proxy: where it is and how to authenticate to it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct ParentUrl {
+    pub kind: ParentKind,
     pub host: String,
     pub port: u16,
-    /// The `Proxy-Authorization` value, from the URL's user information.
+    /// The `Proxy-Authorization` value, from the URL's user information (HTTP, HTTPS).
     pub authorization: Option<String>,
+    /// The user name and password (SOCKS5).
+    credentials: Option<(String, String)>,
+}
+
+/// Never shows the credentials.
+impl std::fmt::Debug for ParentUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth = self.authorization.is_some() || self.credentials.is_some();
+        write!(f, "{:?} proxy {}:{}{}", self.kind, self.host, self.port, if auth { " (with credentials)" } else { "" })
+    }
+}
+
+impl ParentUrl {
+    /// Whether plain requests go to it as HTTP requests (else through a tunnel).
+    pub fn speaks_http(&self) -> bool {
+        self.kind != ParentKind::Socks5
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,14 +106,18 @@ pub fn parse_url(url: &str) -> Result<ParentUrl, String> {
 
 fn parse_url_shown(url: &str, shown: &str) -> Result<ParentUrl, String> {
     let url_shown = shown;
-    let rest = match url.split_once("://") {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-        Some((scheme, _)) => {
-            return Err(format!(
-                "{url_shown:?}: {scheme}:// parent proxies are not supported yet (use an http:// proxy URL)"
-            ))
-        }
-        None => url,
+    let (kind, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => match scheme.to_ascii_lowercase().as_str() {
+            "http" => (ParentKind::Http, rest),
+            "https" => (ParentKind::Https, rest),
+            "socks5" | "socks5h" => (ParentKind::Socks5, rest),
+            _ => {
+                return Err(format!(
+                    "{url_shown:?}: {scheme}:// parent proxies are not supported (use http://, https:// or socks5://)"
+                ))
+            }
+        },
+        None => (ParentKind::Http, url),
     };
     let authority = rest.split('/').next().unwrap_or_default();
     let (userinfo, hostport) = match authority.rsplit_once('@') {
@@ -104,14 +138,28 @@ fn parse_url_shown(url: &str, shown: &str) -> Result<ParentUrl, String> {
     }
     let port = match port {
         Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| format!("{url_shown:?}: a bad port"))?,
-        None => 80,
+        None => match kind {
+            ParentKind::Http => 80,
+            ParentKind::Https => 443,
+            ParentKind::Socks5 => 1080,
+        },
     };
-    let authorization = userinfo.map(|u| {
+    let pair = userinfo.map(|u| {
         let (user, pass) = u.split_once(':').unwrap_or((u, ""));
-        let pair = [percent_decode(user), b":".to_vec(), percent_decode(pass)].concat();
-        format!("Basic {}", crate::base64::encode(&pair))
+        (percent_decode(user), percent_decode(pass))
     });
-    Ok(ParentUrl { host, port, authorization })
+    let (authorization, credentials) = match (kind, pair) {
+        (_, None) => (None, None),
+        (ParentKind::Socks5, Some((user, pass))) => {
+            let text =
+                |b: Vec<u8>| String::from_utf8(b).map_err(|_| format!("{url_shown:?}: credentials that are not UTF-8"));
+            (None, Some((text(user)?, text(pass)?)))
+        }
+        (_, Some((user, pass))) => {
+            (Some(format!("Basic {}", crate::base64::encode(&[user, b":".to_vec(), pass].concat()))), None)
+        }
+    };
+    Ok(ParentUrl { kind, host, port, authorization, credentials })
 }
 
 fn parse_bypass(list: &str) -> Vec<Bypass> {
@@ -152,7 +200,13 @@ impl Parent {
             Some(s) => (s.http.clone(), s.https.clone(), s.no_proxy.clone()),
             None => {
                 let var = |upper: &str, lower: &str| env(lower).or_else(|| env(upper)).filter(|v| !v.trim().is_empty());
-                (var("HTTP_PROXY", "http_proxy"), var("HTTPS_PROXY", "https_proxy"), var("NO_PROXY", "no_proxy"))
+                // ALL_PROXY serves where the scheme's own variable is unset (as curl reads it).
+                let all = var("ALL_PROXY", "all_proxy");
+                (
+                    var("HTTP_PROXY", "http_proxy").or_else(|| all.clone()),
+                    var("HTTPS_PROXY", "https_proxy").or(all),
+                    var("NO_PROXY", "no_proxy"),
+                )
             }
         };
         // A proxy of the srt process's environment that srt cannot use is
@@ -218,20 +272,81 @@ fn is_loopback(ip: IpAddr) -> bool {
     }
 }
 
-/// Connects to the parent proxy itself.
-pub async fn connect(parent: &ParentUrl) -> std::io::Result<TcpStream> {
+/// Connects to the parent proxy itself (TLS to an `https://` one).
+pub async fn connect(parent: &ParentUrl) -> std::io::Result<Upstream> {
     let dial = TcpStream::connect((parent.host.as_str(), parent.port));
     let stream = tokio::time::timeout(Duration::from_secs(30), dial)
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy did not answer"))??;
     let _ = stream.set_nodelay(true);
-    Ok(stream)
+    if parent.kind != ParentKind::Https {
+        return Ok(Upstream::Tcp(stream));
+    }
+    let name = rustls::pki_types::ServerName::try_from(parent.host.clone())
+        .map_err(|e| std::io::Error::other(format!("the parent proxy's name {}: {e}", parent.host)))?;
+    let tls = tokio_rustls::TlsConnector::from(tls_to_parents()).connect(name, stream);
+    let tls = tokio::time::timeout(Duration::from_secs(30), tls)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy's TLS did not complete"))?
+        .map_err(|e| std::io::Error::other(format!("TLS with the parent proxy {}: {e}", parent.host)))?;
+    Ok(Upstream::Tls(Box::new(tls)))
+}
+
+/// How srt speaks TLS to an `https://` parent: the system's roots (which
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` of srt's environment replace), made
+/// the first time one is used.
+fn tls_to_parents() -> std::sync::Arc<rustls::ClientConfig> {
+    static CONFIG: std::sync::OnceLock<std::sync::Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+            let config = rustls::ClientConfig::builder_with_provider(super::tls::provider())
+                .with_safe_default_protocol_versions()
+                .expect("ring supports the default protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            std::sync::Arc::new(config)
+        })
+        .clone()
 }
 
 /// Opens a tunnel to `host:port` through the parent.
-pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<TcpStream> {
+pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<Upstream> {
+    if parent.kind == ParentKind::Socks5 {
+        return socks_through(parent, host, port).await.map(Upstream::Tcp);
+    }
     let mut stream = connect(parent).await?;
     connect_handshake(&mut stream, host, port, parent.authorization.as_deref()).await?;
+    Ok(stream)
+}
+
+/// A SOCKS5 tunnel; the parent resolves a name.
+async fn socks_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<TcpStream> {
+    let proxy = TcpStream::connect((parent.host.as_str(), parent.port));
+    let proxy = tokio::time::timeout(Duration::from_secs(30), proxy)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy did not answer"))??;
+    let target: tokio_socks::TargetAddr<'_> = match host {
+        Host::Ip(ip) => tokio_socks::TargetAddr::Ip(std::net::SocketAddr::new(*ip, port)),
+        Host::Name(name) => tokio_socks::TargetAddr::Domain(name.as_str().into(), port),
+    };
+    let shaking = async {
+        match &parent.credentials {
+            Some((user, pass)) => {
+                tokio_socks::tcp::Socks5Stream::connect_with_password_and_socket(proxy, target, user, pass).await
+            }
+            None => tokio_socks::tcp::Socks5Stream::connect_with_socket(proxy, target).await,
+        }
+    };
+    let stream = tokio::time::timeout(Duration::from_secs(30), shaking)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the SOCKS5 parent proxy did not answer"))?
+        .map_err(|e| std::io::Error::other(format!("the SOCKS5 parent proxy refused {host}:{port}: {e}")))?;
+    let stream = stream.into_inner();
+    let _ = stream.set_nodelay(true);
     Ok(stream)
 }
 
@@ -281,12 +396,17 @@ mod tests {
         assert_eq!(p.authorization.as_deref(), Some("Basic dXNAZXI6cDpzcw=="));
         assert_eq!(parse_url("proxy.corp").unwrap().port, 80);
         assert_eq!(parse_url("http://[::1]:8080").unwrap().host, "::1");
-        assert!(parse_url("https://proxy.corp").unwrap_err().contains("not supported yet"));
-        let e = parse_url("socks5://alice:s3cret@proxy.corp:1080").unwrap_err();
+        let https = parse_url("https://proxy.corp").unwrap();
+        assert_eq!((https.kind, https.port), (ParentKind::Https, 443));
+        let socks = parse_url("socks5h://alice:s%3Acret@proxy.corp").unwrap();
+        assert_eq!((socks.kind, socks.port, socks.authorization.as_deref()), (ParentKind::Socks5, 1080, None));
+        assert_eq!(socks.credentials, Some(("alice".into(), "s:cret".into())));
+        assert!(!format!("{socks:?}").contains("cret"), "{socks:?}");
+        let e = parse_url("socks4://alice:s3cret@proxy.corp:1080").unwrap_err();
         assert!(!e.contains("s3cret") && e.contains("***@proxy.corp:1080"), "{e}");
         assert!(!parse_url("http://alice:s3cret@proxy.corp:99999").unwrap_err().contains("s3cret"));
         // Unusable in the environment: left aside; in the settings: an error.
-        let env = |k: &str| (k == "HTTPS_PROXY").then(|| "socks5://a:b@p:1".to_string());
+        let env = |k: &str| (k == "HTTPS_PROXY").then(|| "socks4://a:b@p:1".to_string());
         let mut warnings = Vec::new();
         assert_eq!(Parent::configure(None, env, &mut warnings).unwrap(), None);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
@@ -294,7 +414,7 @@ mod tests {
             warnings[0].starts_with("ignoring the proxy of srt's environment") && !warnings[0].contains(":b@"),
             "{warnings:?}"
         );
-        let bad = ParentProxySettings { http: Some("socks5://p:1".into()), https: None, no_proxy: None };
+        let bad = ParentProxySettings { http: Some("ftp://p:1".into()), https: None, no_proxy: None };
         assert!(Parent::configure(Some(&bad), |_| None, &mut Vec::new()).is_err());
         assert!(parse_url("http://proxy.corp:0").is_err());
         assert_eq!(crate::base64::encode(b"a"), "YQ==");

@@ -36,6 +36,8 @@ pub async fn relay_tcp(a: TcpStream, b: TcpStream) {
 pub enum Upstream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// Through an `https://` parent proxy.
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
 /// Relays between a client's TCP socket and an upstream.
@@ -43,6 +45,7 @@ pub async fn relay_to(client: TcpStream, upstream: Upstream) {
     match upstream {
         Upstream::Tcp(tcp) => relay_tcp(client, tcp).await,
         Upstream::Unix(unix) => relay(client, unix).await,
+        Upstream::Tls(tls) => relay(client, tls).await,
     }
 }
 
@@ -51,6 +54,7 @@ impl AsyncRead for Upstream {
         match self.get_mut() {
             Upstream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Upstream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Upstream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
 }
@@ -60,6 +64,7 @@ impl AsyncWrite for Upstream {
         match self.get_mut() {
             Upstream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Upstream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Upstream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
@@ -67,6 +72,7 @@ impl AsyncWrite for Upstream {
         match self.get_mut() {
             Upstream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Upstream::Unix(s) => Pin::new(s).poll_flush(cx),
+            Upstream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
@@ -74,6 +80,7 @@ impl AsyncWrite for Upstream {
         match self.get_mut() {
             Upstream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             Upstream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Upstream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
 }

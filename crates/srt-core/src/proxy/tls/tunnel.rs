@@ -198,7 +198,10 @@ async fn forward(
     // With filterRequest, the target as it judged it; else as received.
     let path = screened_path
         .unwrap_or_else(|| req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()));
-    *req.uri_mut() = path.parse().unwrap_or_default();
+    match path.parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return text(StatusCode::BAD_REQUEST, "srt: the request-target cannot be forwarded\n".into()),
+    }
     let mut up = upstream.lock().await;
     if up.sender.as_ref().is_none_or(|s| s.is_closed()) {
         let dialed = up.dialed.take();
