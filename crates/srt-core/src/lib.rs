@@ -42,6 +42,7 @@
 mod base64;
 mod cli;
 mod config;
+mod credentials;
 mod descriptor_limit;
 mod error;
 #[cfg(target_os = "linux")]

@@ -190,6 +190,8 @@ impl Session {
         let session_tmp = tmp.as_ref().map(|t| t.path().to_path_buf());
         let tag = format!("w{n}");
         let hide = self.secret_files();
+        let credential_env =
+            crate::credentials::plan_env(settings, &self.core.proxy.sentinels, |k| std::env::var(k).ok())?;
         let options = crate::launch::PrepareOptions {
             claim_tag: Some(&tag),
             cwd,
@@ -197,6 +199,7 @@ impl Session {
             package: &self.core.package,
             trust_bundle: self.bundle.as_ref().map(|b| b.path()),
             hide: &hide,
+            credential_env: Some(&credential_env),
             ..Default::default()
         };
         let prepared = crate::launch::prepare(settings, argv, self.helper.clone(), &handover, options);

@@ -42,8 +42,38 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
             "it needs network.tlsTerminate and network.refuseOpaqueTunnels: srt-rs checks the host of requests only in tunnels it terminates",
         );
     }
-    if s.credentials.is_some() {
-        refuse("credentials", "credential denies and masks are not implemented yet");
+    if let Some(cr) = &s.credentials {
+        for (i, f) in cr.files.iter().flatten().enumerate() {
+            if f.mode == super::CredentialMode::Mask {
+                refuse(
+                    &format!("credentials.files[{i}].mode"),
+                    "masked files are not implemented yet; mode \"deny\" is",
+                );
+            }
+        }
+        for (i, v) in cr.env_vars.iter().flatten().enumerate() {
+            let path = format!("credentials.envVars[{i}]");
+            if v.extract.is_some() {
+                refuse(&format!("{path}.extract"), "masking part of a value is not implemented yet; whole values are");
+            }
+            if v.decode.is_some() || v.mask_claims.is_some() {
+                refuse(&format!("{path}.decode"), "JWT masking is not implemented yet; whole values are");
+            }
+            // The original re-signs requests made with masked AWS keys; srt-rs does not yet,
+            // so such a request would go out signed with the sentinel.
+            if v.mode == super::CredentialMode::Mask && v.name.starts_with("AWS_") {
+                refuse(
+                    &format!("{path}.name"),
+                    "masked AWS credentials need SigV4 re-signing, not implemented yet; use mode \"deny\"",
+                );
+            }
+        }
+        if cr.aws_pairs.is_some() {
+            refuse("credentials.awsPairs", "SigV4 re-signing is not implemented yet");
+        }
+        if cr.sigv4.is_some() {
+            refuse("credentials.sigv4", "SigV4 re-signing is not implemented yet");
+        }
     }
     if s.java_agent_jar_path.is_some() {
         refuse("javaAgentJarPath", "the Java agent is not shipped yet");

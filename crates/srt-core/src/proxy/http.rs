@@ -329,6 +329,8 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
         parts.headers.insert(HOST, v);
     }
     filter::apply_edits(&mut parts.headers, &allowed);
+    // Masked credentials, after the decision's edits (a value it set may hold a sentinel).
+    let body = inject(&proxy.injections(&target, port, &config, false), &mut parts.headers, body);
     if let Some(auth) = parent.as_ref().and_then(|p| p.authorization.as_deref()) {
         if let Ok(v) = HeaderValue::from_str(auth) {
             parts.headers.insert("proxy-authorization", v);
@@ -407,4 +409,23 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
     strip_hop_by_hop(response.headers_mut());
     filter::finish_response(&mut response, &config, observer);
     response.map(|b| b.boxed())
+}
+
+/// Swaps the sentinels of `pairs` for their real values in `headers` and,
+/// as it streams, in `body` (which then loses a `Content-Length` the swap
+/// would make wrong).
+pub(crate) fn inject(pairs: &crate::credentials::substitute::Pairs, headers: &mut HeaderMap, body: Body) -> Body {
+    use crate::credentials::substitute;
+    use hyper::body::Body as _;
+    if pairs.is_empty() {
+        return body;
+    }
+    substitute::in_headers(headers, pairs);
+    if body.is_end_stream() {
+        return body;
+    }
+    if substitute::changes_length(pairs) {
+        headers.remove(hyper::header::CONTENT_LENGTH);
+    }
+    substitute::Substituting::new(body, pairs.clone()).boxed()
 }

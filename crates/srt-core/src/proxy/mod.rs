@@ -87,6 +87,8 @@ pub struct NetConfig {
     pub allow_plaintext_header_set: bool,
     /// `ambiguousRequestTarget`: what becomes of a target whose readings differ (with filterRequest).
     pub ambiguous_request_target: crate::config::AmbiguousRequestTarget,
+    /// `credentials.allowPlaintextInject`: masked credentials are injected in cleartext requests too.
+    pub allow_plaintext_inject: bool,
 }
 
 impl NetConfig {
@@ -125,6 +127,7 @@ impl NetConfig {
             strip_response_headers: n.strip_response_headers.clone().unwrap_or_default(),
             allow_plaintext_header_set: n.allow_plaintext_header_set == Some(true),
             ambiguous_request_target: n.ambiguous_request_target.unwrap_or_default(),
+            allow_plaintext_inject: s.credentials.as_ref().and_then(|c| c.allow_plaintext_inject) == Some(true),
         })
     }
 }
@@ -191,6 +194,8 @@ pub struct Proxy {
     ask: Option<Arc<dyn Ask>>,
     /// The library's `filterRequest`, if set (replaced by each `updateConfig`).
     filter: RwLock<Option<Arc<dyn filter::RequestFilter>>>,
+    /// The session's masked credentials, swapped in on the way out.
+    pub sentinels: Arc<crate::credentials::sentinels::Sentinels>,
     pub violations: Arc<Store>,
 }
 
@@ -209,6 +214,7 @@ impl Proxy {
             per_command: RwLock::new(HashMap::new()),
             ask,
             filter: RwLock::new(None),
+            sentinels: Arc::default(),
             violations,
         })
     }
@@ -231,6 +237,7 @@ impl Proxy {
             per_command: RwLock::new(HashMap::new()),
             ask,
             filter: RwLock::new(None),
+            sentinels: Arc::default(),
             violations,
         }))
     }
@@ -244,6 +251,7 @@ impl Proxy {
             per_command: RwLock::new(HashMap::new()),
             ask: None,
             filter: RwLock::new(None),
+            sentinels: Arc::default(),
             violations: Arc::new(Store::default()),
         })
     }
@@ -333,6 +341,21 @@ impl Proxy {
                 Err(refusal)
             }
         }
+    }
+
+    /// The (sentinel, real value) pairs to swap in a request to `host:port`
+    /// (none in cleartext unless `allowPlaintextInject`).
+    pub fn injections(
+        &self,
+        host: &Host,
+        port: u16,
+        config: &NetConfig,
+        terminated: bool,
+    ) -> crate::credentials::substitute::Pairs {
+        if !terminated && !config.allow_plaintext_inject {
+            return Vec::new();
+        }
+        self.sentinels.for_host(host, port)
     }
 
     /// Records a refusal.

@@ -195,6 +195,11 @@ async fn forward(
         req.headers_mut().insert(HOST, value);
     }
     filter::apply_edits(req.headers_mut(), &allowed);
+    // Masked credentials, after the decision's edits (a value it set may hold a sentinel).
+    let pairs = tunnel.proxy.injections(&tunnel.target, tunnel.port, &tunnel.config, true);
+    let (mut parts, body) = req.into_parts();
+    let body = crate::proxy::http::inject(&pairs, &mut parts.headers, body);
+    let mut req = Request::from_parts(parts, body);
     // With filterRequest, the target as it judged it; else as received.
     let path = screened_path
         .unwrap_or_else(|| req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()));

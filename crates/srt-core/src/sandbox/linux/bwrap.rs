@@ -208,6 +208,10 @@ pub fn argv(plan: &Plan, launch: &Launch) -> Vec<OsString> {
     }
     a.push("--chdir".into());
     a.push(launch.cwd.clone().into());
+    for k in &plan.unset_env {
+        a.push("--unsetenv".into());
+        a.push(k.into());
+    }
     for (k, v) in &plan.env {
         a.push("--setenv".into());
         a.push(k.into());

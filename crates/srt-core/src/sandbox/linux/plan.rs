@@ -64,6 +64,8 @@ pub struct Plan {
     pub write_roots: Vec<PathBuf>,
     /// Variables set inside the sandbox.
     pub env: Vec<(String, String)>,
+    /// Variables removed inside the sandbox.
+    pub unset_env: Vec<String>,
     /// Remarks for stderr: rules that could not be applied as written.
     pub warnings: Vec<String>,
     /// Mount points bubblewrap will create on the host for protected paths

@@ -71,6 +71,8 @@ pub struct RunFacts<'a> {
     /// With `tlsTerminate`: the CA bundle the sandbox trusts (system roots
     /// and the session's CA), a file in the registry, shown read-only.
     pub trust_bundle: Option<PathBuf>,
+    /// Credential variables: masked ones set to their sentinels, denied ones unset.
+    pub credential_env: crate::credentials::CredentialEnv,
     pub command: Vec<OsString>,
 }
 
@@ -150,6 +152,9 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
     // Directories git may treat as safe.
     let git_count = facts.git_config_count.as_deref();
     fs_plan.env.extend(crate::sandbox::git_safe::settings_env(settings, &facts.cwd, &facts.home, git_count));
+    // Last: a masked variable's sentinel wins over anything above.
+    fs_plan.env.extend(facts.credential_env.set.iter().cloned());
+    fs_plan.unset_env.extend(facts.credential_env.unset.iter().cloned());
 
     let helper = HelperArgs {
         tty: facts.tty,

@@ -56,6 +56,7 @@ fn facts(s: &Settings, channel: Channel) -> RunFacts<'_> {
         git_config_count: None,
         git_ssh_command: Some("ssh -i /k".into()),
         trust_bundle: None,
+        credential_env: Default::default(),
         command: ["sh", "-c", "echo hi"].map(OsString::from).into(),
     }
 }

@@ -249,8 +249,9 @@ impl MacSession {
         let secret = random_hex(16)?;
         // The session's CA key is never the command's to read, whatever these settings say.
         let secret_files = self.secret_files();
-        let hidden = crate::proxy::tls::hide_files(settings, &secret_files);
+        let hidden = crate::proxy::tls::hide_files(&crate::credentials::with_denied_files(settings), &secret_files);
         let settings = &hidden;
+        let credential_env = crate::credentials::plan_env(settings, &self.proxy.sentinels, |k| std::env::var(k).ok())?;
         let mut protect = crate::launch::own_paths(&self.helper, &self.package);
         // The bundle every command of the session trusts: no command may change it.
         protect.extend(self.bundle.as_ref().and_then(|b| b.path().parent().map(Path::to_path_buf)));
@@ -295,7 +296,9 @@ impl MacSession {
         set.extend(crate::sandbox::git_safe::settings_env(settings, &input.cwd, &input.home, git_count.as_deref()));
         let client = Client::with_list(Some(key.to_string()), list_id.map(str::to_string));
         self.tokens.insert(secret, Arc::new(client));
-        Ok(Prepared { profile: planned.text, unset: Vec::new(), set, warnings: planned.warnings })
+        // Last: a masked variable's sentinel wins over anything above.
+        set.extend(credential_env.set);
+        Ok(Prepared { profile: planned.text, unset: credential_env.unset, set, warnings: planned.warnings })
     }
 
     /// Wraps `command` (run by `shell -c`) for `sh -c`: the original's
