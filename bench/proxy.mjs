@@ -15,7 +15,7 @@ import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { median, originalCli, root, which } from './common.mjs'
+import { median, originalCli, root, runTimed, which } from './common.mjs'
 
 const rounds = Number(process.env.BENCH_ROUNDS || 5)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srt-bench-proxy-'))
@@ -40,34 +40,7 @@ const ports = await new Promise((resolve) => server.stdout.once('data', (d) => r
 process.on('exit', () => server.kill())
 
 /** Runs `script` under bash (in the sandbox of `impl`, or directly); returns stdout, stderr and CPU seconds. */
-function run(impl, script, { onStart } = {}) {
-  // Inside: the proxies' variables name localhost, which NO_PROXY lists; the clients here must use them.
-  const inner = `unset NO_PROXY no_proxy; ${script}`
-  const words = impl ? [...impls[impl], '--settings', settings, '--', 'bash', '-c', inner] : ['bash', '-c', inner]
-  const quoted = words.map((w) => `'${w.replaceAll("'", `'"'"'`)}'`).join(' ')
-  // bash's `times`, second line: CPU of everything the run started and waited for.
-  const outer = `${quoted}; rc=$?; times >&2; exit $rc`
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', outer], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => {
-      stderr += d
-      if (onStart && stderr.includes('HELD')) onStart(child.pid)
-    })
-    child.on('close', (status) => {
-      const lines = stderr.trim().split('\n')
-      const secs = (t) => {
-        const m = /(\d+)m([\d.]+)s/.exec(t)
-        return m ? Number(m[1]) * 60 + Number(m[2]) : NaN
-      }
-      const [user, sys] = (lines.at(-1) || '').split(' ')
-      if (status !== 0) return reject(new Error(`${impl || 'direct'} failed (${status}): ${stderr}`))
-      resolve({ stdout, stderr, cpu: secs(user) + secs(sys) })
-    })
-  })
-}
+const run = (impl, script, options) => runTimed(impl && impls[impl], settings, env, script, options)
 
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-')
 

@@ -1,14 +1,17 @@
 // Loopback servers for the proxy benchmark, in a process of their own (so
 // they do not share a core with the benchmark's bookkeeping): an HTTP server
-// with a large and a small body, and a TCP echo server. Prints the ports.
+// with a large and a small body (and the same over HTTPS, given a key and a
+// certificate), and a TCP echo server. Prints the ports.
+import fs from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 
 const MB = Number(process.env.BENCH_BODY_MB || 200)
 const chunk = Buffer.alloc(1 << 20, 120)
 const small = Buffer.alloc(100, 121)
 
-const web = http.createServer((req, res) => {
+const handler = (req, res) => {
   if (req.url === '/big') {
     res.writeHead(200, { 'content-length': MB * chunk.length })
     let sent = 0
@@ -23,9 +26,14 @@ const web = http.createServer((req, res) => {
   }
   res.writeHead(200, { 'content-length': small.length })
   res.end(small)
-})
+}
+const web = http.createServer(handler)
 web.keepAliveTimeout = 1000
 web.maxConnections = 100000
+// With BENCH_TLS_KEY and BENCH_TLS_CERT: the same over HTTPS.
+const secure = process.env.BENCH_TLS_KEY
+  ? https.createServer({ key: fs.readFileSync(process.env.BENCH_TLS_KEY), cert: fs.readFileSync(process.env.BENCH_TLS_CERT) }, handler)
+  : null
 
 const echo = net.createServer((s) => {
   s.on('data', (d) => s.write(d))
@@ -34,5 +42,11 @@ const echo = net.createServer((s) => {
 echo.maxConnections = 100000
 
 web.listen(0, '127.0.0.1', () =>
-  echo.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ web: web.address().port, echo: echo.address().port }))),
+  echo.listen(0, '127.0.0.1', () => {
+    const ports = { web: web.address().port, echo: echo.address().port }
+    if (!secure) return console.log(JSON.stringify(ports))
+    secure.keepAliveTimeout = 5000
+    // Both stacks: a client may try localhost's ::1 first.
+    secure.listen(0, '::', () => console.log(JSON.stringify({ ...ports, secure: secure.address().port })))
+  }),
 )

@@ -146,7 +146,8 @@ function mergeCustom(config, custom) {
   // A filesystem block given for this wrap is enforced unless it says otherwise (as the original).
   if (custom.filesystem) filesystem.disabled = fsCustom.disabled ?? false
   const merged = { ...config, filesystem }
-  for (const key of ['allowPty', 'allowNestedUserNamespaces']) if (custom[key] !== undefined) merged[key] = custom[key]
+  // As the original: a wrap's credentials replace the session's whole.
+  for (const key of ['allowPty', 'allowNestedUserNamespaces', 'credentials']) if (custom[key] !== undefined) merged[key] = custom[key]
   return merged
 }
 

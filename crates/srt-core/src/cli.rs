@@ -328,7 +328,7 @@ fn run_sandboxed(
     };
     let also_protect = [settings_file.to_path_buf()];
     let hide = proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
-    let credential_env = crate::credentials::plan_env(settings, &proxy.sentinels, |k| std::env::var(k).ok())?;
+    let credential_env = crate::credentials::plan_env(settings, &proxy.sentinels, |k| std::env::var_os(k))?;
     let options = crate::launch::PrepareOptions {
         also_protect: &also_protect,
         package: &ctx.package,

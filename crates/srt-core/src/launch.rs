@@ -132,7 +132,8 @@ pub fn prepare(
         options;
     // The session's CA key is never the command's to read, whatever these settings say;
     // nor are the credential files the settings deny.
-    let hidden = crate::proxy::tls::hide_files(&crate::credentials::with_denied_files(settings), hide);
+    let denied = crate::credentials::with_denied_files(settings);
+    let hidden = crate::proxy::tls::hide_files(&crate::proxy::mitm::with_socket_protected(&denied), hide);
     let settings = &hidden;
     use crate::helper_protocol::Channel;
     use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
@@ -368,7 +369,7 @@ pub fn linux_arguments(
         git_ssh_command: host.git_ssh_command,
         trust_bundle,
         // What a run would set: sentinels of a registry of its own.
-        credential_env: crate::credentials::plan_env(settings, &Default::default(), |k| std::env::var(k).ok())?,
+        credential_env: crate::credentials::plan_env(settings, &Default::default(), |k| std::env::var_os(k))?,
         helper,
         command: argv,
         cwd,

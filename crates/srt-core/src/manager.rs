@@ -191,7 +191,7 @@ impl Session {
         let tag = format!("w{n}");
         let hide = self.secret_files();
         let credential_env =
-            crate::credentials::plan_env(settings, &self.core.proxy.sentinels, |k| std::env::var(k).ok())?;
+            crate::credentials::plan_env(settings, &self.core.proxy.sentinels, |k| std::env::var_os(k))?;
         let options = crate::launch::PrepareOptions {
             claim_tag: Some(&tag),
             cwd,

@@ -40,6 +40,7 @@ impl SessionCore {
         let net = NetConfig::from_settings(&settings, |k| std::env::var(k).ok())?;
         let warnings = net.warnings.clone();
         self.proxy.update_config(net)?;
+        crate::credentials::rehost(&settings, &self.proxy.sentinels)?;
         *self.settings.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
         Ok(warnings)
     }

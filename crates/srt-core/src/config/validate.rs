@@ -160,7 +160,8 @@ fn network(c: &mut Checker, n: &NetworkSettings) -> Vec<HostPattern> {
         for (key, value) in [("http", &p.http), ("https", &p.https)] {
             if let Some(url) = value {
                 if let Err(why) = check_proxy_url(url) {
-                    c.fail(format!("network.parentProxy.{key}"), format!("{url:?} is not a proxy URL ({why})"));
+                    let shown = crate::proxy::parent::redacted(url);
+                    c.fail(format!("network.parentProxy.{key}"), format!("{shown:?} is not a proxy URL ({why})"));
                 }
             }
         }

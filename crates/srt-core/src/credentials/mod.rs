@@ -20,13 +20,31 @@ pub struct CredentialEnv {
     pub unset: Vec<String>,
 }
 
+impl CredentialEnv {
+    /// Whether `name` is a credential: srt then builds no value of its own
+    /// from the caller's (`JAVA_TOOL_OPTIONS`, `GIT_SSH_COMMAND`, ...).
+    pub fn covers(&self, name: &str) -> bool {
+        self.unset.iter().any(|n| n == name) || self.set.iter().any(|(n, _)| n == name)
+    }
+
+    /// `value` (the caller's, for a variable srt extends), unless `name` is a credential.
+    pub fn caller_part(&self, name: &str, value: Option<String>) -> Option<String> {
+        if self.covers(name) {
+            None
+        } else {
+            value
+        }
+    }
+}
+
 /// The environment changes `settings.credentials` asks for, registering
 /// each masked variable found in `env` with `sentinels`. A masked variable
-/// that is not set has nothing to mask.
+/// that is not set has nothing to mask; one whose value is not UTF-8 is
+/// unset (it cannot be swapped back).
 pub fn plan_env(
     settings: &Settings,
     sentinels: &sentinels::Sentinels,
-    env: impl Fn(&str) -> Option<String>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
 ) -> Result<CredentialEnv, String> {
     let mut out = CredentialEnv::default();
     let Some(cr) = &settings.credentials else { return Ok(out) };
@@ -34,14 +52,33 @@ pub fn plan_env(
         match v.mode {
             CredentialMode::Deny => out.unset.push(v.name.clone()),
             CredentialMode::Mask => {
-                let Some(real) = env(&v.name) else { continue };
-                let hosts = inject_hosts(v.inject_hosts.as_deref(), &settings.network.allowed_domains)?;
-                let sentinel = sentinels.register(&v.name, &real, hosts)?;
+                let Some(raw) = env(&v.name) else { continue };
+                let Ok(real) = raw.into_string() else {
+                    out.unset.push(v.name.clone());
+                    continue;
+                };
+                let named = v.inject_hosts.as_deref();
+                let hosts = inject_hosts(named, &settings.network.allowed_domains)?;
+                let key = format!("{}\0{:?}", v.name, named.unwrap_or(settings.network.allowed_domains.as_slice()));
+                let sentinel = sentinels.register(&key, &v.name, &real, hosts)?;
                 out.set.push((v.name.clone(), sentinel));
             }
         }
     }
     Ok(out)
+}
+
+/// After `updateConfig`: each registered credential goes to the hosts the
+/// new settings give it, and one no longer masked to none.
+pub fn rehost(settings: &Settings, sentinels: &sentinels::Sentinels) -> Result<(), String> {
+    let mut masked = Vec::new();
+    for v in settings.credentials.iter().flat_map(|c| c.env_vars.iter().flatten()) {
+        if v.mode == CredentialMode::Mask {
+            masked.push((v.name.clone(), inject_hosts(v.inject_hosts.as_deref(), &settings.network.allowed_domains)?));
+        }
+    }
+    sentinels.rehost(&masked);
+    Ok(())
 }
 
 /// A credential's hosts: its own `injectHosts`, else every allowed domain.

@@ -15,6 +15,8 @@ pub const PREFIX: &str = "fake_value_";
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_-";
 
 struct Entry {
+    /// The variable and the hosts it was given: one sentinel for each such pair.
+    key: String,
     name: String,
     sentinel: String,
     real: String,
@@ -54,19 +56,36 @@ fn mint(real: &str) -> Result<String, String> {
 }
 
 impl Sentinels {
-    /// The sentinel for the credential `name`, made on first use. Later
-    /// calls keep the sentinel (the sandboxes have it) and take the new real
-    /// value and hosts.
-    pub fn register(&self, name: &str, real: &str, hosts: Vec<Pattern>) -> Result<String, String> {
+    /// The sentinel for the credential `name` going to the hosts `key`
+    /// names, made on first use: sandboxes wrapped with other hosts for it
+    /// get a sentinel of their own. Later calls keep the sentinel (the
+    /// sandboxes have it) and take the new real value.
+    pub fn register(&self, key: &str, name: &str, real: &str, hosts: Vec<Pattern>) -> Result<String, String> {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = entries.iter_mut().find(|e| e.name == name) {
+        if let Some(e) = entries.iter_mut().find(|e| e.key == key) {
             e.real = real.to_string();
             e.hosts = hosts;
             return Ok(e.sentinel.clone());
         }
         let sentinel = mint(real)?;
-        entries.push(Entry { name: name.into(), sentinel: sentinel.clone(), real: real.into(), hosts });
+        entries.push(Entry {
+            key: key.into(),
+            name: name.into(),
+            sentinel: sentinel.clone(),
+            real: real.into(),
+            hosts,
+        });
         Ok(sentinel)
+    }
+
+    /// After new settings: a credential they no longer mask goes nowhere
+    /// any more, and one they mask keeps only the hosts they also give it.
+    pub fn rehost(&self, masked: &[(String, Vec<Pattern>)]) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        for e in entries.iter_mut() {
+            let now = masked.iter().find(|(n, _)| *n == e.name).map(|(_, h)| h.as_slice()).unwrap_or_default();
+            e.hosts.retain(|h| now.contains(h));
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -102,16 +121,26 @@ mod tests {
         let s = Sentinels::default();
         let hosts = vec![Pattern::new("api.example.com", EntryKind::HostOnly).unwrap()];
         let real = "r".repeat(80);
-        let a = s.register("TOKEN", &real, hosts.clone()).unwrap();
+        let a = s.register("TOKEN api", "TOKEN", &real, hosts.clone()).unwrap();
         assert!(a.starts_with(PREFIX) && a.len() == 80 && !a.contains('r'.to_string().repeat(5).as_str()), "{a}");
-        let short = s.register("SHORT", "abc", hosts.clone()).unwrap();
+        let short = s.register("SHORT api", "SHORT", "abc", hosts.clone()).unwrap();
         assert_eq!(short.len(), PREFIX.len() + 36);
-        assert_eq!(s.register("TOKEN", "new", hosts).unwrap(), a, "one sentinel per name for the session");
+        assert_eq!(
+            s.register("TOKEN api", "TOKEN", "new", hosts.clone()).unwrap(),
+            a,
+            "one sentinel per name and hosts"
+        );
+        assert_ne!(s.register("TOKEN other", "TOKEN", "new", Vec::new()).unwrap(), a);
         let api = Host::Name("api.example.com".into());
         let pairs = s.for_host(&api, 443);
         assert_eq!(pairs.len(), 2);
         assert_eq!(pairs[0], (a.into_bytes(), b"new".to_vec()));
         assert!(s.for_host(&Host::Name("other.example.com".into()), 443).is_empty());
         assert!(!format!("{s:?}").contains("new"), "{s:?}");
+        // New settings: SHORT no longer masked, TOKEN kept to its hosts.
+        s.rehost(&[("TOKEN".into(), hosts)]);
+        assert_eq!(s.for_host(&api, 443).len(), 1);
+        s.rehost(&[]);
+        assert!(s.for_host(&api, 443).is_empty());
     }
 }

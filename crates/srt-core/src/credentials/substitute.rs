@@ -14,8 +14,17 @@ use super::sentinels::PREFIX;
 /// (sentinel, real value) pairs.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// The earliest sentinel in `data` at or after `from`: its position and index.
+/// The earliest needle (first of a pair) in `data` at or after `from`: its
+/// position and index.
 fn earliest(data: &[u8], from: usize, pairs: &Pairs) -> Option<(usize, usize)> {
+    if pairs.iter().any(|(s, _)| !s.starts_with(PREFIX.as_bytes())) {
+        // Real values on the way back: each looked for.
+        return pairs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (s, _))| memchr::memmem::find(&data[from..], s).map(|p| (from + p, i)))
+            .min();
+    }
     let mut at = from;
     // Every sentinel starts with the prefix: look for that, then which one.
     while let Some(found) = memchr::memmem::find(&data[at..], PREFIX.as_bytes()) {
@@ -26,6 +35,16 @@ fn earliest(data: &[u8], from: usize, pairs: &Pairs) -> Option<(usize, usize)> {
         at = p + 1;
     }
     None
+}
+
+/// The shortest real value scrubbed from responses: a shorter one could
+/// be any text.
+const SCRUBBED_FROM: usize = 12;
+
+/// (real value, sentinel) pairs for a response, for the real values long
+/// enough to be told from other text.
+pub fn reversed(pairs: &Pairs) -> Pairs {
+    pairs.iter().filter(|(_, r)| r.len() >= SCRUBBED_FROM).map(|(s, r)| (r.clone(), s.clone())).collect()
 }
 
 /// `data` with every complete sentinel replaced.
@@ -41,14 +60,15 @@ fn replace_all(data: &[u8], pairs: &Pairs) -> Vec<u8> {
     out
 }
 
-/// Replaces sentinels in every header value. A value the real secret would
-/// make unsendable (a line break) keeps its sentinel: never a header split.
+/// Replaces the needles (sentinels, or real values on the way back) in
+/// every header value. A value the real secret would make unsendable (a
+/// line break) keeps its sentinel: never a header split.
 pub fn in_headers(headers: &mut HeaderMap, pairs: &Pairs) {
     if pairs.is_empty() {
         return;
     }
     for value in headers.values_mut() {
-        if memchr::memmem::find(value.as_bytes(), PREFIX.as_bytes()).is_none() {
+        if earliest(value.as_bytes(), 0, pairs).is_none() {
             continue;
         }
         if let Ok(real) = HeaderValue::from_bytes(&replace_all(value.as_bytes(), pairs)) {
@@ -62,7 +82,8 @@ pub fn changes_length(pairs: &Pairs) -> bool {
     pairs.iter().any(|(s, r)| s.len() != r.len())
 }
 
-/// A request body with its sentinels replaced as it streams.
+/// A body with its needles replaced as it streams (sentinels in a request,
+/// real values in a response).
 pub struct Substituting<B> {
     inner: B,
     pairs: Pairs,
@@ -190,6 +211,19 @@ mod tests {
         let one_by_one: Vec<String> = split.chars().map(|c| c.to_string()).collect();
         assert_eq!(through(one_by_one.iter().map(String::as_str).collect()).await, "key=REAL-A&other=REAL-B-LONGER");
         assert_eq!(through(vec![PREFIX, "zzz"]).await, format!("{PREFIX}zzz"), "a lookalike is left alone");
+    }
+
+    #[tokio::test]
+    async fn real_values_coming_back_become_sentinels_again_if_long_enough() {
+        let pairs = vec![
+            (format!("{PREFIX}aaaa").into_bytes(), b"a-long-real-value".to_vec()),
+            (format!("{PREFIX}bb").into_bytes(), b"short".to_vec()),
+        ];
+        let back = reversed(&pairs);
+        assert_eq!(back.len(), 1);
+        let body = Chunks(["echo: a-long-re", "al-value and short"].into_iter().map(Bytes::from).collect());
+        let out = Substituting::new(body, back).collect().await.unwrap().to_bytes();
+        assert_eq!(out, format!("echo: {PREFIX}aaaa and short").as_bytes());
     }
 
     #[test]

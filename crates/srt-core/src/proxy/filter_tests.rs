@@ -319,3 +319,33 @@ async fn the_filter_sees_the_host_that_is_sent_and_methods_in_their_exact_case()
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert_eq!(filter.seen.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn injected_credentials_are_not_echoed_back_and_trace_is_refused_where_they_are_injected() {
+    const REAL: &str = "real-secret-value-0123";
+    let echo = "HTTP/1.1 200 OK\r\nContent-Length: 28\r\nX-Echo: real-secret-value-0123\r\n\r\nyou sent real-secret-value-0123";
+    let (up, mut received) = upstream(Box::leak(
+        echo.replace("Content-Length: 28", &format!("Content-Length: {}", 9 + REAL.len())).into_boxed_str(),
+    ))
+    .await;
+    let config = NetConfig { allow_plaintext_inject: true, ..NetConfig::default() };
+    let (proxy, port) = start(config, None).await;
+    let hosts =
+        vec![crate::policy::decide::Pattern::new("127.0.0.1", crate::policy::domain::EntryKind::HostOnly).unwrap()];
+    let sentinel = proxy.sentinels.register("K", "K", REAL, hosts).unwrap();
+    let answer = exchange(
+        port,
+        &format!("GET http://127.0.0.1:{up}/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {sentinel}\r\nConnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(received.recv().await.unwrap().to_lowercase().contains(&format!("authorization: bearer {REAL}\r\n")));
+    assert!(!answer.contains(REAL), "the real value came back: {answer}");
+    assert!(
+        answer.to_lowercase().contains(&format!("x-echo: {sentinel}"))
+            && answer.contains(&format!("you sent {sentinel}")),
+        "{answer}"
+    );
+    let answer = exchange(port, &format!("TRACE http://127.0.0.1:{up}/ HTTP/1.1\r\nHost: x\r\n\r\n")).await;
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    assert!(received.try_recv().is_err());
+}

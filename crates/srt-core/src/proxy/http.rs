@@ -330,7 +330,14 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
     }
     filter::apply_edits(&mut parts.headers, &allowed);
     // Masked credentials, after the decision's edits (a value it set may hold a sentinel).
-    let body = inject(&proxy.injections(&target, port, &config, false), &mut parts.headers, body);
+    let pairs = proxy.injections(&target, port, &config, false);
+    if !pairs.is_empty() && echoes(&parts.method) {
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "srt: TRACE and TRACK are not forwarded where credentials are injected\n",
+        );
+    }
+    let body = inject(&pairs, &mut parts.headers, body);
     if let Some(auth) = parent.as_ref().and_then(|p| p.authorization.as_deref()) {
         if let Ok(v) = HeaderValue::from_str(auth) {
             parts.headers.insert("proxy-authorization", v);
@@ -347,7 +354,7 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
             Ok(mut response) => {
                 strip_hop_by_hop(response.headers_mut());
                 filter::finish_response(&mut response, &config, observer);
-                response.map(|b| b.boxed())
+                scrub(&pairs, response.map(|b| b.boxed()))
             }
             Err(e) => match super::pool::guard_refusal(&e) {
                 Some(r) => refused_at_dial(&proxy, &client, &target, port, &r),
@@ -408,7 +415,7 @@ async fn forward(req: Request<Incoming>, proxy: Arc<Proxy>, client: Arc<Client>,
     }
     strip_hop_by_hop(response.headers_mut());
     filter::finish_response(&mut response, &config, observer);
-    response.map(|b| b.boxed())
+    scrub(&pairs, response.map(|b| b.boxed()))
 }
 
 /// Swaps the sentinels of `pairs` for their real values in `headers` and,
@@ -428,4 +435,25 @@ pub(crate) fn inject(pairs: &crate::credentials::substitute::Pairs, headers: &mu
         headers.remove(hyper::header::CONTENT_LENGTH);
     }
     substitute::Substituting::new(body, pairs.clone()).boxed()
+}
+
+/// Methods whose response echoes the request (and a credential swapped into it).
+pub(crate) fn echoes(method: &Method) -> bool {
+    method.as_str().eq_ignore_ascii_case("TRACE") || method.as_str().eq_ignore_ascii_case("TRACK")
+}
+
+/// The response's way back from a host credentials were injected at: each
+/// real value that comes back (an echo) becomes its sentinel again.
+pub(crate) fn scrub(pairs: &crate::credentials::substitute::Pairs, response: Response<Body>) -> Response<Body> {
+    use crate::credentials::substitute;
+    let back = substitute::reversed(pairs);
+    if back.is_empty() {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    substitute::in_headers(&mut parts.headers, &back);
+    if substitute::changes_length(&back) {
+        parts.headers.remove(hyper::header::CONTENT_LENGTH);
+    }
+    Response::from_parts(parts, substitute::Substituting::new(body, back).boxed())
 }

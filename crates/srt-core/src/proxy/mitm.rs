@@ -35,8 +35,17 @@ impl MitmRoute {
         self.domains.iter().any(|p| p.matches(host, port))
     }
 
-    /// A connection to the other proxy.
+    /// A connection to the other proxy: only to a socket of this user's
+    /// (never through a link, or to a socket of another owner put there).
     pub async fn connect(&self) -> std::io::Result<UnixStream> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let meta = std::fs::symlink_metadata(&self.socket)?;
+        if !meta.file_type().is_socket() {
+            return Err(std::io::Error::other("network.mitmProxy.socketPath is not a socket"));
+        }
+        if meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(std::io::Error::other("network.mitmProxy.socketPath belongs to another user"));
+        }
         let dial = UnixStream::connect(&self.socket);
         tokio::time::timeout(std::time::Duration::from_secs(30), dial)
             .await
@@ -51,5 +60,19 @@ impl MitmRoute {
             .map_err(|e| std::io::Error::new(e.kind(), format!("mitmProxy socket {}: {e}", self.socket.display())))?;
         super::parent::connect_handshake(&mut stream, host, port, None).await?;
         Ok(stream)
+    }
+}
+
+/// The settings with the `mitmProxy` socket read-only in the sandbox: a
+/// command that may write its directory could otherwise put another socket
+/// (or a link) there, which srt would then connect to.
+pub fn with_socket_protected(settings: &crate::config::Settings) -> std::borrow::Cow<'_, crate::config::Settings> {
+    match &settings.network.mitm_proxy {
+        Some(m) if std::path::Path::new(&m.socket_path).exists() => {
+            let mut protected = settings.clone();
+            protected.filesystem.deny_write.push(crate::config::PathEntry::Literal(m.socket_path.clone()));
+            std::borrow::Cow::Owned(protected)
+        }
+        _ => std::borrow::Cow::Borrowed(settings),
     }
 }

@@ -91,9 +91,9 @@ fn percent_decode(text: &str) -> Vec<u8> {
 /// A proxy URL as it may be shown: its user information (a password) hidden.
 pub fn redacted(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").map(|(s, r)| (format!("{s}://"), r)).unwrap_or((String::new(), url));
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}***@{host}{}", &rest[authority_end..]),
+    // Up to the last `@`: a password may hold `/`, `?` or `#`.
+    match rest.rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}***@{host}"),
         None => url.to_string(),
     }
 }
@@ -405,6 +405,7 @@ mod tests {
         let e = parse_url("socks4://alice:s3cret@proxy.corp:1080").unwrap_err();
         assert!(!e.contains("s3cret") && e.contains("***@proxy.corp:1080"), "{e}");
         assert!(!parse_url("http://alice:s3cret@proxy.corp:99999").unwrap_err().contains("s3cret"));
+        assert!(!parse_url("http://alice:s3/c?r#et@proxy.corp:99999").unwrap_err().contains("c?r#et"));
         // Unusable in the environment: left aside; in the settings: an error.
         let env = |k: &str| (k == "HTTPS_PROXY").then(|| "socks4://a:b@p:1".to_string());
         let mut warnings = Vec::new();

@@ -14,7 +14,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::sign::CertifiedKey;
 
 /// Leaves kept at once (as the original).
-const LEAVES: usize = 256;
+pub(crate) const LEAVES: usize = 256;
 
 /// A certificate authority that signs leaves.
 pub struct SessionCa {

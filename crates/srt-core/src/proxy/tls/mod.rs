@@ -52,9 +52,43 @@ pub struct Terminator {
     pub bundle_pem: String,
     /// Terminated tunnels open now.
     open: AtomicUsize,
+    /// Per host: the TLS settings srt answers with, and so the sessions a
+    /// client may resume (a new handshake per connection costs the client
+    /// a full certificate check).
+    #[allow(clippy::type_complexity)]
+    servers: std::sync::Mutex<
+        std::collections::HashMap<String, (Arc<rustls::sign::CertifiedKey>, Arc<rustls::ServerConfig>)>,
+    >,
 }
 
 impl Terminator {
+    /// How srt ends a command's TLS for `name`: its leaf, HTTP/1.1, and a
+    /// session cache of that host's own.
+    pub fn server_config(&self, name: &str) -> Result<Arc<rustls::ServerConfig>, String> {
+        let leaf = self.ca.leaf(name)?;
+        let mut servers = self.servers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((made_with, config)) = servers.get(name) {
+            // Still the current leaf (leaves are renewed weekly).
+            if Arc::ptr_eq(made_with, &leaf) {
+                return Ok(config.clone());
+            }
+        }
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(tunnel::OneLeaf(leaf.clone())));
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        // srt's order of ciphers, not the client's (see `provider`).
+        config.ignore_client_order = true;
+        let config = Arc::new(config);
+        if servers.len() >= ca::LEAVES {
+            servers.clear();
+        }
+        servers.insert(name.to_string(), (leaf, config.clone()));
+        Ok(config)
+    }
+
     /// From the settings: the named CA (read now) or a new one; the roots.
     pub fn from_settings(t: &TlsTerminateSettings) -> Result<Terminator, String> {
         let mut key_file = None;
@@ -113,6 +147,7 @@ impl Terminator {
             upstream: Arc::new(upstream),
             bundle_pem: bundle,
             open: AtomicUsize::new(0),
+            servers: Default::default(),
         })
     }
 
@@ -237,9 +272,19 @@ impl Drop for BundleFile {
 /// The crypto srt's TLS uses: *ring* (small, and built by zig for every
 /// target; rustls marks it deprecated only for lacking post-quantum key
 /// exchange, which aws-lc-rs would bring at the cost of a C build).
+/// AES-128-GCM is preferred: as strong as needed here, and faster than
+/// AES-256 on every leg of a terminated tunnel.
 #[allow(deprecated)]
 pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    let mut p = rustls::crypto::ring::default_provider();
+    let rank = |s: &rustls::SupportedCipherSuite| match s.suite() {
+        rustls::CipherSuite::TLS13_AES_128_GCM_SHA256 => 0,
+        rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+        | rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 => 1,
+        _ => 2,
+    };
+    p.cipher_suites.sort_by_key(rank);
+    Arc::new(p)
 }
 
 pub(crate) fn pem(label: &str, der: &[u8]) -> String {

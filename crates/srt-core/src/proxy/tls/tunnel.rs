@@ -68,6 +68,8 @@ where
     }
     let name = unbracketed(&tunnel.target);
     let handshake = async {
+        // rustls reads 4 KiB at a time: a buffer under it saves most of the reads.
+        let stream = tokio::io::BufReader::with_capacity(READ_BUFFER, stream);
         let start = tokio_rustls::LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream).await.ok()?;
         // The leaf is always for the host the policy allowed: a client that
         // asked for another name (SNI) does not get a certificate for it.
@@ -77,20 +79,14 @@ where
             tunnel.proxy.refused(&tunnel.target.to_string(), tunnel.port, &Refusal::Policy(reason), &tunnel.client);
             return None;
         }
-        let leaf = match tunnel.terminator.ca.leaf(&name) {
-            Ok(leaf) => leaf,
+        let config = match tunnel.terminator.server_config(&name) {
+            Ok(config) => config,
             Err(e) => {
                 tracing::debug!("no leaf for {name}: {e}");
                 return None;
             }
         };
-        let mut config = rustls::ServerConfig::builder_with_provider(super::provider())
-            .with_safe_default_protocol_versions()
-            .ok()?
-            .with_no_client_auth()
-            .with_cert_resolver(Arc::new(OneLeaf(leaf)));
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Some((start.into_stream(Arc::new(config)).await.ok()?, sni))
+        Some((start.into_stream(config).await.ok()?, sni))
     };
     let Ok(Some((tls, sni))) = tokio::time::timeout_at(deadline, handshake).await else { return };
     let tunnel = Arc::new(tunnel);
@@ -113,7 +109,7 @@ fn unbracketed(host: &Host) -> String {
 }
 
 #[derive(Debug)]
-struct OneLeaf(Arc<rustls::sign::CertifiedKey>);
+pub(super) struct OneLeaf(pub(super) Arc<rustls::sign::CertifiedKey>);
 
 impl rustls::server::ResolvesServerCert for OneLeaf {
     fn resolve(&self, _: rustls::server::ClientHello<'_>) -> Option<Arc<rustls::sign::CertifiedKey>> {
@@ -197,6 +193,10 @@ async fn forward(
     filter::apply_edits(req.headers_mut(), &allowed);
     // Masked credentials, after the decision's edits (a value it set may hold a sentinel).
     let pairs = tunnel.proxy.injections(&tunnel.target, tunnel.port, &tunnel.config, true);
+    if !pairs.is_empty() && crate::proxy::http::echoes(req.method()) {
+        let why = "srt: TRACE and TRACK are not forwarded where credentials are injected\n";
+        return text(StatusCode::METHOD_NOT_ALLOWED, why.into());
+    }
     let (mut parts, body) = req.into_parts();
     let body = crate::proxy::http::inject(&pairs, &mut parts.headers, body);
     let mut req = Request::from_parts(parts, body);
@@ -233,11 +233,14 @@ async fn forward(
         Ok(mut response) => {
             crate::proxy::http::strip_hop_by_hop(response.headers_mut());
             filter::finish_response(&mut response, &tunnel.config, observer);
-            response.map(|b| b.boxed())
+            crate::proxy::http::scrub(&pairs, response.map(|b| b.boxed()))
         }
         Err(e) => text(StatusCode::BAD_GATEWAY, format!("srt: {authority} did not answer: {e}\n")),
     }
 }
+
+/// What is read from a socket at once under rustls (which asks for 4 KiB).
+const READ_BUFFER: usize = 64 * 1024;
 
 /// How long reaching the upstream and its TLS handshake may take.
 const UPSTREAM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -279,8 +282,10 @@ async fn connect_upstream(
     };
     let name = rustls::pki_types::ServerName::try_from(unbracketed(&tunnel.target))
         .map_err(|e| UpstreamError::Failed(format!("{} cannot be verified by name: {e}", tunnel.target)))?;
-    let tls =
-        tokio_rustls::TlsConnector::from(tunnel.terminator.upstream.clone()).connect(name, tcp).await.map_err(|e| {
+    let tls = tokio_rustls::TlsConnector::from(tunnel.terminator.upstream.clone())
+        .connect(name, tokio::io::BufReader::with_capacity(READ_BUFFER, tcp))
+        .await
+        .map_err(|e| {
             let at = format!("{}:{}", tunnel.target, tunnel.port);
             match e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
                 Some(rustls::Error::InvalidCertificate(why)) => {

@@ -145,12 +145,16 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
         fs_plan.env.extend(crate::proxy::tls::CA_TRUST_VARS.iter().map(|v| (v.to_string(), path.clone())));
     }
     fs_plan.mounts.push(Mount::RemountRo(facts.registry.clone()));
+    // The caller's values srt extends, unless they are credentials.
+    let caller = |name: &str, value: &Option<String>| facts.credential_env.caller_part(name, value.clone());
     let ssh_proxy = crate::proxy::env::ssh_proxy_command(&facts.helper);
-    fs_plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy, facts.git_ssh_command.as_deref()));
-    let java = crate::proxy::env::java_tool_options(facts.java_tool_options.as_deref());
+    let git_ssh = caller("GIT_SSH_COMMAND", &facts.git_ssh_command);
+    fs_plan.env.extend(crate::proxy::env::proxy_env(&ssh_proxy, git_ssh.as_deref()));
+    let java = crate::proxy::env::java_tool_options(caller("JAVA_TOOL_OPTIONS", &facts.java_tool_options).as_deref());
     fs_plan.env.push(("JAVA_TOOL_OPTIONS".into(), java));
     // Directories git may treat as safe.
-    let git_count = facts.git_config_count.as_deref();
+    let git_count = caller("GIT_CONFIG_COUNT", &facts.git_config_count);
+    let git_count = git_count.as_deref();
     fs_plan.env.extend(crate::sandbox::git_safe::settings_env(settings, &facts.cwd, &facts.home, git_count));
     // Last: a masked variable's sentinel wins over anything above.
     fs_plan.env.extend(facts.credential_env.set.iter().cloned());

@@ -249,9 +249,10 @@ impl MacSession {
         let secret = random_hex(16)?;
         // The session's CA key is never the command's to read, whatever these settings say.
         let secret_files = self.secret_files();
-        let hidden = crate::proxy::tls::hide_files(&crate::credentials::with_denied_files(settings), &secret_files);
+        let denied = crate::credentials::with_denied_files(settings);
+        let hidden = crate::proxy::tls::hide_files(&crate::proxy::mitm::with_socket_protected(&denied), &secret_files);
         let settings = &hidden;
-        let credential_env = crate::credentials::plan_env(settings, &self.proxy.sentinels, |k| std::env::var(k).ok())?;
+        let credential_env = crate::credentials::plan_env(settings, &self.proxy.sentinels, |k| std::env::var_os(k))?;
         let mut protect = crate::launch::own_paths(&self.helper, &self.package);
         // The bundle every command of the session trusts: no command may change it.
         protect.extend(self.bundle.as_ref().and_then(|b| b.path().parent().map(Path::to_path_buf)));
@@ -276,7 +277,9 @@ impl MacSession {
         let ssh = crate::proxy::env::ssh_proxy_command(&self.helper);
         let mut set = vec![("SANDBOX_RUNTIME".to_string(), "1".to_string())];
         set.push(("TMPDIR".into(), self.tmp.display().to_string()));
-        set.extend(proxy_env_at(&endpoint, &ssh, std::env::var("GIT_SSH_COMMAND").ok().as_deref()));
+        // The caller's values srt extends, unless they are credentials.
+        let caller = |name: &str| credential_env.caller_part(name, std::env::var(name).ok());
+        set.extend(proxy_env_at(&endpoint, &ssh, caller("GIT_SSH_COMMAND").as_deref()));
         // Java ignores the variables. Its sockets are dual-stack, and Seatbelt's
         // `localhost:N` does not match 127.0.0.1 written as an IPv6 address, so
         // the IPv4 stack; the proxy then asks for the line's secret, which a
@@ -285,14 +288,14 @@ impl MacSession {
             "127.0.0.1",
             http_port,
             socks_port,
-            std::env::var("JAVA_TOOL_OPTIONS").ok().as_deref(),
+            caller("JAVA_TOOL_OPTIONS").as_deref(),
         );
         set.push(("JAVA_TOOL_OPTIONS".into(), format!("{java} -Djava.net.preferIPv4Stack=true")));
         if let Some(bundle) = &self.bundle {
             let path = bundle.path().display().to_string();
             set.extend(crate::proxy::tls::CA_TRUST_VARS.iter().map(|v| (v.to_string(), path.clone())));
         }
-        let git_count = std::env::var("GIT_CONFIG_COUNT").ok();
+        let git_count = caller("GIT_CONFIG_COUNT");
         set.extend(crate::sandbox::git_safe::settings_env(settings, &input.cwd, &input.home, git_count.as_deref()));
         let client = Client::with_list(Some(key.to_string()), list_id.map(str::to_string));
         self.tokens.insert(secret, Arc::new(client));
