@@ -484,6 +484,46 @@ describe('TLS termination (tlsTerminate)', () => {
     assert.match(r.stdout, /^own-ca \/k\n0\nissuer=\s*CN\s*=\s*srt test CA\n$/, r.stderr)
   })
 
+  it('an upgraded connection (WebSocket) in a terminated tunnel is judged, then relayed; refuseOpaqueTunnels refuses it', async () => {
+    // The server answers an upgrade with 101 and then echoes raw bytes (framing is the protocol's own).
+    const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => res.end('plain\n'))
+    const upgrades = []
+    server.on('upgrade', (req, socket) => {
+      upgrades.push(`${req.headers.upgrade} ${req.url} ${req.headers.host}`)
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+      socket.on('data', (d) => socket.write(`echo:${d}`))
+    })
+    const port = await listen(server)
+    const script = path.join(work, 'ws-client.cjs')
+    fs.writeFileSync(
+      script,
+      `const net = require('net'), tls = require('tls')
+const s = net.connect(3128, '127.0.0.1', () => s.write('CONNECT localhost:${port} HTTP/1.1\\r\\nHost: localhost:${port}\\r\\n\\r\\n'))
+s.once('data', (head) => {
+  if (!/ 200 /.test(String(head))) return console.log('no tunnel: ' + head)
+  const t = tls.connect({ socket: s, servername: 'localhost' }, () => t.write('GET /chat HTTP/1.1\\r\\nHost: localhost:${port}\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\nSec-WebSocket-Version: 13\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\n\\r\\n'))
+  let got = ''
+  t.on('data', (d) => {
+    got += d
+    if (got.includes('\\r\\n\\r\\n') && !got.includes('echo:')) {
+      console.log(got.split('\\r\\n')[0])
+      if (/ 101 /.test(got)) t.write('ping')
+      else t.end()
+    }
+    if (got.includes('echo:ping')) { console.log('echo:ping'); t.end() }
+  })
+  t.on('error', (e) => console.log('error ' + e.message))
+})
+`,
+    )
+    let r = await run(`node ${script}`, { allowedDomains: ['localhost'], tlsTerminate: { extraCaCertPaths: [tls.ca] } })
+    assert.equal(r.stdout, 'HTTP/1.1 101 Switching Protocols\necho:ping\n', r.stderr)
+    assert.deepEqual(upgrades, [`websocket /chat localhost:${port}`])
+    r = await run(`node ${script}`, { allowedDomains: ['localhost'], tlsTerminate: { extraCaCertPaths: [tls.ca] }, refuseOpaqueTunnels: true })
+    assert.equal(r.stdout, 'HTTP/1.1 403 Forbidden\n', r.stderr)
+    assert.equal(upgrades.length, 1)
+  })
+
   it('the library terminates for its wrapped commands too', async () => {
     const { SandboxManager } = await import('../lib/index.mjs')
     const s = await webServers('library')
@@ -645,6 +685,7 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
   const canary = `canary-${crypto.randomBytes(28).toString('hex')}`
   const denied = `denied-${crypto.randomBytes(16).toString('hex')}`
   const inFile = `file-secret-${crypto.randomBytes(16).toString('hex')}`
+  const inMasked = `masked-file-secret-${crypto.randomBytes(16).toString('hex')}`
 
   /** An HTTPS and a plain server that record what reaches them. */
   async function recording() {
@@ -664,7 +705,8 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
   /** Everything a command can see of its environment and its neighbours', then the requests. */
   const script = (s, file) =>
     `${viaProxy} echo "masked=$CANARY_TOKEN denied=\${CANARY_DENIED:-unset}"; ` +
-    `cat ${file} 2>&1 | head -c 200; echo; ` +
+    `cat ${file} 2>&1 | head -c 200; echo; cat ${file}.conf; ` +
+    `curl -sS -H "Authorization: Bearer $(sed -n 's/^password=//p' ${file}.conf)" https://localhost:${s.secure}/file; ` +
     `for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ; tr '\\0' ' ' < $p/cmdline; echo; done 2>/dev/null; env; ` +
     `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" -d "token=$CANARY_TOKEN" https://localhost:${s.secure}/inject; ` +
     `curl -sS -H "Authorization: Bearer $CANARY_TOKEN" http://localhost:${s.plain}/cleartext; ` +
@@ -682,19 +724,25 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
         // A variable srt extends: the caller's value must not come back through srt's.
         { name: 'JAVA_TOOL_OPTIONS', mode: 'deny' },
       ],
-      files: [{ path: file, mode: 'deny' }],
+      files: [
+        { path: file, mode: 'deny' },
+        // Only the password is masked: the rest of the file stays as it is.
+        { path: `${file}.conf`, mode: 'mask', extract: 'password=(\\S+)' },
+      ],
     },
   })
 
   function check(r, s) {
     const everything = r.stdout + r.stderr
-    for (const secret of [canary, denied, inFile]) assert.ok(!everything.includes(secret), `a secret leaked into the command's view or srt's output:\n${everything}`)
+    for (const secret of [canary, denied, inFile, inMasked]) assert.ok(!everything.includes(secret), `a secret leaked into the command's view or srt's output:\n${everything}`)
     const sentinel = /masked=(fake_value_[0-9a-f-]+[a-z0-9_-]*) denied=unset\n/.exec(r.stdout)?.[1]
     assert.ok(sentinel, r.stdout + r.stderr)
     assert.equal(sentinel.length, canary.length, 'padded to the real length')
+    assert.match(r.stdout, /\nuser=bob\npassword=fake_value_[0-9a-z_-]+\n/)
     assert.match(r.stdout, new RegExp(`recorded\nrecorded\nechoed Bearer ${sentinel}\njava=-Dhttp\\.proxyHost=`))
     // Injected in the terminated tunnel, header and body; not in cleartext.
     assert.deepEqual(s.seen, [
+      { url: '/file', auth: `Bearer ${inMasked}`, body: '' },
       { url: '/inject', auth: `Bearer ${canary}`, body: `token=${canary}` },
       { url: '/cleartext', auth: `Bearer ${sentinel}`, body: '' },
       { url: '/echo', auth: `Bearer ${canary}`, body: '' },
@@ -705,6 +753,7 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
     const s = await recording()
     const file = path.join(work, 'secret-file')
     fs.writeFileSync(file, `${inFile}\n`)
+    fs.writeFileSync(`${file}.conf`, `user=bob\npassword=${inMasked}\n`)
     const wrap = (cmd, argv) => ['env', [`CANARY_TOKEN=${canary}`, `CANARY_DENIED=${denied}`, `JAVA_TOOL_OPTIONS=-Dpw=${denied}`, 'SRT_DEBUG=1', cmd, ...argv]]
     const r = await run(script(s, file), settings(file).network, { wrap, extra: { credentials: settings(file).credentials } })
     check(r, s)
@@ -717,6 +766,7 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
     const s = await recording()
     const file = path.join(work, 'secret-file-lib')
     fs.writeFileSync(file, `${inFile}\n`)
+    fs.writeFileSync(`${file}.conf`, `user=bob\npassword=${inMasked}\n`)
     process.env.CANARY_TOKEN = canary
     process.env.CANARY_DENIED = denied
     process.env.JAVA_TOOL_OPTIONS = `-Dpw=${denied}`

@@ -328,13 +328,12 @@ fn run_sandboxed(
     };
     let also_protect = [settings_file.to_path_buf()];
     let hide = proxy.terminator().map(|t| t.secret_files()).unwrap_or_default();
-    let credential_env = crate::credentials::plan_env(settings, &proxy.sentinels, |k| std::env::var_os(k))?;
     let options = crate::launch::PrepareOptions {
         also_protect: &also_protect,
         package: &ctx.package,
         trust_bundle: bundle.as_ref().map(|b| b.path()),
         hide: &hide,
-        credential_env: Some(&credential_env),
+        sentinels: Some(&proxy.sentinels),
         ..Default::default()
     };
     let mut prepared =

@@ -36,6 +36,8 @@ pub struct Prepared {
     pub tmp: Option<crate::sandbox::linux::private_tmp::PrivateTmp>,
     /// The sandbox's process and memory limits, and what holds each.
     pub limits: crate::limits::Decision,
+    /// The files read in place of masked ones, for as long as the command may run.
+    pub fakes: crate::credentials::FakeFiles,
 }
 
 /// What a sandboxed command must not rewrite, lest srt run it outside the
@@ -72,8 +74,9 @@ pub struct PrepareOptions<'a> {
     pub trust_bundle: Option<&'a Path>,
     /// Files the command may not read whatever the settings say (the session's CA key).
     pub hide: &'a [PathBuf],
-    /// Masked and denied credential variables (`credentials.envVars`).
-    pub credential_env: Option<&'a crate::credentials::CredentialEnv>,
+    /// The session's masked credentials (`credentials`): their sentinels go
+    /// into the sandbox's environment and files.
+    pub sentinels: Option<&'a crate::credentials::sentinels::Sentinels>,
 }
 
 /// What the machine and srt's own environment say about a run, the same
@@ -128,13 +131,7 @@ pub fn prepare(
     handover: &Handover,
     options: PrepareOptions<'_>,
 ) -> Result<Prepared, Error> {
-    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package, trust_bundle, hide, credential_env } =
-        options;
-    // The session's CA key is never the command's to read, whatever these settings say;
-    // nor are the credential files the settings deny.
-    let denied = crate::credentials::with_denied_files(settings);
-    let hidden = crate::proxy::tls::hide_files(&crate::proxy::mitm::with_socket_protected(&denied), hide);
-    let settings = &hidden;
+    let PrepareOptions { claim_tag, cwd, also_protect, session_tmp, package, trust_bundle, hide, sentinels } = options;
     use crate::helper_protocol::Channel;
     use crate::sandbox::linux::run_plan::{plan_run, RunFacts};
     use crate::sandbox::linux::{bwrap, paths::HostFs, placeholders, plan, private_tmp::PrivateTmp};
@@ -145,8 +142,21 @@ pub fn prepare(
             .map_err(|e| format!("cannot use the working directory {}: {e}", dir.display()))?,
         None => std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?,
     };
-    let host = host_facts(settings)?;
     let mut warnings = Vec::new();
+    // Credentials: sentinels for the masked variables and files (a plan of
+    // srt's own makes some without a session).
+    let own_sentinels = crate::credentials::sentinels::Sentinels::default();
+    let sentinels = sentinels.unwrap_or(&own_sentinels);
+    let credential_env = crate::credentials::plan_env(settings, sentinels, |k| std::env::var_os(k))?;
+    let masked_files = crate::credentials::plan_files(settings, sentinels, &cwd, &home_dir())?;
+    warnings.extend(credential_env.warnings.iter().cloned());
+    warnings.extend(masked_files.warnings.iter().cloned());
+    // The session's CA key is never the command's to read, whatever these settings say;
+    // nor are the credential files the settings deny.
+    let denied = crate::credentials::with_denied_files(settings, &masked_files.deny);
+    let hidden = crate::proxy::tls::hide_files(&crate::proxy::mitm::with_socket_protected(&denied), hide);
+    let settings = &hidden;
+    let host = host_facts(settings)?;
     let shared_tmp = sandbox_tmpdir(&host.home, &cwd, &mut warnings);
     bwrap::check_user_namespaces().map_err(|e| Error::new(ErrorCode::MissingDependency, e.0))?;
     let registry = placeholders::Registry::open()?;
@@ -198,6 +208,8 @@ pub fn prepare(
             false,
         ),
     };
+    // Written where only srt writes; bound over the real files.
+    let fakes = crate::credentials::FakeFiles::write(registry.dir(), &masked_files)?;
     let facts = RunFacts {
         settings,
         cwd,
@@ -220,7 +232,8 @@ pub fn prepare(
         git_config_count: host.git_config_count,
         git_ssh_command: host.git_ssh_command,
         trust_bundle: trust_bundle.map(Path::to_path_buf),
-        credential_env: credential_env.cloned().unwrap_or_default(),
+        credential_env,
+        masked_files: fakes.binds().to_vec(),
         helper,
         command,
     };
@@ -281,6 +294,7 @@ pub fn prepare(
         protected: run.protected,
         tmp: own_tmp,
         limits,
+        fakes,
     })
 }
 
@@ -370,6 +384,7 @@ pub fn linux_arguments(
         trust_bundle,
         // What a run would set: sentinels of a registry of its own.
         credential_env: crate::credentials::plan_env(settings, &Default::default(), |k| std::env::var_os(k))?,
+        masked_files: Vec::new(),
         helper,
         command: argv,
         cwd,

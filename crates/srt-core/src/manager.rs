@@ -57,6 +57,9 @@ pub struct Session {
     tmp: Mutex<Option<crate::sandbox::linux::private_tmp::PrivateTmp>>,
     /// With `tlsTerminate`: the CA bundle its sandboxes trust, in its directory.
     bundle: Option<crate::proxy::tls::BundleFile>,
+    /// The files its sandboxes read in place of masked credential files:
+    /// kept while any wrapped line may still run, that is, the session.
+    fakes: Mutex<Vec<crate::credentials::FakeFiles>>,
 }
 
 /// bubblewrap's words for a shell line: each quoted, but the directory to
@@ -113,6 +116,7 @@ impl Session {
             active: Mutex::new(0),
             tmp: Mutex::new(None),
             bundle,
+            fakes: Mutex::default(),
         })
     }
 
@@ -190,8 +194,6 @@ impl Session {
         let session_tmp = tmp.as_ref().map(|t| t.path().to_path_buf());
         let tag = format!("w{n}");
         let hide = self.secret_files();
-        let credential_env =
-            crate::credentials::plan_env(settings, &self.core.proxy.sentinels, |k| std::env::var_os(k))?;
         let options = crate::launch::PrepareOptions {
             claim_tag: Some(&tag),
             cwd,
@@ -199,7 +201,7 @@ impl Session {
             package: &self.core.package,
             trust_bundle: self.bundle.as_ref().map(|b| b.path()),
             hide: &hide,
-            credential_env: Some(&credential_env),
+            sentinels: Some(&self.core.proxy.sentinels),
             ..Default::default()
         };
         let prepared = crate::launch::prepare(settings, argv, self.helper.clone(), &handover, options);
@@ -225,6 +227,9 @@ impl Session {
             checks = shell_quote_bytes(checks.as_os_str()),
             argv = line_words(&prepared.argv).join(" ")
         );
+        if !prepared.fakes.binds().is_empty() {
+            self.fakes.lock().unwrap_or_else(|e| e.into_inner()).push(prepared.fakes);
+        }
         let key = command_id.unwrap_or(command).to_string();
         let entry = Pending {
             key: Some(key),
@@ -257,6 +262,7 @@ impl Session {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).clear();
         let _ = std::fs::remove_dir_all(&self.dir);
         self.tmp.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.fakes.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 

@@ -44,20 +44,20 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
     }
     if let Some(cr) = &s.credentials {
         for (i, f) in cr.files.iter().flatten().enumerate() {
-            if f.mode == super::CredentialMode::Mask {
-                refuse(
-                    &format!("credentials.files[{i}].mode"),
-                    "masked files are not implemented yet; mode \"deny\" is",
-                );
+            if let Some(Err(e)) = f.extract.as_deref().map(crate::credentials::extract::compile) {
+                refuse(&format!("credentials.files[{i}].extract"), &e);
+            }
+            if f.decode.is_some() || f.mask_claims.is_some() {
+                refuse(&format!("credentials.files[{i}].decode"), "JWT masking is not implemented yet");
             }
         }
         for (i, v) in cr.env_vars.iter().flatten().enumerate() {
             let path = format!("credentials.envVars[{i}]");
-            if v.extract.is_some() {
-                refuse(&format!("{path}.extract"), "masking part of a value is not implemented yet; whole values are");
+            if let Some(Err(e)) = v.extract.as_deref().map(crate::credentials::extract::compile) {
+                refuse(&format!("{path}.extract"), &e);
             }
             if v.decode.is_some() || v.mask_claims.is_some() {
-                refuse(&format!("{path}.decode"), "JWT masking is not implemented yet; whole values are");
+                refuse(&format!("{path}.decode"), "JWT masking is not implemented yet");
             }
             // The original re-signs requests made with masked AWS keys; srt-rs does not yet,
             // so such a request would go out signed with the sentinel.

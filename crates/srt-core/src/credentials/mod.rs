@@ -4,10 +4,13 @@
 //! value only on requests to that credential's hosts (in a terminated TLS
 //! tunnel, or in cleartext with `allowPlaintextInject`).
 
+pub mod extract;
 pub mod sentinels;
 pub mod substitute;
 
-use crate::config::{CredentialMode, PathEntry, Settings};
+use std::path::PathBuf;
+
+use crate::config::{CredentialMode, OnExtractNoMatch, PathEntry, Settings};
 use crate::policy::decide::Pattern;
 use crate::policy::domain::EntryKind;
 
@@ -18,6 +21,8 @@ pub struct CredentialEnv {
     pub set: Vec<(String, String)>,
     /// Denied variables, unset.
     pub unset: Vec<String>,
+    /// What could not be masked as asked, for stderr.
+    pub warnings: Vec<String>,
 }
 
 impl CredentialEnv {
@@ -60,8 +65,29 @@ pub fn plan_env(
                 let named = v.inject_hosts.as_deref();
                 let hosts = inject_hosts(named, &settings.network.allowed_domains)?;
                 let key = format!("{}\0{:?}", v.name, named.unwrap_or(settings.network.allowed_domains.as_slice()));
-                let sentinel = sentinels.register(&key, &v.name, &real, hosts)?;
-                out.set.push((v.name.clone(), sentinel));
+                let Some(pattern) = &v.extract else {
+                    out.set.push((v.name.clone(), sentinels.register(&key, &v.name, &real, hosts)?));
+                    continue;
+                };
+                let re = extract::compile(pattern)?;
+                let fake = extract::substitute(&real, &re, false, |cap, i| {
+                    sentinels.register(&format!("{key}#{i}"), &v.name, cap, hosts.clone())
+                })
+                .map_err(|e| format!("credentials.envVars {}: {e}", v.name))?;
+                match (fake, v.on_extract_no_match.unwrap_or(OnExtractNoMatch::Warn)) {
+                    (Some(fake), _) => out.set.push((v.name.clone(), fake)),
+                    (None, OnExtractNoMatch::Deny) => out.unset.push(v.name.clone()),
+                    (None, OnExtractNoMatch::Error) => {
+                        return Err(format!(
+                            "credentials.envVars {}: the extract pattern {pattern:?} matched nothing (onExtractNoMatch: \"error\")",
+                            v.name
+                        ))
+                    }
+                    (None, OnExtractNoMatch::Warn) => out.warnings.push(format!(
+                        "credentials.envVars {}: the extract pattern {pattern:?} matched nothing in its value: the variable is left UNPROTECTED inside (set onExtractNoMatch to \"deny\" or \"error\" to refuse that)",
+                        v.name
+                    )),
+                }
             }
         }
     }
@@ -89,8 +115,10 @@ fn inject_hosts(own: Option<&[String]>, allowed: &[String]) -> Result<Vec<Patter
     }
 }
 
-/// The settings with the denied credential files added to `denyRead`.
-pub fn with_denied_files(settings: &Settings) -> std::borrow::Cow<'_, Settings> {
+/// The settings with the denied credential files added to `denyRead`, and
+/// `more` (masked files that cannot be masked here, or whose pattern
+/// matched nothing with `onExtractNoMatch: "deny"`).
+pub fn with_denied_files<'a>(settings: &'a Settings, more: &[PathBuf]) -> std::borrow::Cow<'a, Settings> {
     let files: Vec<&str> = settings
         .credentials
         .iter()
@@ -98,10 +126,222 @@ pub fn with_denied_files(settings: &Settings) -> std::borrow::Cow<'_, Settings> 
         .filter(|f| f.mode == CredentialMode::Deny)
         .map(|f| f.path.as_str())
         .collect();
-    if files.is_empty() {
+    if files.is_empty() && more.is_empty() {
         return std::borrow::Cow::Borrowed(settings);
     }
     let mut denied = settings.clone();
     denied.filesystem.deny_read.extend(files.into_iter().map(|f| PathEntry::Pattern(f.to_string())));
+    denied.filesystem.deny_read.extend(more.iter().map(|f| PathEntry::Literal(f.display().to_string())));
     std::borrow::Cow::Owned(denied)
+}
+
+/// What the masked files become.
+#[derive(Debug, Default)]
+pub struct FilePlan {
+    /// Each masked file and what the sandbox reads in its place.
+    pub fakes: Vec<(PathBuf, String)>,
+    /// Files to deny instead (a pattern that matched nothing, with `deny`).
+    pub deny: Vec<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// The masked files of `settings`: each read now, its secret (the whole
+/// file, or what `extract` captures) registered with `sentinels`.
+pub fn plan_files(
+    settings: &Settings,
+    sentinels: &sentinels::Sentinels,
+    cwd: &std::path::Path,
+    home: &std::path::Path,
+) -> Result<FilePlan, String> {
+    let mut out = FilePlan::default();
+    let Some(cr) = &settings.credentials else { return Ok(out) };
+    for f in cr.files.iter().flatten().filter(|f| f.mode == CredentialMode::Mask) {
+        let named = crate::sandbox::paths::absolute(&PathEntry::Literal(f.path.clone()), cwd, home);
+        // Where it really is: a bind lands on a link's target.
+        let path = std::fs::canonicalize(&named).unwrap_or(named);
+        let content = match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(_) => {
+                    // Its secret cannot be swapped back: not shown at all.
+                    out.warnings.push(format!(
+                        "credentials.files {}: not UTF-8 text, so it is denied instead of masked",
+                        f.path
+                    ));
+                    out.deny.push(path);
+                    continue;
+                }
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                out.warnings.push(format!("credentials.files {}: {e}; denied instead of masked", f.path));
+                out.deny.push(path);
+                continue;
+            }
+        };
+        let named = f.inject_hosts.as_deref();
+        let hosts = inject_hosts(named, &settings.network.allowed_domains)?;
+        let key =
+            format!("file:{}\0{:?}", path.display(), named.unwrap_or(settings.network.allowed_domains.as_slice()));
+        let Some(pattern) = &f.extract else {
+            let fake = sentinels.register(&key, &f.path, &content, hosts)?;
+            out.fakes.push((path, fake));
+            continue;
+        };
+        let re = extract::compile(pattern)?;
+        let fake = extract::substitute(&content, &re, f.mask_duplicates == Some(true), |cap, i| {
+            sentinels.register(&format!("{key}#{i}"), &f.path, cap, hosts.clone())
+        })
+        .map_err(|e| format!("credentials.files {}: {e}", f.path))?;
+        match (fake, f.on_extract_no_match.unwrap_or(OnExtractNoMatch::Warn)) {
+            (Some(fake), _) => out.fakes.push((path, fake)),
+            (None, OnExtractNoMatch::Deny) => out.deny.push(path),
+            (None, OnExtractNoMatch::Error) => {
+                return Err(format!(
+                    "credentials.files {}: the extract pattern {pattern:?} matched nothing (onExtractNoMatch: \"error\")",
+                    f.path
+                ))
+            }
+            (None, OnExtractNoMatch::Warn) => out.warnings.push(format!(
+                "credentials.files {}: the extract pattern {pattern:?} matched nothing: the file is left UNPROTECTED inside (set onExtractNoMatch to \"deny\" or \"error\" to refuse that)",
+                f.path
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// The files a sandbox reads in place of masked ones, written where only
+/// srt can (the sandbox sees them bound read-only over the real ones);
+/// removed when dropped.
+pub struct FakeFiles(Vec<(PathBuf, PathBuf)>);
+
+impl FakeFiles {
+    /// Writes each fake of `plan` into `dir`.
+    pub fn write(dir: &std::path::Path, plan: &FilePlan) -> Result<FakeFiles, String> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut written = FakeFiles(Vec::new());
+        for (real, content) in &plan.fakes {
+            let name = crate::sys::random_hex(8).map_err(|e| format!("cannot read random bytes: {e}"))?;
+            let fake = dir.join(format!("masked-{}-{name}", std::process::id()));
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&fake)
+                .map_err(|e| format!("cannot write a masked file {}: {e}", fake.display()))?;
+            written.0.push((fake.clone(), real.clone()));
+            file.write_all(content.as_bytes()).map_err(|e| format!("cannot write {}: {e}", fake.display()))?;
+        }
+        Ok(written)
+    }
+
+    /// (fake, real) pairs: what to bind over what.
+    pub fn binds(&self) -> &[(PathBuf, PathBuf)] {
+        &self.0
+    }
+}
+
+impl Drop for FakeFiles {
+    fn drop(&mut self) {
+        for (fake, _) in &self.0 {
+            let _ = std::fs::remove_file(fake);
+        }
+    }
+}
+
+/// The masked files of `settings`, where they are: on macOS, which cannot
+/// show a file in another's place, they are denied instead (as the original).
+pub fn masked_file_paths(settings: &Settings, cwd: &std::path::Path, home: &std::path::Path) -> Vec<PathBuf> {
+    settings
+        .credentials
+        .iter()
+        .flat_map(|c| c.files.iter().flatten())
+        .filter(|f| f.mode == CredentialMode::Mask)
+        .map(|f| crate::sandbox::paths::absolute(&PathEntry::Literal(f.path.clone()), cwd, home))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(credentials: serde_json::Value) -> Settings {
+        let doc = serde_json::json!({
+            "network": {"allowedDomains": ["api.example.com"], "deniedDomains": [], "tlsTerminate": {}},
+            "filesystem": {"denyRead": [], "allowWrite": [], "denyWrite": []},
+            "credentials": credentials,
+        });
+        crate::config::parse_settings(&doc.to_string()).unwrap().settings
+    }
+
+    #[test]
+    fn variables_are_unset_masked_whole_or_in_part_and_a_miss_goes_by_on_extract_no_match() {
+        let s = settings(serde_json::json!({"envVars": [
+            {"name": "GONE", "mode": "deny"},
+            {"name": "WHOLE", "mode": "mask"},
+            {"name": "URL", "mode": "mask", "extract": ":([^:@]+)@"},
+            {"name": "MISSWARN", "mode": "mask", "extract": "token=(\\w+)"},
+            {"name": "MISSDENY", "mode": "mask", "extract": "token=(\\w+)", "onExtractNoMatch": "deny"},
+            {"name": "UNSET", "mode": "mask"},
+        ]}));
+        let env = |k: &str| match k {
+            "WHOLE" => Some("whole-secret".into()),
+            "URL" => Some("postgres://app:pw123@db/x".into()),
+            "MISSWARN" | "MISSDENY" => Some("no token here".into()),
+            _ => None,
+        };
+        let reg = sentinels::Sentinels::default();
+        let out = plan_env(&s, &reg, env).unwrap();
+        assert_eq!(out.unset, ["GONE", "MISSDENY"]);
+        let set: std::collections::HashMap<_, _> = out.set.iter().cloned().collect();
+        assert!(set["WHOLE"].starts_with(sentinels::PREFIX));
+        let url = &set["URL"];
+        assert!(
+            url.starts_with("postgres://app:fake_value_") && url.ends_with("@db/x") && !url.contains("pw123"),
+            "{url}"
+        );
+        assert!(!set.contains_key("MISSWARN") && !set.contains_key("UNSET"));
+        assert_eq!(out.warnings.len(), 1);
+        assert!(out.warnings[0].contains("MISSWARN") && out.warnings[0].contains("UNPROTECTED"));
+        let api = crate::policy::host::Host::Name("api.example.com".into());
+        let reals: Vec<Vec<u8>> = reg.for_host(&api, 443).into_iter().map(|(_, r)| r).collect();
+        assert_eq!(reals, [b"whole-secret".to_vec(), b"pw123".to_vec()]);
+        let strict = settings(serde_json::json!({"envVars": [
+            {"name": "MISSWARN", "mode": "mask", "extract": "token=(\\w+)", "onExtractNoMatch": "error"}]}));
+        assert!(plan_env(&strict, &reg, env).unwrap_err().contains("matched nothing"));
+        // Not UTF-8: unset, never shown.
+        use std::os::unix::ffi::OsStringExt;
+        let bytes = |_: &str| Some(std::ffi::OsString::from_vec(vec![0xff, 0xfe]));
+        let only = settings(serde_json::json!({"envVars": [{"name": "RAW", "mode": "mask"}]}));
+        assert_eq!(plan_env(&only, &reg, bytes).unwrap().unset, ["RAW"]);
+    }
+
+    #[test]
+    fn masked_files_get_fakes_in_a_private_place_that_go_with_them() {
+        let dir = std::env::temp_dir().join(format!("srt-test-cred-{}", crate::sys::random_hex(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("netrc"), "machine api.example.com login bob password hunter2\n").unwrap();
+        std::fs::write(dir.join("token"), "tok-123").unwrap();
+        let s = settings(serde_json::json!({"files": [
+            {"path": "netrc", "mode": "mask", "extract": "password (\\S+)"},
+            {"path": "token", "mode": "mask"},
+            {"path": "missing", "mode": "mask"},
+        ]}));
+        let reg = sentinels::Sentinels::default();
+        let plan = plan_files(&s, &reg, &dir, &dir).unwrap();
+        assert_eq!(plan.fakes.len(), 2);
+        assert!(plan.fakes[0].1.starts_with("machine api.example.com login bob password fake_value_"));
+        assert!(!plan.fakes[0].1.contains("hunter2") && plan.fakes[1].1.starts_with(sentinels::PREFIX));
+        let written = FakeFiles::write(&dir, &plan).unwrap();
+        let (fake, real) = written.binds()[0].clone();
+        assert_eq!(real, dir.join("netrc"));
+        assert_eq!(std::fs::read_to_string(&fake).unwrap(), plan.fakes[0].1);
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&fake).unwrap().permissions().mode() & 0o777, 0o600);
+        drop(written);
+        assert!(!fake.exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE, HOST};
+use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, HOST, UPGRADE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -39,6 +39,8 @@ struct Upstream {
     /// The connection dialed before the CONNECT was answered (guard-checked).
     dialed: Option<Dialed>,
     sender: Option<hyper::client::conn::http1::SendRequest<Body>>,
+    /// After a `101 Switching Protocols`: the relay of the upgraded connection.
+    relay: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Serves the tunnel on `stream` (what the command sends after `200`).
@@ -90,7 +92,8 @@ where
     };
     let Ok(Some((tls, sni))) = tokio::time::timeout_at(deadline, handshake).await else { return };
     let tunnel = Arc::new(tunnel);
-    let upstream = Arc::new(tokio::sync::Mutex::new(Upstream { dialed: Some(dialed), sender: None }));
+    let upstream = Arc::new(tokio::sync::Mutex::new(Upstream { dialed: Some(dialed), sender: None, relay: None }));
+    let shared = upstream.clone();
     let service = hyper::service::service_fn(move |req| {
         let (tunnel, upstream, sni) = (tunnel.clone(), upstream.clone(), sni.clone());
         async move { Ok::<_, std::convert::Infallible>(forward(req, &tunnel, &upstream, sni).await) }
@@ -100,7 +103,13 @@ where
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(std::time::Duration::from_secs(30))
         .serve_connection(TokioIo::new(tls), service)
+        .with_upgrades()
         .await;
+    // An upgraded connection (WebSocket) still holds the tunnel's place.
+    let relay = shared.lock().await.relay.take();
+    if let Some(relay) = relay {
+        let _ = relay.await;
+    }
 }
 
 /// The host as a certificate names it (an IPv6 address without brackets).
@@ -164,11 +173,12 @@ async fn forward(
             return refuse(reason, StatusCode::MISDIRECTED_REQUEST);
         }
     }
-    if crate::proxy::http::asks_upgrade(req.headers()) {
-        return text(
-            StatusCode::NOT_IMPLEMENTED,
-            "srt: connection upgrades (WebSocket) inside a terminated TLS tunnel are not supported yet; list the host in tlsTerminate.excludeDomains\n".into(),
-        );
+    // An upgrade (WebSocket) goes on once the request was judged; after the
+    // 101 the bytes are the protocol's own, as opaque as a tunnel's.
+    let upgrade =
+        crate::proxy::http::asks_upgrade(req.headers()).then(|| req.headers().get(UPGRADE).cloned()).flatten();
+    if upgrade.is_some() && tunnel.config.refuse_opaque_tunnels {
+        return refuse("refuseOpaqueTunnels: an upgraded connection cannot be inspected".into(), StatusCode::FORBIDDEN);
     }
     let to = Destination {
         proxy: &tunnel.proxy,
@@ -184,7 +194,12 @@ async fn forward(
         Screened::Refuse(response) => return response,
     };
     let observer = allowed.on_response.take();
+    let client_upgrade = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
     crate::proxy::http::strip_hop_by_hop(req.headers_mut());
+    if let Some(u) = &upgrade {
+        req.headers_mut().insert(CONNECTION, HeaderValue::from_static("upgrade"));
+        req.headers_mut().insert(UPGRADE, u.clone());
+    }
     let authority =
         if tunnel.port == 443 { tunnel.target.to_string() } else { format!("{}:{}", tunnel.target, tunnel.port) };
     if let Ok(value) = HeaderValue::from_str(&authority) {
@@ -231,6 +246,22 @@ async fn forward(
     }
     match sender.send_request(req).await {
         Ok(mut response) => {
+            if let (StatusCode::SWITCHING_PROTOCOLS, Some(client_side)) = (response.status(), client_upgrade) {
+                let server_side = hyper::upgrade::on(&mut response);
+                up.relay = Some(tokio::spawn(async move {
+                    if let (Ok(c), Ok(s)) = (client_side.await, server_side.await) {
+                        crate::proxy::tunnel::relay(TokioIo::new(c), TokioIo::new(s)).await;
+                    }
+                }));
+                let agreed = response.headers().get(UPGRADE).cloned();
+                crate::proxy::http::strip_hop_by_hop(response.headers_mut());
+                filter::finish_response(&mut response, &tunnel.config, observer);
+                response.headers_mut().insert(CONNECTION, HeaderValue::from_static("upgrade"));
+                if let Some(a) = agreed {
+                    response.headers_mut().insert(UPGRADE, a);
+                }
+                return response.map(|b| b.boxed());
+            }
             crate::proxy::http::strip_hop_by_hop(response.headers_mut());
             filter::finish_response(&mut response, &tunnel.config, observer);
             crate::proxy::http::scrub(&pairs, response.map(|b| b.boxed()))
@@ -299,7 +330,7 @@ async fn connect_upstream(
         .await
         .map_err(|e| UpstreamError::Failed(format!("HTTP to {} failed: {e}", tunnel.target)))?;
     tokio::spawn(async move {
-        let _ = conn.await;
+        let _ = conn.with_upgrades().await;
     });
     Ok(sender)
 }

@@ -303,7 +303,12 @@ mod tests {
     /// A bwrap in a directory `name` under a fresh temporary directory.
     fn planted(name: &str) -> (PathBuf, PathBuf) {
         use std::os::unix::fs::PermissionsExt;
-        let top = std::env::temp_dir().join(format!("srt-bwrap-{name}-{}", std::process::id()));
+        // Unique per call: tests run at once in one process.
+        let top = std::env::temp_dir().join(format!(
+            "srt-bwrap-{name}-{}-{}",
+            std::process::id(),
+            crate::sys::random_hex(6).unwrap()
+        ));
         let dir = top.join(name);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&top, std::fs::Permissions::from_mode(0o755)).unwrap();

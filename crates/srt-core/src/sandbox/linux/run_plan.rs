@@ -73,6 +73,8 @@ pub struct RunFacts<'a> {
     pub trust_bundle: Option<PathBuf>,
     /// Credential variables: masked ones set to their sentinels, denied ones unset.
     pub credential_env: crate::credentials::CredentialEnv,
+    /// Masked credential files: (fake, real), the fake bound read-only over the real.
+    pub masked_files: Vec<(PathBuf, PathBuf)>,
     pub command: Vec<OsString>,
 }
 
@@ -143,6 +145,9 @@ pub fn plan_run(facts: &RunFacts<'_>, fs: &dyn FsView) -> RunPlan {
         fs_plan.mounts.push(Mount::RoBind(bundle.clone(), bundle.clone()));
         let path = bundle.display().to_string();
         fs_plan.env.extend(crate::proxy::tls::CA_TRUST_VARS.iter().map(|v| (v.to_string(), path.clone())));
+    }
+    for (fake, real) in &facts.masked_files {
+        fs_plan.mounts.push(Mount::RoBind(fake.clone(), real.clone()));
     }
     fs_plan.mounts.push(Mount::RemountRo(facts.registry.clone()));
     // The caller's values srt extends, unless they are credentials.

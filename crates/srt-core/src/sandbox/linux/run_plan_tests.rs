@@ -57,6 +57,7 @@ fn facts(s: &Settings, channel: Channel) -> RunFacts<'_> {
         git_ssh_command: Some("ssh -i /k".into()),
         trust_bundle: None,
         credential_env: Default::default(),
+        masked_files: Vec::new(),
         command: ["sh", "-c", "echo hi"].map(OsString::from).into(),
     }
 }

@@ -249,7 +249,8 @@ impl MacSession {
         let secret = random_hex(16)?;
         // The session's CA key is never the command's to read, whatever these settings say.
         let secret_files = self.secret_files();
-        let denied = crate::credentials::with_denied_files(settings);
+        let as_denied = crate::credentials::masked_file_paths(settings, &cwd, &crate::launch::home_dir());
+        let denied = crate::credentials::with_denied_files(settings, &as_denied);
         let hidden = crate::proxy::tls::hide_files(&crate::proxy::mitm::with_socket_protected(&denied), &secret_files);
         let settings = &hidden;
         let credential_env = crate::credentials::plan_env(settings, &self.proxy.sentinels, |k| std::env::var_os(k))?;
@@ -301,7 +302,9 @@ impl MacSession {
         self.tokens.insert(secret, Arc::new(client));
         // Last: a masked variable's sentinel wins over anything above.
         set.extend(credential_env.set);
-        Ok(Prepared { profile: planned.text, unset: credential_env.unset, set, warnings: planned.warnings })
+        let mut warnings = planned.warnings;
+        warnings.extend(credential_env.warnings);
+        Ok(Prepared { profile: planned.text, unset: credential_env.unset, set, warnings })
     }
 
     /// Wraps `command` (run by `shell -c`) for `sh -c`: the original's
