@@ -484,6 +484,19 @@ describe('TLS termination (tlsTerminate)', () => {
     assert.match(r.stdout, /^own-ca \/k\n0\nissuer=\s*CN\s*=\s*srt test CA\n$/, r.stderr)
   })
 
+  it('TLS through SOCKS5 is terminated too: judged per request, and allowed with refuseOpaqueTunnels', async () => {
+    const s = await webServers('socks-terminated')
+    const r = await run(
+      `${viaProxy} curl -sS --socks5-hostname localhost:1080 https://localhost:${s.secure}/s; ` +
+        `curl -sS --socks5-hostname localhost:1080 -w '%{http_code}\\n' -H 'Host: elsewhere.example' https://localhost:${s.secure}/h; ` +
+        `curl -sS --socks5-hostname localhost:1080 http://localhost:${s.plain}/plain; echo "exit $?"`,
+      { ...terminate(), requireHostMatch: true, refuseOpaqueTunnels: true },
+    )
+    // The plain HTTP one carries no TLS: refused under refuseOpaqueTunnels.
+    assert.match(r.stdout, /^socks-terminated \/s\nsrt: requireHostMatch: the request names elsewhere\.example:443, not the tunnel's host\n421\nexit (52|56)\n$/, r.stderr)
+    assert.deepEqual(s.hosts, [`localhost:${s.secure}`])
+  })
+
   it('an upgraded connection (WebSocket) in a terminated tunnel is judged, then relayed; refuseOpaqueTunnels refuses it', async () => {
     // The server answers an upgrade with 101 and then echoes raw bytes (framing is the protocol's own).
     const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => res.end('plain\n'))

@@ -1,7 +1,8 @@
 //! The SOCKS5 proxy (RFC 1928, reference §6.3): no authentication or
 //! username/password (RFC 1929, any credentials: the listener identifies
 //! the sandbox), CONNECT only, IPv4, IPv6 and domain addresses, and the
-//! RFC's reply codes on refusal.
+//! RFC's reply codes on refusal. With `tlsTerminate`, TLS in a SOCKS tunnel
+//! is terminated as in a CONNECT one.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
@@ -117,12 +118,29 @@ pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, clients: Clients) {
             return;
         }
     };
-    if config.refuse_opaque_tunnels {
+    // With tlsTerminate, a SOCKS tunnel is terminated like a CONNECT one:
+    // then it is no longer opaque.
+    let terminated = match (proxy.terminator(), &config.tls) {
+        (Some(t), Some(rules)) if rules.terminates(&target, port) => Some((t, rules.clone())),
+        _ => None,
+    };
+    if config.refuse_opaque_tunnels && terminated.is_none() {
         let refusal = Refusal::Policy("refuseOpaqueTunnels".into());
         proxy.refused(&target.to_string(), port, &refusal, &client);
         let _ = reply(&mut stream, GENERAL_FAILURE).await;
         return;
     }
+    // A place among the terminated tunnels before anything is dialed.
+    let slot = match &terminated {
+        Some((terminator, rules)) => match terminator.enter(rules.max_tunnels) {
+            Some(slot) => Some(slot),
+            None => {
+                let _ = reply(&mut stream, GENERAL_FAILURE).await;
+                return;
+            }
+        },
+        None => None,
+    };
     let upstream = match dial_tunnel(&target, port, &config).await {
         Ok(s) => s,
         Err(DialError::Refused(r)) => {
@@ -136,7 +154,14 @@ pub async fn serve(mut stream: TcpStream, proxy: Arc<Proxy>, clients: Clients) {
             return;
         }
     };
-    if reply(&mut stream, GRANTED).await.is_ok() {
-        tunnel::relay_to(stream, upstream).await;
+    if reply(&mut stream, GRANTED).await.is_err() {
+        return;
+    }
+    match (terminated, slot) {
+        (Some((terminator, rules)), Some(slot)) => {
+            let tunnel = super::tls::tunnel::Tunnel { proxy, client, terminator, rules, config, target, port };
+            super::tls::tunnel::serve(tunnel, stream, upstream, slot).await;
+        }
+        _ => tunnel::relay_to(stream, upstream).await,
     }
 }
