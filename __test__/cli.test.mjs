@@ -205,7 +205,7 @@ for (const kind of Object.keys(kinds)) {
           /javaAgentJarPath: not supported yet/,
         )
         assert.match(r.stderr, /weaker rules/)
-        refused(['--settings', settingsFile(dir, config({ credentials: { envVars: [{ name: 'TOKEN', mode: 'mask', decode: 'jwt' }], allowPlaintextInject: true } }))], /credentials\.envVars\[0\]\.decode: not supported yet/)
+        refused(['--settings', settingsFile(dir, config({ credentials: { envVars: [{ name: 'AWS_SECRET_ACCESS_KEY', mode: 'mask' }], allowPlaintextInject: true } }))], /credentials\.envVars\[0\]\.name: not supported yet/)
       })
 
       it('reports an unknown key by name and runs', () => {

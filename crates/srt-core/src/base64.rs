@@ -1,5 +1,5 @@
 //! Standard base64 (RFC 4648, padded): proxy credentials, both ways, and
-//! the command names macOS log tags carry.
+//! the command names macOS log tags carry; base64url for JWTs.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -33,6 +33,27 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+/// base64url without padding (RFC 4648 §5), as JWTs spell their segments.
+pub fn encode_url(bytes: &[u8]) -> String {
+    encode(bytes)
+        .trim_end_matches('=')
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// The bytes a base64url text (padded or not) encodes.
+pub fn decode_url(text: &str) -> Option<Vec<u8>> {
+    if text.contains(['+', '/']) {
+        return None;
+    }
+    decode(&text.replace('-', "+").replace('_', "/"))
 }
 
 #[cfg(test)]

@@ -47,17 +47,11 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
             if let Some(Err(e)) = f.extract.as_deref().map(crate::credentials::extract::compile) {
                 refuse(&format!("credentials.files[{i}].extract"), &e);
             }
-            if f.decode.is_some() || f.mask_claims.is_some() {
-                refuse(&format!("credentials.files[{i}].decode"), "JWT masking is not implemented yet");
-            }
         }
         for (i, v) in cr.env_vars.iter().flatten().enumerate() {
             let path = format!("credentials.envVars[{i}]");
             if let Some(Err(e)) = v.extract.as_deref().map(crate::credentials::extract::compile) {
                 refuse(&format!("{path}.extract"), &e);
-            }
-            if v.decode.is_some() || v.mask_claims.is_some() {
-                refuse(&format!("{path}.decode"), "JWT masking is not implemented yet");
             }
             // The original re-signs requests made with masked AWS keys; srt-rs does not yet,
             // so such a request would go out signed with the sentinel.

@@ -43,6 +43,10 @@ pub fn substitute(
         let mut by_length = captures.clone();
         by_length.sort_by_key(|(c, _)| std::cmp::Reverse(c.len()));
         for (cap, sentinel) in by_length {
+            // A capture the callback declined to mask (it gave it back).
+            if sentinel == cap {
+                continue;
+            }
             for (start, _) in content.match_indices(cap.as_str()) {
                 let end = start + cap.len();
                 if !spans.iter().any(|(s, e, _)| start < *e && *s < end) {

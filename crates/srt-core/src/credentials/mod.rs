@@ -5,12 +5,13 @@
 //! tunnel, or in cleartext with `allowPlaintextInject`).
 
 pub mod extract;
+pub mod jwt;
 pub mod sentinels;
 pub mod substitute;
 
 use std::path::PathBuf;
 
-use crate::config::{CredentialMode, OnExtractNoMatch, PathEntry, Settings};
+use crate::config::{CredentialDecode, CredentialMode, OnExtractNoMatch, PathEntry, Settings};
 use crate::policy::decide::Pattern;
 use crate::policy::domain::EntryKind;
 
@@ -65,6 +66,22 @@ pub fn plan_env(
                 let named = v.inject_hosts.as_deref();
                 let hosts = inject_hosts(named, &settings.network.allowed_domains)?;
                 let key = format!("{}\0{:?}", v.name, named.unwrap_or(settings.network.allowed_domains.as_slice()));
+                if v.decode == Some(CredentialDecode::Jwt) {
+                    let fake = match jwt_fake(&real, v.mask_claims.as_deref(), |claim, value| {
+                        sentinels.register(&format!("{key}#{claim}"), &v.name, value, hosts.clone())
+                    })? {
+                        Some(fake) => fake,
+                        None => {
+                            out.warnings.push(format!(
+                                "credentials.envVars {}: decode \"jwt\", but its value is no JWT (or holds none of maskClaims): the variable is left UNPROTECTED inside",
+                                v.name
+                            ));
+                            continue;
+                        }
+                    };
+                    out.set.push((v.name.clone(), sentinels.register_with(&key, &v.name, &fake, &real, hosts)?));
+                    continue;
+                }
                 let Some(pattern) = &v.extract else {
                     out.set.push((v.name.clone(), sentinels.register(&key, &v.name, &real, hosts)?));
                     continue;
@@ -105,6 +122,23 @@ pub fn rehost(settings: &Settings, sentinels: &sentinels::Sentinels) -> Result<(
     }
     sentinels.rehost(&masked);
     Ok(())
+}
+
+/// The fake of a JWT: the whole token faked, or with `claims`, the token
+/// with those claims masked by `claim_sentinel`. `None` when `token` is no
+/// JWT, or holds none of the claims.
+fn jwt_fake(
+    token: &str,
+    claims: Option<&[String]>,
+    claim_sentinel: impl FnMut(&str, &str) -> Result<String, String>,
+) -> Result<Option<String>, String> {
+    if !jwt::verify(token) {
+        return Ok(None);
+    }
+    match claims {
+        Some(claims) if !claims.is_empty() => jwt::mask_claims(token, claims, claim_sentinel),
+        _ => Ok(Some(jwt::fake(&sentinels::fresh()?))),
+    }
 }
 
 /// A credential's hosts: its own `injectHosts`, else every allowed domain.
@@ -183,16 +217,38 @@ pub fn plan_files(
         let hosts = inject_hosts(named, &settings.network.allowed_domains)?;
         let key =
             format!("file:{}\0{:?}", path.display(), named.unwrap_or(settings.network.allowed_domains.as_slice()));
-        let Some(pattern) = &f.extract else {
-            let fake = sentinels.register(&key, &f.path, &content, hosts)?;
-            out.fakes.push((path, fake));
-            continue;
+        let jwts = f.decode == Some(CredentialDecode::Jwt);
+        let pattern = match (&f.extract, jwts) {
+            (Some(p), _) => p.as_str(),
+            (None, true) => jwt::DEFAULT_PATTERN,
+            (None, false) => {
+                let fake = sentinels.register(&key, &f.path, &content, hosts)?;
+                out.fakes.push((path, fake));
+                continue;
+            }
         };
         let re = extract::compile(pattern)?;
+        let mut masked = 0;
         let fake = extract::substitute(&content, &re, f.mask_duplicates == Some(true), |cap, i| {
-            sentinels.register(&format!("{key}#{i}"), &f.path, cap, hosts.clone())
+            let name = format!("{key}#{i}");
+            if !jwts {
+                masked += 1;
+                return sentinels.register(&name, &f.path, cap, hosts.clone());
+            }
+            let claim_sentinel = |claim: &str, value: &str| {
+                sentinels.register(&format!("{key}#jwt{i}.{claim}"), &f.path, value, hosts.clone())
+            };
+            match jwt_fake(cap, f.mask_claims.as_deref(), claim_sentinel)? {
+                Some(fake) => {
+                    masked += 1;
+                    sentinels.register_with(&name, &f.path, &fake, cap, hosts.clone())
+                }
+                // Not a JWT after all: left as it is.
+                None => Ok(cap.to_string()),
+            }
         })
-        .map_err(|e| format!("credentials.files {}: {e}", f.path))?;
+        .map_err(|e| format!("credentials.files {}: {e}", f.path))?
+        .filter(|_| masked > 0);
         match (fake, f.on_extract_no_match.unwrap_or(OnExtractNoMatch::Warn)) {
             (Some(fake), _) => out.fakes.push((path, fake)),
             (None, OnExtractNoMatch::Deny) => out.deny.push(path),
@@ -316,6 +372,49 @@ mod tests {
         let bytes = |_: &str| Some(std::ffi::OsString::from_vec(vec![0xff, 0xfe]));
         let only = settings(serde_json::json!({"envVars": [{"name": "RAW", "mode": "mask"}]}));
         assert_eq!(plan_env(&only, &reg, bytes).unwrap().unset, ["RAW"]);
+    }
+
+    #[test]
+    fn jwts_are_masked_by_tokens_of_their_shape_whole_or_claim_by_claim() {
+        let b = |t: &str| crate::base64::encode_url(t.as_bytes());
+        let token = format!("{}.{}.realsig", b(r#"{"alg":"RS256"}"#), b(r#"{"sub":"u1","email":"e@x.io"}"#));
+        let s = settings(serde_json::json!({"envVars": [
+            {"name": "WHOLE", "mode": "mask", "decode": "jwt"},
+            {"name": "CLAIMS", "mode": "mask", "decode": "jwt", "maskClaims": ["email"]},
+            {"name": "NOTJWT", "mode": "mask", "decode": "jwt"},
+        ]}));
+        let env = |k: &str| match k {
+            "WHOLE" | "CLAIMS" => Some(token.clone().into()),
+            "NOTJWT" => Some("plain".into()),
+            _ => None,
+        };
+        let reg = sentinels::Sentinels::default();
+        let out = plan_env(&s, &reg, env).unwrap();
+        let set: std::collections::HashMap<_, _> = out.set.iter().cloned().collect();
+        assert!(jwt::verify(&set["WHOLE"]) && !set["WHOLE"].contains("realsig"));
+        let claims = &set["CLAIMS"];
+        assert!(
+            jwt::verify(claims) && claims.starts_with(token.split('.').next().unwrap()) && !claims.contains("realsig")
+        );
+        let payload = String::from_utf8(crate::base64::decode_url(claims.split('.').nth(1).unwrap()).unwrap()).unwrap();
+        assert!(payload.contains(r#""sub":"u1""#) && payload.contains(r#""email":"fake_value_"#), "{payload}");
+        assert!(out.warnings.len() == 1 && out.warnings[0].contains("NOTJWT"));
+        // The whole fakes swap back to the token; the claim's sentinel to the claim.
+        let api = crate::policy::host::Host::Name("api.example.com".into());
+        let pairs = reg.for_host(&api, 443);
+        assert!(pairs.iter().any(|(f, r)| f == set["WHOLE"].as_bytes() && *r == token.as_bytes()));
+        assert!(pairs.iter().any(|(f, r)| f == claims.as_bytes() && *r == token.as_bytes()));
+        assert!(pairs.iter().any(|(f, r)| f.starts_with(sentinels::PREFIX.as_bytes()) && r == b"e@x.io"));
+        // In a file: found by the default pattern, a lookalike left alone.
+        let dir = std::env::temp_dir().join(format!("srt-test-jwt-{}", crate::sys::random_hex(6).unwrap()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("creds.json"), format!(r#"{{"token": "{token}", "other": "eyJub3Q.anwt.x"}}"#))
+            .unwrap();
+        let files = settings(serde_json::json!({"files": [{"path": "creds.json", "mode": "mask", "decode": "jwt"}]}));
+        let plan = plan_files(&files, &reg, &dir, &dir).unwrap();
+        let fake = &plan.fakes[0].1;
+        assert!(!fake.contains(&token) && fake.contains("eyJub3Q.anwt.x"), "{fake}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

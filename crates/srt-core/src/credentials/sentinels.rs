@@ -37,15 +37,20 @@ impl std::fmt::Debug for Sentinels {
     }
 }
 
-/// `fake_value_<uuid4>`, padded with random characters to the real value's
-/// length when that is longer, so that a body keeps its length.
-fn mint(real: &str) -> Result<String, String> {
+/// `fake_value_<uuid4>`.
+pub fn fresh() -> Result<String, String> {
     let mut id = [0u8; 16];
     crate::sys::random_bytes(&mut id).map_err(|e| format!("no randomness for a sentinel: {e}"))?;
     id[6] = (id[6] & 0x0f) | 0x40;
     id[8] = (id[8] & 0x3f) | 0x80;
     let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    let mut out = format!("{PREFIX}{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+    Ok(format!("{PREFIX}{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+}
+
+/// `fake_value_<uuid4>`, padded with random characters to the real value's
+/// length when that is longer, so that a body keeps its length.
+fn mint(real: &str) -> Result<String, String> {
+    let mut out = fresh()?;
     let pad = real.len().saturating_sub(out.len());
     if pad > 0 {
         let mut noise = vec![0u8; pad];
@@ -76,6 +81,26 @@ impl Sentinels {
             hosts,
         });
         Ok(sentinel)
+    }
+
+    /// Like `register`, with a fake of the caller's (a JWT of the real
+    /// one's shape), used as it is; a key already known keeps its own.
+    pub fn register_with(
+        &self,
+        key: &str,
+        name: &str,
+        sentinel: &str,
+        real: &str,
+        hosts: Vec<Pattern>,
+    ) -> Result<String, String> {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = entries.iter_mut().find(|e| e.key == key) {
+            e.real = real.to_string();
+            e.hosts = hosts;
+            return Ok(e.sentinel.clone());
+        }
+        entries.push(Entry { key: key.into(), name: name.into(), sentinel: sentinel.into(), real: real.into(), hosts });
+        Ok(sentinel.to_string())
     }
 
     /// After new settings: a credential they no longer mask goes nowhere
