@@ -802,6 +802,87 @@ describe('credentials: denied and masked secrets (the canary test)', () => {
   })
 })
 
+describe('credentials: AWS SigV4 re-signing', () => {
+  // A compact SigV4 signer (header form), the one the client inside and the
+  // fixture's verifier both use; srt's own signer is Rust, written apart.
+  const sigv4 = `
+const crypto = require('crypto')
+const hmac = (k, d) => crypto.createHmac('sha256', k).update(d).digest()
+const sha = (d) => crypto.createHash('sha256').update(d).digest('hex')
+function sign({ method, path, headers, body, keyId, secret, date, region, service }) {
+  const signed = Object.keys(headers).map((h) => h.toLowerCase()).sort()
+  const canonical = [method, path, '', signed.map((h) => h + ':' + String(headers[h]).trim()).join('\\n') + '\\n', signed.join(';'), sha(body)].join('\\n')
+  const scope = date.slice(0, 8) + '/' + region + '/' + service + '/aws4_request'
+  const toSign = ['AWS4-HMAC-SHA256', date, scope, sha(canonical)].join('\\n')
+  let k = hmac('AWS4' + secret, date.slice(0, 8))
+  for (const p of [region, service, 'aws4_request']) k = hmac(k, p)
+  return 'AWS4-HMAC-SHA256 Credential=' + keyId + '/' + scope + ', SignedHeaders=' + signed.join(';') + ', Signature=' + hmac(k, toSign).toString('hex')
+}
+module.exports = { sign, sha }
+`
+  const keyId = `AKIA${crypto.randomBytes(8).toString('hex').toUpperCase()}`
+  const secret = `secret/${crypto.randomBytes(20).toString('base64')}`
+  const token = `token-${crypto.randomBytes(24).toString('hex')}`
+
+  it('a request the command signs with the masked pair reaches the server signed with the real one; nothing shows the secret', async () => {
+    const lib = path.join(work, 'sigv4.cjs')
+    fs.writeFileSync(lib, sigv4)
+    const { sign, sha } = await import(lib)
+    const seen = []
+    const server = https.createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+      let body = ''
+      req.on('data', (d) => (body += d))
+      req.on('end', () => {
+        // Verify as AWS would: with the real secret, over the headers the signature names.
+        const auth = req.headers.authorization
+        const names = /SignedHeaders=([^,]+)/.exec(auth)[1].split(';')
+        const headers = Object.fromEntries(names.map((n) => [n, req.headers[n]]))
+        const date = req.headers['x-amz-date']
+        const expected = sign({ method: req.method, path: req.url, headers, body, keyId, secret, date, region: 'us-east-1', service: 'sqs' })
+        seen.push({ valid: auth === expected, keyId: /Credential=([^/]+)/.exec(auth)[1], token: req.headers['x-amz-security-token'], hash: req.headers['x-amz-content-sha256'] === sha(body), body })
+        res.end(auth === expected ? 'signature ok\n' : 'signature mismatch\n')
+      })
+    })
+    const port = await listen(server)
+    const client = path.join(work, 'aws-client.cjs')
+    fs.writeFileSync(
+      client,
+      `const { sign, sha } = require(${JSON.stringify(lib)})
+const net = require('net'), tls = require('tls')
+const body = 'Action=SendMessage&MessageBody=hello'
+const date = '20261208T120000Z'
+const headers = { host: 'localhost:${port}', 'x-amz-date': date, 'x-amz-content-sha256': sha(body), 'x-amz-security-token': process.env.AWS_SESSION_TOKEN, 'content-type': 'application/x-www-form-urlencoded' }
+const auth = sign({ method: 'POST', path: '/queue', headers, body, keyId: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, date, region: 'us-east-1', service: 'sqs' })
+console.log('inside: ' + process.env.AWS_ACCESS_KEY_ID.slice(0, 11) + ' ' + process.env.AWS_SECRET_ACCESS_KEY.slice(0, 11))
+const s = net.connect(3128, '127.0.0.1', () => s.write('CONNECT localhost:${port} HTTP/1.1\\r\\nHost: localhost:${port}\\r\\n\\r\\n'))
+s.once('data', () => {
+  const t = tls.connect({ socket: s, servername: 'localhost' }, () => {
+    let head = 'POST /queue HTTP/1.1\\r\\nContent-Length: ' + body.length + '\\r\\nConnection: close\\r\\nAuthorization: ' + auth + '\\r\\n'
+    for (const [k, v] of Object.entries(headers)) head += k + ': ' + v + '\\r\\n'
+    t.end(head + '\\r\\n' + body)
+  })
+  let got = ''
+  t.on('data', (d) => (got += d))
+  t.on('end', () => console.log((/signature (ok|mismatch)/.exec(got) || ['raw: ' + JSON.stringify(got)])[0]))
+  t.on('error', (e) => console.log('error: ' + e.message))
+})
+`,
+    )
+    const wrap = (cmd, argv) => ['env', [`AWS_ACCESS_KEY_ID=${keyId}`, `AWS_SECRET_ACCESS_KEY=${secret}`, `AWS_SESSION_TOKEN=${token}`, 'SRT_DEBUG=1', cmd, ...argv]]
+    const network = { allowedDomains: ['localhost'], tlsTerminate: { extraCaCertPaths: [tls.ca] } }
+    const credentials = { envVars: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'].map((name) => ({ name, mode: 'mask' })) }
+    const r = await run(`node ${client}`, network, { wrap, extra: { credentials } })
+    assert.equal(r.stdout, 'inside: fake_value_ fake_value_\nsignature ok\n', r.stderr)
+    assert.deepEqual(seen, [{ valid: true, keyId, token, hash: true, body: 'Action=SendMessage&MessageBody=hello' }])
+    for (const x of [secret, token, keyId]) assert.ok(!(r.stdout + r.stderr).includes(x), `${x} shown`)
+    // A presigned URL with the masked key cannot be signed again: denied by default.
+    const presign = `${viaProxy} curl -sS -w ' %{http_code}\\n' "https://localhost:${port}/o?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=$AWS_ACCESS_KEY_ID%2F20261208%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=00"`
+    const p = await run(presign, network, { wrap, extra: { credentials } })
+    assert.match(p.stdout, /AWS SigV4 presigned request uses a masked credential[^]*\n 403\n$/, p.stderr)
+    assert.equal(seen.length, 1)
+  })
+})
+
 describe('other proxies on the way out', () => {
   /** A parent proxy that records what it is asked and sends everything to `port` on loopback (listening on `socketPath` if given; TLS with `secure`). */
   async function parentProxy(port, socketPath, secure = false) {

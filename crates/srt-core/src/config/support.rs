@@ -53,20 +53,6 @@ fn check_supported_on(s: &Settings, os: &str) -> (Vec<Issue>, Vec<Notice>) {
             if let Some(Err(e)) = v.extract.as_deref().map(crate::credentials::extract::compile) {
                 refuse(&format!("{path}.extract"), &e);
             }
-            // The original re-signs requests made with masked AWS keys; srt-rs does not yet,
-            // so such a request would go out signed with the sentinel.
-            if v.mode == super::CredentialMode::Mask && v.name.starts_with("AWS_") {
-                refuse(
-                    &format!("{path}.name"),
-                    "masked AWS credentials need SigV4 re-signing, not implemented yet; use mode \"deny\"",
-                );
-            }
-        }
-        if cr.aws_pairs.is_some() {
-            refuse("credentials.awsPairs", "SigV4 re-signing is not implemented yet");
-        }
-        if cr.sigv4.is_some() {
-            refuse("credentials.sigv4", "SigV4 re-signing is not implemented yet");
         }
     }
     if s.java_agent_jar_path.is_some() {

@@ -7,6 +7,7 @@
 pub mod extract;
 pub mod jwt;
 pub mod sentinels;
+pub mod sigv4;
 pub mod substitute;
 
 use std::path::PathBuf;
@@ -108,7 +109,62 @@ pub fn plan_env(
             }
         }
     }
+    aws_pairs(settings, sentinels, &env, &mut out)?;
     Ok(out)
+}
+
+/// Registers the masked AWS credentials for SigV4 re-signing: the pairs
+/// `awsPairs` names, and `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+/// `AWS_SESSION_TOKEN` unless a pair names one of them. A pair counts when
+/// its key id and secret are both masked whole and set.
+fn aws_pairs(
+    settings: &Settings,
+    sentinels: &sentinels::Sentinels,
+    env: &impl Fn(&str) -> Option<std::ffi::OsString>,
+    out: &mut CredentialEnv,
+) -> Result<(), String> {
+    let Some(cr) = &settings.credentials else { return Ok(()) };
+    let mut specs: Vec<(String, String, Option<String>)> = cr
+        .aws_pairs
+        .iter()
+        .flatten()
+        .map(|p| (p.access_key_id_var.clone(), p.secret_access_key_var.clone(), p.session_token_var.clone()))
+        .collect();
+    let conventional = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+    if !specs.iter().any(|(a, s, t)| conventional.iter().any(|c| a == c || s == c || t.as_deref() == Some(*c))) {
+        specs.push((conventional[0].into(), conventional[1].into(), Some(conventional[2].into())));
+    }
+    // A whole-value masked variable, and its sentinel when it was set.
+    let masked = |name: &str| {
+        let whole =
+            cr.env_vars.iter().flatten().find(|v| {
+                v.name == name && v.mode == CredentialMode::Mask && v.extract.is_none() && v.decode.is_none()
+            })?;
+        let sentinel = out.set.iter().find(|(n, _)| n == name)?.1.clone();
+        Some((whole, sentinel))
+    };
+    let real = |name: &str| env(name).and_then(|v| v.into_string().ok());
+    for (key_id_var, secret_var, token_var) in specs {
+        let key_id = masked(&key_id_var);
+        let secret = masked(&secret_var);
+        let (Some((key_entry, key_sentinel)), Some(_), Some(real_key_id), Some(real_secret)) =
+            (key_id, secret.as_ref(), real(&key_id_var), real(&secret_var))
+        else {
+            if secret.is_some() && masked(&key_id_var).is_none() {
+                out.warnings.push(format!(
+                    "{secret_var} is masked but {key_id_var} is not: requests signed with the sentinel secret cannot be recognised, and will fail upstream; mask both whole"
+                ));
+            }
+            continue;
+        };
+        let real_session_token = token_var.as_deref().filter(|t| masked(t).is_some()).and_then(real);
+        let hosts = inject_hosts(key_entry.inject_hosts.as_deref(), &settings.network.allowed_domains)?;
+        sentinels.register_aws(
+            &key_id_var,
+            sigv4::AwsPair { key_id_sentinel: key_sentinel, real_key_id, real_secret, real_session_token, hosts },
+        );
+    }
+    Ok(())
 }
 
 /// After `updateConfig`: each registered credential goes to the hosts the

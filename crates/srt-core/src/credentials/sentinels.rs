@@ -27,6 +27,8 @@ struct Entry {
 #[derive(Default)]
 pub struct Sentinels {
     entries: RwLock<Vec<Entry>>,
+    /// Masked AWS credentials, for SigV4 re-signing: (access key id variable, pair).
+    aws: RwLock<Vec<(String, super::sigv4::AwsPair)>>,
 }
 
 impl std::fmt::Debug for Sentinels {
@@ -103,6 +105,18 @@ impl Sentinels {
         Ok(sentinel.to_string())
     }
 
+    /// Records a masked AWS credential (replacing one with its sentinel key id).
+    pub fn register_aws(&self, key_id_var: &str, pair: super::sigv4::AwsPair) {
+        let mut aws = self.aws.write().unwrap_or_else(|e| e.into_inner());
+        aws.retain(|(_, p)| p.key_id_sentinel != pair.key_id_sentinel);
+        aws.push((key_id_var.to_string(), pair));
+    }
+
+    /// The masked AWS credentials.
+    pub fn aws_pairs(&self) -> Vec<super::sigv4::AwsPair> {
+        self.aws.read().unwrap_or_else(|e| e.into_inner()).iter().map(|(_, p)| p.clone()).collect()
+    }
+
     /// After new settings: a credential they no longer mask goes nowhere
     /// any more, and one they mask keeps only the hosts they also give it.
     pub fn rehost(&self, masked: &[(String, Vec<Pattern>)]) {
@@ -110,6 +124,12 @@ impl Sentinels {
         for e in entries.iter_mut() {
             let now = masked.iter().find(|(n, _)| *n == e.name).map(|(_, h)| h.as_slice()).unwrap_or_default();
             e.hosts.retain(|h| now.contains(h));
+        }
+        drop(entries);
+        let mut aws = self.aws.write().unwrap_or_else(|e| e.into_inner());
+        for (name, pair) in aws.iter_mut() {
+            let now = masked.iter().find(|(n, _)| n == name).map(|(_, h)| h.as_slice()).unwrap_or_default();
+            pair.hosts.retain(|h| now.contains(h));
         }
     }
 

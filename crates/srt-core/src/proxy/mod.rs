@@ -89,6 +89,8 @@ pub struct NetConfig {
     pub ambiguous_request_target: crate::config::AmbiguousRequestTarget,
     /// `credentials.allowPlaintextInject`: masked credentials are injected in cleartext requests too.
     pub allow_plaintext_inject: bool,
+    /// `credentials.sigv4`: which AWS signatures srt cannot redo pass through.
+    pub sigv4: crate::credentials::sigv4::Policies,
 }
 
 impl NetConfig {
@@ -128,6 +130,9 @@ impl NetConfig {
             allow_plaintext_header_set: n.allow_plaintext_header_set == Some(true),
             ambiguous_request_target: n.ambiguous_request_target.unwrap_or_default(),
             allow_plaintext_inject: s.credentials.as_ref().and_then(|c| c.allow_plaintext_inject) == Some(true),
+            sigv4: crate::credentials::sigv4::Policies::from_settings(
+                s.credentials.as_ref().and_then(|c| c.sigv4.as_ref()),
+            ),
         })
     }
 }

@@ -14,6 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 use super::prefixed::Prefixed;
 use super::{Terminator, TlsRules, TunnelSlot};
+use crate::credentials::sigv4;
 use crate::policy::host::{parse_host, Host};
 use crate::proxy::dial::{dial_tunnel, DialError};
 use crate::proxy::filter::{self, Destination, Scheme, Screened};
@@ -100,6 +101,8 @@ where
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .max_buf_size(64 * 1024)
+        // A client that sends its request and closes its side still gets the answer.
+        .half_close(true)
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(std::time::Duration::from_secs(30))
         .serve_connection(TokioIo::new(tls), service)
@@ -212,12 +215,28 @@ async fn forward(
         let why = "srt: TRACE and TRACK are not forwarded where credentials are injected\n";
         return text(StatusCode::METHOD_NOT_ALLOWED, why.into());
     }
-    let (mut parts, body) = req.into_parts();
-    let body = crate::proxy::http::inject(&pairs, &mut parts.headers, body);
-    let mut req = Request::from_parts(parts, body);
     // With filterRequest, the target as it judged it; else as received.
     let path = screened_path
         .unwrap_or_else(|| req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()));
+    // A request signed with a masked AWS key: planned on the headers as
+    // the command sent them (its sentinel key id names the pair).
+    let aws = tunnel.proxy.sentinels.aws_pairs();
+    let method = req.method().as_str().to_string();
+    let resign =
+        match sigv4::plan(&aws, tunnel.config.sigv4, &method, &path, req.headers(), &tunnel.target, tunnel.port) {
+            Some(sigv4::Plan::Deny(reason)) => return refuse(reason, StatusCode::FORBIDDEN),
+            Some(sigv4::Plan::Resign(r)) => Some(r),
+            None => None,
+        };
+    let (mut parts, body) = req.into_parts();
+    let mut body = crate::proxy::http::inject(&pairs, &mut parts.headers, body);
+    if let Some(resign) = resign {
+        body = match signed_again(&resign, &mut parts.headers, &authority, body).await {
+            Ok(body) => body,
+            Err((status, why)) => return refuse(why, status),
+        };
+    }
+    let mut req = Request::from_parts(parts, body);
     match path.parse() {
         Ok(uri) => *req.uri_mut() = uri,
         Err(_) => return text(StatusCode::BAD_REQUEST, "srt: the request-target cannot be forwarded\n".into()),
@@ -268,6 +287,38 @@ async fn forward(
         }
         Err(e) => text(StatusCode::BAD_GATEWAY, format!("srt: {authority} did not answer: {e}\n")),
     }
+}
+
+/// The request signed again with the real AWS pair: the body (its sentinels
+/// already swapped) read whole to hash it, unless the client signed it as
+/// UNSIGNED-PAYLOAD, and sent with its length.
+async fn signed_again(
+    resign: &sigv4::Resign,
+    headers: &mut hyper::HeaderMap,
+    host: &str,
+    body: Body,
+) -> Result<Body, (StatusCode, String)> {
+    let failed = |e: String| (StatusCode::BAD_GATEWAY, format!("the request could not be signed again: {e}"));
+    if resign.unsigned_payload {
+        resign.apply(headers, host, sigv4::UNSIGNED_PAYLOAD).map_err(failed)?;
+        return Ok(body);
+    }
+    let limited = http_body_util::Limited::new(body, sigv4::MAX_BODY);
+    let bytes = match limited.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            let why = format!(
+                "an AWS SigV4 request with a masked credential has a body over {} MiB, more than srt reads to sign it again",
+                sigv4::MAX_BODY >> 20
+            );
+            return Err((StatusCode::PAYLOAD_TOO_LARGE, why));
+        }
+        Err(e) => return Err((StatusCode::BAD_REQUEST, format!("the request body failed: {e}"))),
+    };
+    resign.apply(headers, host, &sigv4::sha256_hex(&bytes)).map_err(failed)?;
+    headers.remove(hyper::header::TRANSFER_ENCODING);
+    headers.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    Ok(Full::new(bytes).map_err(|never| match never {}).boxed())
 }
 
 /// What is read from a socket at once under rustls (which asks for 4 KiB).
