@@ -309,3 +309,50 @@ async fn a_tunnel_reconnecting_upstream_is_judged_again_by_the_rules_in_force() 
     assert_eq!(code, 403, "{body}");
     assert_eq!(proxy.violations.recent().len(), 1);
 }
+
+/// Raw bytes over TLS in a tunnel: what comes back until the connection ends.
+async fn raw_exchange(stream: TcpStream, ca_pem: &str, bytes: &[u8]) -> String {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in
+        <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(ca_pem.as_bytes())
+    {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await.unwrap();
+    tls.write_all(bytes).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), tls.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn request_smuggling_through_a_terminated_tunnel_finds_no_second_reading() {
+    let upstream_ca = ca::SessionCa::generate().unwrap();
+    let upstream = https_server(&upstream_ca).await;
+    let (_proxy, port, session_ca) = terminating_proxy(&upstream_ca, |_| {}).await;
+    let target = format!("127.0.0.1:{upstream}");
+    // CL.TE: chunked wins for the first request, and then the connection
+    // closes (RFC 9112 6.1): what followed is never read as a request, nor
+    // sent upstream inside a body.
+    let (_, stream) = connect(port, &target).await;
+    let clte = "POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n";
+    let answer = raw_exchange(stream, &session_ca, clte.as_bytes()).await;
+    assert!(answer.contains(&format!("host={target} path=/first")), "{answer}");
+    assert!(!answer.contains("/second") && answer.to_lowercase().contains("connection: close"), "{answer}");
+    // Framing srt cannot read one way only is refused, not passed on.
+    for bad in [
+        "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n",
+        "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello",
+    ] {
+        let (_, stream) = connect(port, &target).await;
+        let answer = raw_exchange(stream, &session_ca, bad.as_bytes()).await;
+        assert!(!answer.contains("path=/x"), "{bad:?} was forwarded: {answer}");
+    }
+}
