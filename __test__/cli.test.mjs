@@ -205,7 +205,8 @@ for (const kind of Object.keys(kinds)) {
           /javaAgentJarPath: not supported yet/,
         )
         assert.match(r.stderr, /weaker rules/)
-        refused(['--settings', settingsFile(dir, config({ credentials: { envVars: [{ name: 'AWS_SECRET_ACCESS_KEY', mode: 'mask' }], allowPlaintextInject: true } }))], /credentials\.envVars\[0\]\.name: not supported yet/)
+        // A look-behind (JavaScript's, not Rust's regex-lite) in an extract pattern.
+        refused(['--settings', settingsFile(dir, config({ credentials: { envVars: [{ name: 'TOKEN', mode: 'mask', extract: '(?<=x)(y)' }], allowPlaintextInject: true } }))], /credentials\.envVars\[0\]\.extract: not supported yet \(srt-rs cannot use the extract pattern/)
       })
 
       it('reports an unknown key by name and runs', () => {

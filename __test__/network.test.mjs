@@ -833,6 +833,11 @@ module.exports = { sign, sha }
       let body = ''
       req.on('data', (d) => (body += d))
       req.on('end', () => {
+        if (!req.headers.authorization) {
+          // Not signed: what a command put in a body of its own.
+          seen.push({ unsigned: body })
+          return res.end('stored\n')
+        }
         // Verify as AWS would: with the real secret, over the headers the signature names.
         const auth = req.headers.authorization
         const names = /SignedHeaders=([^,]+)/.exec(auth)[1].split(';')
@@ -851,13 +856,14 @@ module.exports = { sign, sha }
 const net = require('net'), tls = require('tls')
 const body = 'Action=SendMessage&MessageBody=hello'
 const date = '20261208T120000Z'
-const headers = { host: 'localhost:${port}', 'x-amz-date': date, 'x-amz-content-sha256': sha(body), 'x-amz-security-token': process.env.AWS_SESSION_TOKEN, 'content-type': 'application/x-www-form-urlencoded' }
+// As the AWS JS and Go SDKs do, content-length is signed too.
+const headers = { host: 'localhost:${port}', 'x-amz-date': date, 'x-amz-content-sha256': sha(body), 'x-amz-security-token': process.env.AWS_SESSION_TOKEN, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length) }
 const auth = sign({ method: 'POST', path: '/queue', headers, body, keyId: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, date, region: 'us-east-1', service: 'sqs' })
 console.log('inside: ' + process.env.AWS_ACCESS_KEY_ID.slice(0, 11) + ' ' + process.env.AWS_SECRET_ACCESS_KEY.slice(0, 11))
 const s = net.connect(3128, '127.0.0.1', () => s.write('CONNECT localhost:${port} HTTP/1.1\\r\\nHost: localhost:${port}\\r\\n\\r\\n'))
 s.once('data', () => {
   const t = tls.connect({ socket: s, servername: 'localhost' }, () => {
-    let head = 'POST /queue HTTP/1.1\\r\\nContent-Length: ' + body.length + '\\r\\nConnection: close\\r\\nAuthorization: ' + auth + '\\r\\n'
+    let head = 'POST /queue HTTP/1.1\\r\\nConnection: close\\r\\nAuthorization: ' + auth + '\\r\\n'
     for (const [k, v] of Object.entries(headers)) head += k + ': ' + v + '\\r\\n'
     t.end(head + '\\r\\n' + body)
   })
@@ -880,6 +886,94 @@ s.once('data', () => {
     const p = await run(presign, network, { wrap, extra: { credentials } })
     assert.match(p.stdout, /AWS SigV4 presigned request uses a masked credential[^]*\n 403\n$/, p.stderr)
     assert.equal(seen.length, 1)
+    // The secret is the signer's alone: a body that holds its sentinel keeps the sentinel.
+    const store = await run(`${viaProxy} curl -sS -d "s=$AWS_SECRET_ACCESS_KEY&t=$AWS_SESSION_TOKEN" https://localhost:${port}/store`, network, { wrap, extra: { credentials } })
+    assert.equal(store.stdout, 'stored\n', store.stderr)
+    assert.match(seen[1].unsigned, /^s=fake_value_[^&]+&t=fake_value_/)
+    assert.ok(!seen[1].unsigned.includes(secret) && !seen[1].unsigned.includes(token))
+  })
+})
+
+describe('--control-fd: settings updates while the command runs', () => {
+  const allowLocalhost = JSON.stringify(config({ network: { allowedDomains: ['localhost'] } }))
+
+  /** Runs srt with `channel` as its descriptor 3; `feed(child)` writes the updates once the command waits for them. */
+  function runWithChannel(script, channel, feed) {
+    const file = settingsFile(home, config({ network: { allowedDomains: [] } }))
+    const [cmd, argv] = kinds.native(['--control-fd', '3', '--settings', file, 'sh', '-c', `${viaProxy} ${script}`])
+    const child = spawn(cmd, argv, { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe', channel] })
+    return new Promise((resolve, reject) => {
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (d) => {
+        stdout += d
+        if (String(d).includes('WAITING')) feed(child)
+      })
+      child.stderr.on('data', (d) => (stderr += d))
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30000)
+      child.on('error', reject)
+      child.on('close', (status) => {
+        clearTimeout(timer)
+        resolve({ status, stdout, stderr })
+      })
+    })
+  }
+
+  // Denied until the update arrives, then allowed; the channel never reaches the command.
+  const script = (port) =>
+    `curl -s -o /dev/null -w 'before %{http_code}\\n' http://localhost:${port}/a; echo WAITING; ` +
+    `for i in $(seq 100); do c=$(curl -s -o /dev/null -w '%{http_code}' http://localhost:${port}/b); [ "$c" = 200 ] && break; sleep 0.1; done; echo "after $c"; ` +
+    `[ -e /proc/$$/fd/3 ] && echo 'fd 3 inside' || echo 'no fd 3 inside'`
+
+  for (const kind of ['pipe', 'fifo', 'socket']) {
+    it(`applies each line's network rules from the next connection, reports a bad line and goes on (${kind})`, async () => {
+      const s = await webServers('controlled')
+      let channel
+      let write
+      let cleanup = () => {}
+      if (kind === 'pipe') {
+        channel = 'pipe'
+      } else if (kind === 'fifo') {
+        const fifo = path.join(work, `control-${crypto.randomBytes(4).toString('hex')}.fifo`)
+        spawnSync('mkfifo', [fifo])
+        channel = fs.openSync(fifo, 'r+')
+        write = (text) => fs.writeSync(channel, text)
+        cleanup = () => fs.closeSync(channel)
+      } else {
+        const sock = path.join(work, `control-${crypto.randomBytes(4).toString('hex')}.sock`)
+        const server = net.createServer()
+        await new Promise((r) => server.listen(sock, r))
+        const accepted = new Promise((r) => server.once('connection', r))
+        const client = net.connect(sock)
+        channel = await accepted
+        write = (text) => client.write(text)
+        cleanup = () => (client.destroy(), server.close())
+      }
+      const r = await runWithChannel(script(s.plain), channel, (child) => {
+        const w = write ?? ((text) => child.stdio[3].write(text))
+        w('this is not json\n')
+        w(`${allowLocalhost}\n`)
+      })
+      cleanup()
+      assert.equal(r.status, 0, r.stderr)
+      assert.match(r.stdout, /^before 403\nWAITING\nafter 200\nno fd 3 inside\n$/, r.stderr)
+      assert.match(r.stderr, /srt: invalid config on control fd 3: ignored, previous config still in force/)
+      assert.deepEqual(s.hosts, [`localhost:${s.plain}`])
+    })
+  }
+
+  it('refuses a descriptor it cannot read, and a number below 3, before anything starts', () => {
+    const file = path.join(work, 'write-only')
+    const fd = fs.openSync(file, 'w')
+    const [cmd, argv] = kinds.native(['--control-fd', '3', 'sh', '-c', 'echo RAN'])
+    let r = spawnSync(cmd, argv, { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8' })
+    fs.closeSync(fd)
+    assert.equal(r.status, 1)
+    assert.doesNotMatch(r.stdout, /RAN/)
+    assert.match(r.stderr, /--control-fd 3 is not usable: .*Refusing to run the command without the control channel it asks for/)
+    r = spawnSync(...kinds.native(['--control-fd', '2', 'true']), { env, encoding: 'utf8' })
+    assert.equal(r.status, 1)
+    assert.match(r.stderr, /must be an integer file descriptor >= 3 \(0-2 are stdin, stdout and stderr\)/)
   })
 })
 

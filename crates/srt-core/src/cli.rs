@@ -22,6 +22,9 @@ Options:
   -s, --settings FILE   settings file (default: ~/.srt-settings.json; absent: built-in defaults)
   -d, --debug           debug logs on stderr (also SRT_DEBUG=1)
   -c COMMAND            run COMMAND with the shell
+  --control-fd FD       read settings updates from the inherited descriptor FD
+                        (>= 3) while the command runs: one JSON document per
+                        line; its network rules apply from the next connection
   --print-profile OS    print the sandbox srt would make for COMMAND (default: true)
                         and exit, starting nothing: OS is macos (the Seatbelt
                         profile for sandbox-exec) or linux (bubblewrap's arguments)
@@ -42,6 +45,8 @@ pub enum Invocation {
         settings: Option<PathBuf>,
         debug: bool,
         command: Command,
+        /// `--control-fd`: where settings updates arrive.
+        control_fd: Option<i32>,
     },
     /// `--print-profile OS`: the sandbox srt would make, printed, nothing started.
     Print {
@@ -74,6 +79,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
     let mut debug = false;
     let mut shell = None;
     let mut print = None;
+    let mut control_fd = None;
     let mut i = 0;
     while i < args.len() {
         let arg = args[i].to_string_lossy();
@@ -91,6 +97,10 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
             "-d" | "--debug" => debug = true,
             "-s" | "--settings" => settings = Some(PathBuf::from(value(&arg)?)),
             "-c" => shell = Some(value("-c")?),
+            "--control-fd" => control_fd = Some(crate::control_fd::parse(&value("--control-fd")?.to_string_lossy())?),
+            a if a.starts_with("--control-fd=") => {
+                control_fd = Some(crate::control_fd::parse(&a["--control-fd=".len()..])?)
+            }
             "--print-profile" => print = Some(target(&value("--print-profile")?)?),
             a if a.starts_with("--print-profile=") => print = Some(target(OsStr::new(&a["--print-profile=".len()..]))?),
             a if a.starts_with("--settings=") => settings = Some(PathBuf::from(&a["--settings=".len()..])),
@@ -110,7 +120,7 @@ pub fn parse_args(args: &[OsString]) -> Result<Invocation, String> {
     };
     Ok(match print {
         Some(target) => Invocation::Print { settings, target, command },
-        None => Invocation::Run { settings, debug, command },
+        None => Invocation::Run { settings, debug, command, control_fd },
     })
 }
 
@@ -168,7 +178,7 @@ pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
             return 1;
         }
     };
-    let (settings_path, debug, command) = match invocation {
+    let (settings_path, debug, command, control_fd) = match invocation {
         Invocation::Help => {
             let _ = std::io::stdout().write_all(HELP.as_bytes());
             return 0;
@@ -177,7 +187,7 @@ pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
             let _ = writeln!(std::io::stdout(), "{VERSION}");
             return 0;
         }
-        Invocation::Run { settings, debug, command } => (settings, debug, command),
+        Invocation::Run { settings, debug, command, control_fd } => (settings, debug, command, control_fd),
         Invocation::Print { settings, target, command } => {
             crate::logging::init(env_flag("SRT_DEBUG"));
             return match print_profile(settings, target, command, &ctx) {
@@ -195,7 +205,7 @@ pub fn run(args: &[OsString], ctx: CliContext) -> i32 {
         }
     };
     crate::logging::init(debug || env_flag("SRT_DEBUG"));
-    match run_command(settings_path, command, ctx) {
+    match run_command(settings_path, command, control_fd, ctx) {
         Ok(code) => code,
         Err(lines) => {
             for line in lines {
@@ -239,7 +249,16 @@ fn load_and_admit(source: &SettingsSource) -> Result<crate::config::Settings, Ve
     Ok(admitted.settings)
 }
 
-fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext) -> Result<i32, Vec<String>> {
+fn run_command(
+    settings_path: Option<PathBuf>,
+    command: Command,
+    control_fd: Option<i32>,
+    ctx: CliContext,
+) -> Result<i32, Vec<String>> {
+    // The control channel is checked before anything is built.
+    if let Some(fd) = control_fd {
+        crate::control_fd::check(fd).map_err(|e| vec![format!("Error: {e}")])?;
+    }
     let source = settings_source(settings_path)?;
     let settings = load_and_admit(&source)?;
     let argv = match command {
@@ -250,7 +269,7 @@ fn run_command(settings_path: Option<PathBuf>, command: Command, ctx: CliContext
         }
     };
     tracing::debug!("command: {argv:?}");
-    run_sandboxed(&settings, source.path(), argv, ctx).map_err(|e| vec![format!("Error: {e}")])
+    run_sandboxed(&settings, source.path(), argv, control_fd, ctx).map_err(|e| vec![format!("Error: {e}")])
 }
 
 /// `--print-profile`: the sandbox a run of `command` here would get, as text.
@@ -305,6 +324,7 @@ fn run_sandboxed(
     settings: &config::Settings,
     settings_file: &std::path::Path,
     argv: Vec<OsString>,
+    control_fd: Option<i32>,
     ctx: CliContext,
 ) -> Result<i32, String> {
     use crate::runner::{self, RunOutcome};
@@ -357,9 +377,16 @@ fn run_sandboxed(
     let client = crate::proxy::Client::new(Some(prepared.key.clone()));
     let (mut network, bridge) = crate::proxy::session::SandboxNetwork::start(proxy.clone(), client)
         .map_err(|e| format!("cannot start the network proxies: {e}"))?;
+    // Updates read only now: one applied earlier would be overwritten by the start.
+    let control_failed = control_fd.map(|fd| crate::control_fd::listen(fd, proxy.clone(), ctx.control.clone()));
     let lock = Box::new(prepared.claim.take_lock());
     let start = runner::Start { argv: &prepared.argv, expectations: &prepared.expectations, confinement: &confinement };
     let outcome = runner::run(start, ctx.stdio, tty, &ctx.control, lock, Some(bridge));
+    // srt stopped the command over a dead control channel: not its result.
+    let outcome = match control_failed {
+        Some(failed) if failed.load(std::sync::atomic::Ordering::SeqCst) => Ok(RunOutcome::Exited(1)),
+        _ => outcome,
+    };
     let (scoped, in_cgroup) = (!confinement.prefix.is_empty(), !cgroups.dirs().is_empty());
     drop(confinement);
     drop(cgroups);
@@ -395,8 +422,12 @@ fn run_sandboxed(
     settings: &config::Settings,
     settings_file: &std::path::Path,
     argv: Vec<OsString>,
+    control_fd: Option<i32>,
     ctx: CliContext,
 ) -> Result<i32, String> {
+    if control_fd.is_some() {
+        return Err("--control-fd is not supported on macOS yet".into());
+    }
     use crate::sandbox::macos::{backend, session::MacTools};
     let cwd = std::env::current_dir().map_err(|e| format!("cannot read the working directory: {e}"))?;
     let mut protect = ctx.package.clone();
@@ -447,22 +478,32 @@ mod tests {
             Invocation::Run {
                 settings: Some("f.json".into()),
                 debug: false,
-                command: argv(&["ls", "-la", "--settings", "x"])
+                command: argv(&["ls", "-la", "--settings", "x"]),
+                control_fd: None,
             }
         );
         assert_eq!(
             parse(&["--debug", "--", "-weird", "a"]).unwrap(),
-            Invocation::Run { settings: None, debug: true, command: argv(&["-weird", "a"]) }
+            Invocation::Run { settings: None, debug: true, command: argv(&["-weird", "a"]), control_fd: None }
         );
         assert_eq!(
             parse(&["--settings=a.json", "-c", "echo $HOME"]).unwrap(),
             Invocation::Run {
                 settings: Some("a.json".into()),
                 debug: false,
-                command: Command::Shell("echo $HOME".into())
+                command: Command::Shell("echo $HOME".into()),
+                control_fd: None,
             }
         );
-        assert_eq!(parse(&["-d"]).unwrap(), Invocation::Run { settings: None, debug: true, command: Command::None });
+        assert_eq!(
+            parse(&["-d"]).unwrap(),
+            Invocation::Run { settings: None, debug: true, command: Command::None, control_fd: None }
+        );
+        assert_eq!(
+            parse(&["--control-fd", "3", "true"]).unwrap(),
+            Invocation::Run { settings: None, debug: false, command: argv(&["true"]), control_fd: Some(3) }
+        );
+        assert!(parse(&["--control-fd=2", "true"]).unwrap_err().contains(">= 3"));
     }
 
     #[test]

@@ -42,6 +42,8 @@
 mod base64;
 mod cli;
 mod config;
+#[cfg(unix)]
+mod control_fd;
 mod credentials;
 mod descriptor_limit;
 mod error;

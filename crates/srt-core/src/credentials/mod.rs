@@ -55,6 +55,10 @@ pub fn plan_env(
 ) -> Result<CredentialEnv, String> {
     let mut out = CredentialEnv::default();
     let Some(cr) = &settings.credentials else { return Ok(out) };
+    // An AWS secret or session token only srt's signer uses: never injected
+    // (swapped into a body, the command could store it and read it back).
+    let withheld: Vec<String> =
+        aws_specs(settings).into_iter().flat_map(|(_, secret, token)| std::iter::once(secret).chain(token)).collect();
     for v in cr.env_vars.iter().flatten() {
         match v.mode {
             CredentialMode::Deny => out.unset.push(v.name.clone()),
@@ -65,7 +69,10 @@ pub fn plan_env(
                     continue;
                 };
                 let named = v.inject_hosts.as_deref();
-                let hosts = inject_hosts(named, &settings.network.allowed_domains)?;
+                let mut hosts = inject_hosts(named, &settings.network.allowed_domains)?;
+                if withheld.contains(&v.name) {
+                    hosts.clear();
+                }
                 let key = format!("{}\0{:?}", v.name, named.unwrap_or(settings.network.allowed_domains.as_slice()));
                 if v.decode == Some(CredentialDecode::Jwt) {
                     let fake = match jwt_fake(&real, v.mask_claims.as_deref(), |claim, value| {
@@ -124,16 +131,7 @@ fn aws_pairs(
     out: &mut CredentialEnv,
 ) -> Result<(), String> {
     let Some(cr) = &settings.credentials else { return Ok(()) };
-    let mut specs: Vec<(String, String, Option<String>)> = cr
-        .aws_pairs
-        .iter()
-        .flatten()
-        .map(|p| (p.access_key_id_var.clone(), p.secret_access_key_var.clone(), p.session_token_var.clone()))
-        .collect();
-    let conventional = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
-    if !specs.iter().any(|(a, s, t)| conventional.iter().any(|c| a == c || s == c || t.as_deref() == Some(*c))) {
-        specs.push((conventional[0].into(), conventional[1].into(), Some(conventional[2].into())));
-    }
+    let specs = aws_specs(settings);
     // A whole-value masked variable, and its sentinel when it was set.
     let masked = |name: &str| {
         let whole =
@@ -165,6 +163,23 @@ fn aws_pairs(
         );
     }
     Ok(())
+}
+
+/// The AWS pairs the settings name: `awsPairs`, and the conventional trio
+/// unless a pair names one of its variables.
+fn aws_specs(settings: &Settings) -> Vec<(String, String, Option<String>)> {
+    let Some(cr) = &settings.credentials else { return Vec::new() };
+    let mut specs: Vec<(String, String, Option<String>)> = cr
+        .aws_pairs
+        .iter()
+        .flatten()
+        .map(|p| (p.access_key_id_var.clone(), p.secret_access_key_var.clone(), p.session_token_var.clone()))
+        .collect();
+    let conventional = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+    if !specs.iter().any(|(a, s, t)| conventional.iter().any(|c| a == c || s == c || t.as_deref() == Some(*c))) {
+        specs.push((conventional[0].into(), conventional[1].into(), Some(conventional[2].into())));
+    }
+    specs
 }
 
 /// After `updateConfig`: each registered credential goes to the hosts the
@@ -225,6 +240,43 @@ pub fn with_denied_files<'a>(settings: &'a Settings, more: &[PathBuf]) -> std::b
     std::borrow::Cow::Owned(denied)
 }
 
+/// The most of a masked file srt reads.
+const MAX_MASKED_FILE: u64 = 1 << 20;
+
+/// A masked file's bytes: only a regular file, reached by no symbolic link
+/// (a link, or a linked directory on the way, that a command made could
+/// name a file the command may not read: srt would read it, unsandboxed,
+/// and swap it into requests), of at most 1 MiB.
+fn read_masked(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let refuse = |why: &str| std::io::Error::other(why.to_string());
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| if e.raw_os_error() == Some(libc::ELOOP) { refuse("it is a symbolic link") } else { e })?;
+    // What was opened is what was named: no link on the way, even one made meanwhile.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let opened = std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+        if opened != path {
+            return Err(refuse("it is reached through a symbolic link"));
+        }
+    }
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refuse("it is not a regular file"));
+    }
+    if meta.len() > MAX_MASKED_FILE {
+        return Err(refuse("it is larger than the 1 MiB srt masks"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_MASKED_FILE).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 /// What the masked files become.
 #[derive(Debug, Default)]
 pub struct FilePlan {
@@ -245,11 +297,10 @@ pub fn plan_files(
 ) -> Result<FilePlan, String> {
     let mut out = FilePlan::default();
     let Some(cr) = &settings.credentials else { return Ok(out) };
+    let home = std::fs::canonicalize(home).unwrap_or_else(|_| home.to_path_buf());
     for f in cr.files.iter().flatten().filter(|f| f.mode == CredentialMode::Mask) {
-        let named = crate::sandbox::paths::absolute(&PathEntry::Literal(f.path.clone()), cwd, home);
-        // Where it really is: a bind lands on a link's target.
-        let path = std::fs::canonicalize(&named).unwrap_or(named);
-        let content = match std::fs::read(&path) {
+        let path = crate::sandbox::paths::absolute(&PathEntry::Literal(f.path.clone()), cwd, &home);
+        let content = match read_masked(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => text,
                 Err(_) => {
@@ -269,6 +320,7 @@ pub fn plan_files(
                 continue;
             }
         };
+
         let named = f.inject_hosts.as_deref();
         let hosts = inject_hosts(named, &settings.network.allowed_domains)?;
         let key =
@@ -497,6 +549,13 @@ mod tests {
         assert_eq!(std::fs::metadata(&fake).unwrap().permissions().mode() & 0o777, 0o600);
         drop(written);
         assert!(!fake.exists());
+        // A link (to a file the command may not read) is denied, never read.
+        std::fs::write(dir.join("private"), "secret-key").unwrap();
+        std::os::unix::fs::symlink(dir.join("private"), dir.join("planted")).unwrap();
+        let planted = settings(serde_json::json!({"files": [{"path": "planted", "mode": "mask"}]}));
+        let plan = plan_files(&planted, &reg, &dir, &dir).unwrap();
+        assert!(plan.fakes.is_empty() && plan.deny == [dir.join("planted")], "{plan:?}");
+        assert!(plan.warnings[0].contains("symbolic link"), "{:?}", plan.warnings);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

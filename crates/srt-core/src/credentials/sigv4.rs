@@ -82,9 +82,12 @@ fn credential_key_id(auth: &str) -> Option<&str> {
     Some(&rest[..end]).filter(|k| !k.is_empty() && !k.contains([',', ' ']))
 }
 
-/// Parameter `key` of a query string (values not decoded).
+/// Parameter `key` of a query string (its name compared decoded; the value as written).
 fn query_param<'a>(query: &'a str, key: &str) -> Option<&'a str> {
-    query.split('&').find_map(|p| p.strip_prefix(key).and_then(|r| r.strip_prefix('=')))
+    query.split('&').find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        (percent_decode(name) == key).then_some(value)
+    })
 }
 
 /// The plan for a request to `host:port` (`target`: its path and query),
@@ -102,18 +105,25 @@ pub fn plan(
         return None;
     }
     let auth = header(headers, "authorization").unwrap_or_default();
-    let (kind, key_id) = if auth.starts_with(ALGORITHM_4A) {
-        ("sigv4a", credential_key_id(auth)?.to_string())
+    let in_header = if auth.starts_with(ALGORITHM_4A) {
+        credential_key_id(auth).map(|k| ("sigv4a", k.to_string()))
     } else if auth.starts_with(ALGORITHM) {
         let streaming = header(headers, "x-amz-content-sha256").is_some_and(|v| v.starts_with("STREAMING-"));
-        (if streaming { "streaming" } else { "header" }, credential_key_id(auth)?.to_string())
+        credential_key_id(auth).map(|k| (if streaming { "streaming" } else { "header" }, k.to_string()))
     } else {
-        let query = target.split_once('?')?.1;
-        if query_param(query, "X-Amz-Algorithm") != Some(ALGORITHM) || query_param(query, "X-Amz-Signature").is_none() {
-            return None;
+        None
+    };
+    // Else a presigned URL (also beside an Authorization srt cannot read).
+    let (kind, key_id) = match in_header {
+        Some(found) => found,
+        None => {
+            let query = target.split_once('?')?.1;
+            let param = |key: &str| query_param(query, key).map(percent_decode);
+            if param("X-Amz-Algorithm").as_deref() != Some(ALGORITHM) || param("X-Amz-Signature").is_none() {
+                return None;
+            }
+            ("presigned", param("X-Amz-Credential")?.split('/').next()?.to_string())
         }
-        let credential = percent_decode(query_param(query, "X-Amz-Credential")?);
-        ("presigned", credential.split('/').next()?.to_string())
     };
     // Exact match only: a real key the command holds is none of srt's business.
     let pair = pairs.iter().find(|p| p.key_id_sentinel == key_id)?;
@@ -172,6 +182,11 @@ pub fn plan(
 }
 
 impl Resign {
+    /// Whether the client's signature covers header `name`.
+    pub fn signs(&self, name: &str) -> bool {
+        self.signed.iter().any(|s| s == name)
+    }
+
     /// Signs the forwarded request (`headers`, sent with `host` as its Host)
     /// with the real pair; `payload_hash` covers the bytes forwarded.
     pub fn apply(&self, headers: &mut HeaderMap, host: &str, payload_hash: &str) -> Result<(), String> {

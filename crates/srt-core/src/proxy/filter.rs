@@ -38,14 +38,25 @@ const MAX_KEPT_TOTAL: usize = 256 << 20;
 
 static KEPT_TOTAL: AtomicUsize = AtomicUsize::new(0);
 
-/// Bytes kept of one body, counted in `KEPT_TOTAL` until dropped.
+/// Bytes kept of one body, counted in `KEPT_TOTAL` (the budget every body
+/// srt holds shares) until dropped.
 #[derive(Default)]
-struct Charge(usize);
+pub(crate) struct Charge(usize);
 
 impl Charge {
     fn add(&mut self, n: usize) {
         KEPT_TOTAL.fetch_add(n, Ordering::Relaxed);
         self.0 += n;
+    }
+
+    /// Counts `n` more bytes, unless all held bodies would pass the budget.
+    pub(crate) fn try_add(&mut self, n: usize) -> bool {
+        if KEPT_TOTAL.fetch_add(n, Ordering::Relaxed) + n > MAX_KEPT_TOTAL {
+            KEPT_TOTAL.fetch_sub(n, Ordering::Relaxed);
+            return false;
+        }
+        self.0 += n;
+        true
     }
 }
 

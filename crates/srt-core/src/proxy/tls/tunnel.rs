@@ -183,6 +183,12 @@ async fn forward(
     if upgrade.is_some() && tunnel.config.refuse_opaque_tunnels {
         return refuse("refuseOpaqueTunnels: an upgraded connection cannot be inspected".into(), StatusCode::FORBIDDEN);
     }
+    // WebSocket only: after another protocol's 101 (h2c) the requests that
+    // follow would reach other hosts behind the server, judged by no one.
+    if upgrade.as_ref().is_some_and(|u| !u.as_bytes().eq_ignore_ascii_case(b"websocket")) {
+        let why = "srt: only WebSocket upgrades are relayed in a terminated tunnel\n";
+        return text(StatusCode::NOT_IMPLEMENTED, why.into());
+    }
     let to = Destination {
         proxy: &tunnel.proxy,
         client: &tunnel.client,
@@ -211,6 +217,11 @@ async fn forward(
     filter::apply_edits(req.headers_mut(), &allowed);
     // Masked credentials, after the decision's edits (a value it set may hold a sentinel).
     let pairs = tunnel.proxy.injections(&tunnel.target, tunnel.port, &tunnel.config, true);
+    if !pairs.is_empty() && upgrade.is_some() {
+        // What comes back after the 101 is not scrubbed of real values.
+        let why = "a WebSocket to a host credentials are injected at is not relayed: what comes back could carry them";
+        return refuse(why.into(), StatusCode::FORBIDDEN);
+    }
     if !pairs.is_empty() && crate::proxy::http::echoes(req.method()) {
         let why = "srt: TRACE and TRACK are not forwarded where credentials are injected\n";
         return text(StatusCode::METHOD_NOT_ALLOWED, why.into());
@@ -299,26 +310,70 @@ async fn signed_again(
     body: Body,
 ) -> Result<Body, (StatusCode, String)> {
     let failed = |e: String| (StatusCode::BAD_GATEWAY, format!("the request could not be signed again: {e}"));
-    if resign.unsigned_payload {
+    // Streamed as it is, unless the signature needs its hash or its length
+    // (a swap may have changed the length the client signed).
+    let length_known = headers.contains_key(hyper::header::CONTENT_LENGTH) || !resign.signs("content-length");
+    if resign.unsigned_payload && length_known {
         resign.apply(headers, host, sigv4::UNSIGNED_PAYLOAD).map_err(failed)?;
         return Ok(body);
     }
-    let limited = http_body_util::Limited::new(body, sigv4::MAX_BODY);
-    let bytes = match limited.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+    let (bytes, charge) = read_budgeted(body, sigv4::MAX_BODY).await?;
+    headers.remove(hyper::header::TRANSFER_ENCODING);
+    headers.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let hash = if resign.unsigned_payload { sigv4::UNSIGNED_PAYLOAD.to_string() } else { sigv4::sha256_hex(&bytes) };
+    resign.apply(headers, host, &hash).map_err(failed)?;
+    // Counted in the budget until sent.
+    Ok(Held { body: Full::new(bytes), _charge: charge }.map_err(|never| match never {}).boxed())
+}
+
+/// A body that keeps its bytes counted in the budget until it is dropped.
+struct Held {
+    body: Full<Bytes>,
+    _charge: filter::Charge,
+}
+
+impl hyper::body::Body for Held {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+}
+
+/// A body read whole, at most `max` bytes of it, within the budget all such
+/// bodies share (`filter::Charge`): else 413 or 503.
+async fn read_budgeted(mut body: Body, max: usize) -> Result<(Bytes, filter::Charge), (StatusCode, String)> {
+    let mut charge = filter::Charge::default();
+    let mut out = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| (StatusCode::BAD_REQUEST, format!("the request body failed: {e}")))?;
+        let Ok(data) = frame.into_data() else { continue };
+        if out.len() + data.len() > max {
             let why = format!(
                 "an AWS SigV4 request with a masked credential has a body over {} MiB, more than srt reads to sign it again",
-                sigv4::MAX_BODY >> 20
+                max >> 20
             );
             return Err((StatusCode::PAYLOAD_TOO_LARGE, why));
         }
-        Err(e) => return Err((StatusCode::BAD_REQUEST, format!("the request body failed: {e}"))),
-    };
-    resign.apply(headers, host, &sigv4::sha256_hex(&bytes)).map_err(failed)?;
-    headers.remove(hyper::header::TRANSFER_ENCODING);
-    headers.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-    Ok(Full::new(bytes).map_err(|never| match never {}).boxed())
+        if !charge.try_add(data.len()) {
+            let why = "srt is holding as many request bodies as it may; try again".to_string();
+            return Err((StatusCode::SERVICE_UNAVAILABLE, why));
+        }
+        out.extend_from_slice(&data);
+    }
+    Ok((out.freeze(), charge))
 }
 
 /// What is read from a socket at once under rustls (which asks for 4 KiB).
