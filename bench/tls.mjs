@@ -70,6 +70,9 @@ const client = path.join(root, 'bench', 'client.cjs')
 const handshakes = (n) => `node ${client} tls ${n} localhost ${ports.secure}`
 
 const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-')
+// The yardstick: curl straight to the server, no proxy, one TLS session.
+const direct = `curl -sS --noproxy '*' --cacert ${path.join(dir, 'ca.pem')} -o /dev/null -w '%{speed_download}\\n' ${base}/big`
+const directMBs = []
 const results = {}
 for (const name of Object.keys(impls)) results[name] = { mbs: [], keptRate: [], keptCpu: [], shakeRate: [], shakeCpu: [] }
 const timed = async (name, script) => {
@@ -78,6 +81,7 @@ const timed = async (name, script) => {
   return { ...r, secs: Number(process.hrtime.bigint() - t0) / 1e9 }
 }
 for (let r = 0; r < rounds; r++) {
+  directMBs.push(Number((await runTimed(null, settings, env, direct)).stdout) / 1e6)
   for (const name of Object.keys(impls)) {
     const res = results[name]
     res.mbs.push(Number((await timed(name, big)).stdout) / 1e6)
@@ -94,6 +98,7 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 console.log(`\nterminated HTTPS (tlsTerminate), median of ${rounds} interleaved rounds`)
+console.log(`  direct (curl to the server, no proxy): ${bodyMB} MB body ${fmt(median(directMBs)).padStart(5)} MB/s`)
 for (const name of Object.keys(impls)) {
   const m = Object.fromEntries(Object.entries(results[name]).map(([k, v]) => [k, median(v)]))
   results[name].median = m
@@ -104,7 +109,7 @@ for (const name of Object.keys(impls)) {
 if (impls.original) {
   const [a, b] = [results['srt-rs'].median, results.original.median]
   console.log(
-    `  srt-rs / original: throughput ${fmt(a.mbs / b.mbs, 1)}x, kept-alive rate ${fmt(a.keptRate / b.keptRate, 1)}x (CPU ${fmt(b.keptCpu / a.keptCpu, 1)}x less), new connections ${fmt(a.shakeRate / b.shakeRate, 1)}x (CPU ${fmt(b.shakeCpu / a.shakeCpu, 1)}x less)`,
+    `  srt-rs: ${fmt(a.mbs / median(directMBs), 2)} of direct; srt-rs / original: throughput ${fmt(a.mbs / b.mbs, 1)}x, kept-alive rate ${fmt(a.keptRate / b.keptRate, 1)}x (CPU ${fmt(b.keptCpu / a.keptCpu, 1)}x less), new connections ${fmt(a.shakeRate / b.shakeRate, 1)}x (CPU ${fmt(b.shakeCpu / a.shakeCpu, 1)}x less)`,
   )
 }
 process.exit(0)

@@ -356,3 +356,32 @@ async fn request_smuggling_through_a_terminated_tunnel_finds_no_second_reading()
         assert!(!answer.contains("path=/x"), "{bad:?} was forwarded: {answer}");
     }
 }
+
+#[tokio::test]
+async fn a_tls_server_name_other_than_the_tunnels_host_is_refused_at_the_handshake() {
+    let upstream_ca = ca::SessionCa::generate().unwrap();
+    let upstream = https_server(&upstream_ca).await;
+    let (proxy, port, session_ca) = terminating_proxy(&upstream_ca, |_| {}).await;
+    let (status, stream) = connect(port, &format!("127.0.0.1:{upstream}")).await;
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // The client names another host in its ClientHello (SNI).
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in
+        <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(session_ca.as_bytes())
+    {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("elsewhere.example").unwrap();
+    let shaken = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await;
+    assert!(shaken.is_err(), "srt finished a handshake for another name");
+    let lines: Vec<String> = proxy.violations.recent().into_iter().map(|v| v.line).collect();
+    assert!(
+        lines.iter().any(|l| l.contains("the TLS server name elsewhere.example is not the tunnel's host")),
+        "{lines:?}"
+    );
+}
