@@ -69,7 +69,8 @@ pub struct Parent {
     bypass: Vec<Bypass>,
 }
 
-fn percent_decode(text: &str) -> Vec<u8> {
+/// `%XX` escapes decoded (an invalid one kept as written).
+pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

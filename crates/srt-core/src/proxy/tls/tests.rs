@@ -120,19 +120,24 @@ async fn get(stream: TcpStream, ca_pem: &str, host: &str) -> Result<(u16, String
 
 type Sender = hyper::client::conn::http1::SendRequest<Empty<Bytes>>;
 
-/// HTTP/1.1 over TLS on `stream`, trusting only `ca_pem`.
-async fn tls_client(stream: TcpStream, ca_pem: &str) -> Result<Sender, String> {
+/// A TLS client that trusts only `ca_pem`.
+fn trusting(ca_pem: &str) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for cert in
         <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(ca_pem.as_bytes())
     {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(provider())
+    rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_no_client_auth()
+}
+
+/// HTTP/1.1 over TLS on `stream`, trusting only `ca_pem`.
+async fn tls_client(stream: TcpStream, ca_pem: &str) -> Result<Sender, String> {
+    let config = trusting(ca_pem);
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let tls =
         tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await.map_err(|e| e.to_string())?;
@@ -312,17 +317,7 @@ async fn a_tunnel_reconnecting_upstream_is_judged_again_by_the_rules_in_force() 
 
 /// Raw bytes over TLS in a tunnel: what comes back until the connection ends.
 async fn raw_exchange(stream: TcpStream, ca_pem: &str, bytes: &[u8]) -> String {
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in
-        <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(ca_pem.as_bytes())
-    {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = trusting(ca_pem);
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await.unwrap();
     tls.write_all(bytes).await.unwrap();
@@ -365,17 +360,7 @@ async fn a_tls_server_name_other_than_the_tunnels_host_is_refused_at_the_handsha
     let (status, stream) = connect(port, &format!("127.0.0.1:{upstream}")).await;
     assert!(status.starts_with("HTTP/1.1 200"), "{status}");
     // The client names another host in its ClientHello (SNI).
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in
-        <rustls::pki_types::CertificateDer as rustls::pki_types::pem::PemObject>::pem_slice_iter(session_ca.as_bytes())
-    {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = trusting(&session_ca);
     let name = rustls::pki_types::ServerName::try_from("elsewhere.example").unwrap();
     let shaken = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, stream).await;
     assert!(shaken.is_err(), "srt finished a handshake for another name");
