@@ -188,6 +188,57 @@ req.end()
   })
 })
 
+describe('git over SSH through srt (GIT_SSH_COMMAND)', () => {
+  const sshd = '/usr/sbin/sshd'
+  it('clones from a real sshd on loopback through the proxy, keeping the caller\'s ssh options; a denied host is refused', { skip: (!fs.existsSync(sshd) || !which('ssh')) && 'no sshd (Debian: openssh-server)' }, async () => {
+    const dir = fs.mkdtempSync(path.join(work, 'ssh-'))
+    const keygen = (name) => assert.equal(spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, name)]).status, 0)
+    keygen('host_key')
+    keygen('client_key')
+    fs.copyFileSync(path.join(dir, 'client_key.pub'), path.join(dir, 'authorized_keys'))
+    fs.chmodSync(path.join(dir, 'authorized_keys'), 0o600)
+    // A free port, then sshd on it (it takes no port 0).
+    const probe = net.createServer()
+    await new Promise((r) => probe.listen(0, '127.0.0.1', r))
+    const port = probe.address().port
+    await new Promise((r) => probe.close(r))
+    fs.writeFileSync(
+      path.join(dir, 'sshd_config'),
+      [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${dir}/host_key`, `AuthorizedKeysFile ${dir}/authorized_keys`, 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', `PidFile ${dir}/sshd.pid`].join('\n') + '\n',
+    )
+    if (process.getuid() === 0) fs.mkdirSync('/run/sshd', { recursive: true })
+    const server = spawn(sshd, ['-f', path.join(dir, 'sshd_config'), '-D', '-e'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let serverLog = ''
+    server.stderr.on('data', (d) => (serverLog += d))
+    after(() => server.kill())
+    for (let i = 0; i < 50 && !serverLog.includes('Server listening'); i++) await new Promise((r) => setTimeout(r, 100))
+    // A repository with one commit, served bare.
+    const src = path.join(dir, 'src')
+    fs.mkdirSync(src)
+    const git = gitIn(src, env)
+    git(['init', '-q'])
+    fs.writeFileSync(path.join(src, 'f'), 'over ssh\n')
+    git(['add', 'f'])
+    git(['commit', '-qm', 'cloned over ssh through srt'])
+    assert.equal(spawnSync('git', ['clone', '-q', '--bare', src, path.join(dir, 'repo.git')]).status, 0)
+    const user = os.userInfo().username
+    // The caller's GIT_SSH_COMMAND (its key and options) is kept; srt adds its ProxyCommand.
+    const callerSsh = `ssh -i ${dir}/client_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes`
+    const wrap = (cmd, argv) => ['env', [`GIT_SSH_COMMAND=${callerSsh}`, cmd, ...argv]]
+    const out = path.join(dir, 'out')
+    fs.mkdirSync(out)
+    const r = await run(
+      `git clone -q ssh://${user}@localhost:${port}${dir}/repo.git ${out}/cloned && git -C ${out}/cloned log --format=%s; ` +
+        `git clone -q ssh://${user}@denied.example:${port}${dir}/repo.git ${out}/denied 2>&1 | grep -o 'refused: HTTP/1.1 403 host is not on the allow list'; echo "GIT_SSH_COMMAND=$GIT_SSH_COMMAND"`,
+      { allowedDomains: [`localhost:${port}`] },
+      { wrap, filesystem: { allowWrite: [out] } },
+    )
+    assert.match(r.stdout, /^cloned over ssh through srt\nrefused: HTTP\/1\.1 403 host is not on the allow list\n/, r.stderr + serverLog)
+    assert.match(r.stdout, new RegExp(`GIT_SSH_COMMAND=ssh -i ${dir}/client_key .*ProxyCommand=`))
+    assert.equal(fs.readFileSync(path.join(out, 'cloned', 'f'), 'utf8'), 'over ssh\n')
+  })
+})
+
 describe('a program that ignores the proxy variables gets nothing', () => {
   it('no raw TCP to the host, no UDP, no DNS, and node fetch (which ignores proxies) fails', async () => {
     let connections = 0

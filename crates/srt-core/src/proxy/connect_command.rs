@@ -90,7 +90,20 @@ fn tunnel(proxy: &ProxyAt, host: &str, port: &str) -> Result<(), String> {
         let _ = std::io::copy(&mut std::io::stdin().lock(), &mut upstream_out);
         let _ = upstream_out.shutdown(std::net::Shutdown::Write);
     });
-    let _ = std::io::copy(&mut stream, &mut std::io::stdout().lock());
+    // Flushed at every read: Rust's stdout holds bytes back until a newline,
+    // and ssh's binary packets may have none (ssh would wait for ever).
+    let mut out = std::io::stdout().lock();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
+                    break;
+                }
+            }
+        }
+    }
     drop(sender);
     Ok(())
 }
