@@ -186,13 +186,24 @@ fn aws_specs(settings: &Settings) -> Vec<(String, String, Option<String>)> {
 /// new settings give it, and one no longer masked to none.
 pub fn rehost(settings: &Settings, sentinels: &sentinels::Sentinels) -> Result<(), String> {
     let mut masked = Vec::new();
+    let allowed = &settings.network.allowed_domains;
     for v in settings.credentials.iter().flat_map(|c| c.env_vars.iter().flatten()) {
         if v.mode == CredentialMode::Mask {
-            masked.push((v.name.clone(), inject_hosts(v.inject_hosts.as_deref(), &settings.network.allowed_domains)?));
+            masked.push((v.name.clone(), inject_hosts(v.inject_hosts.as_deref(), allowed)?));
+        }
+    }
+    for f in settings.credentials.iter().flat_map(|c| c.files.iter().flatten()) {
+        if f.mode == CredentialMode::Mask {
+            masked.push((file_name(&f.path), inject_hosts(f.inject_hosts.as_deref(), allowed)?));
         }
     }
     sentinels.rehost(&masked);
     Ok(())
+}
+
+/// How a masked file's entries are named in the registry: apart from variables.
+fn file_name(path: &str) -> String {
+    format!("file:{path}")
 }
 
 /// The fake of a JWT: the whole token faked, or with `claims`, the token
@@ -330,7 +341,7 @@ pub fn plan_files(
             (Some(p), _) => p.as_str(),
             (None, true) => jwt::DEFAULT_PATTERN,
             (None, false) => {
-                let fake = sentinels.register(&key, &f.path, &content, hosts)?;
+                let fake = sentinels.register(&key, &file_name(&f.path), &content, hosts)?;
                 out.fakes.push((path, fake));
                 continue;
             }
@@ -341,15 +352,15 @@ pub fn plan_files(
             let name = format!("{key}#{i}");
             if !jwts {
                 masked += 1;
-                return sentinels.register(&name, &f.path, cap, hosts.clone());
+                return sentinels.register(&name, &file_name(&f.path), cap, hosts.clone());
             }
             let claim_sentinel = |claim: &str, value: &str| {
-                sentinels.register(&format!("{key}#jwt{i}.{claim}"), &f.path, value, hosts.clone())
+                sentinels.register(&format!("{key}#jwt{i}.{claim}"), &file_name(&f.path), value, hosts.clone())
             };
             match jwt_fake(cap, f.mask_claims.as_deref(), claim_sentinel)? {
                 Some(fake) => {
                     masked += 1;
-                    sentinels.register_with(&name, &f.path, &fake, cap, hosts.clone())
+                    sentinels.register_with(&name, &file_name(&f.path), &fake, cap, hosts.clone())
                 }
                 // Not a JWT after all: left as it is.
                 None => Ok(cap.to_string()),
@@ -549,6 +560,13 @@ mod tests {
         assert_eq!(std::fs::metadata(&fake).unwrap().permissions().mode() & 0o777, 0o600);
         drop(written);
         assert!(!fake.exists());
+        // New settings that no longer mask a file: its sentinels go nowhere;
+        // a variable of the same spelling is another credential.
+        let api = crate::policy::host::Host::Name("api.example.com".into());
+        assert!(!reg.for_host(&api, 443).is_empty());
+        let unmasked = settings(serde_json::json!({"envVars": [{"name": "token", "mode": "mask"}]}));
+        rehost(&unmasked, &reg).unwrap();
+        assert!(reg.for_host(&api, 443).is_empty());
         // A link (to a file the command may not read) is denied, never read.
         std::fs::write(dir.join("private"), "secret-key").unwrap();
         std::os::unix::fs::symlink(dir.join("private"), dir.join("planted")).unwrap();
