@@ -342,7 +342,7 @@ fn run_sandboxed(
     let bundle = match proxy.terminator() {
         Some(t) => {
             let registry = crate::sandbox::linux::placeholders::Registry::open()?;
-            Some(crate::proxy::tls::BundleFile::write(registry.dir(), &t.bundle_pem)?)
+            Some(crate::proxy::tls::bundle_file(registry.dir(), &t.bundle_pem)?)
         }
         None => None,
     };

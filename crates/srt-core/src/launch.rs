@@ -233,7 +233,7 @@ pub fn prepare(
         git_ssh_command: host.git_ssh_command,
         trust_bundle: trust_bundle.map(Path::to_path_buf),
         credential_env,
-        masked_files: fakes.binds().to_vec(),
+        masked_files: fakes.binds(),
         helper,
         command,
     };

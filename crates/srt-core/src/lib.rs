@@ -57,6 +57,7 @@ mod limits;
 mod logging;
 #[cfg(target_os = "linux")]
 mod manager;
+mod own_file;
 mod policy;
 mod program_lookup;
 mod proxy;

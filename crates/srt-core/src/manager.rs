@@ -96,7 +96,7 @@ impl Session {
             .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
         sweep_sessions(registry.dir());
         let bundle = match proxy.terminator() {
-            Some(t) => Some(crate::proxy::tls::BundleFile::write(&dir, &t.bundle_pem)?),
+            Some(t) => Some(crate::proxy::tls::bundle_file(&dir, &t.bundle_pem)?),
             None => None,
         };
         let socket = dir.join("bridge.sock");
@@ -227,7 +227,7 @@ impl Session {
             checks = shell_quote_bytes(checks.as_os_str()),
             argv = line_words(&prepared.argv).join(" ")
         );
-        if !prepared.fakes.binds().is_empty() {
+        if !prepared.fakes.is_empty() {
             self.fakes.lock().unwrap_or_else(|e| e.into_inner()).push(prepared.fakes);
         }
         let key = command_id.unwrap_or(command).to_string();

@@ -99,19 +99,15 @@ pub fn plan_env(
                     sentinels.register(&format!("{key}#{i}"), &v.name, cap, hosts.clone())
                 })
                 .map_err(|e| format!("credentials.envVars {}: {e}", v.name))?;
-                match (fake, v.on_extract_no_match.unwrap_or(OnExtractNoMatch::Warn)) {
-                    (Some(fake), _) => out.set.push((v.name.clone(), fake)),
-                    (None, OnExtractNoMatch::Deny) => out.unset.push(v.name.clone()),
-                    (None, OnExtractNoMatch::Error) => {
-                        return Err(format!(
-                            "credentials.envVars {}: the extract pattern {pattern:?} matched nothing (onExtractNoMatch: \"error\")",
-                            v.name
-                        ))
+                let entry = format!("credentials.envVars {}", v.name);
+                match fake {
+                    Some(fake) => out.set.push((v.name.clone(), fake)),
+                    None => {
+                        let miss = " in its value: the variable";
+                        if on_no_match(v.on_extract_no_match, &entry, pattern, miss, &mut out.warnings)? {
+                            out.unset.push(v.name.clone());
+                        }
                     }
-                    (None, OnExtractNoMatch::Warn) => out.warnings.push(format!(
-                        "credentials.envVars {}: the extract pattern {pattern:?} matched nothing in its value: the variable is left UNPROTECTED inside (set onExtractNoMatch to \"deny\" or \"error\" to refuse that)",
-                        v.name
-                    )),
                 }
             }
         }
@@ -204,6 +200,32 @@ pub fn rehost(settings: &Settings, sentinels: &sentinels::Sentinels) -> Result<(
 /// How a masked file's entries are named in the registry: apart from variables.
 fn file_name(path: &str) -> String {
     format!("file:{path}")
+}
+
+/// `onExtractNoMatch` for `entry`, whose `pattern` matched nothing: `Ok(true)`
+/// to keep the secret from the sandbox altogether (`deny`: unset, or
+/// denied), `Ok(false)` to leave it as it is with a warning (`warn`, the
+/// default), the refusal of the run for `error`. `miss` says where it
+/// looked and what is left.
+fn on_no_match(
+    policy: Option<OnExtractNoMatch>,
+    entry: &str,
+    pattern: &str,
+    miss: &str,
+    warnings: &mut Vec<String>,
+) -> Result<bool, String> {
+    match policy.unwrap_or(OnExtractNoMatch::Warn) {
+        OnExtractNoMatch::Deny => Ok(true),
+        OnExtractNoMatch::Error => {
+            Err(format!("{entry}: the extract pattern {pattern:?} matched nothing (onExtractNoMatch: \"error\")"))
+        }
+        OnExtractNoMatch::Warn => {
+            warnings.push(format!(
+                "{entry}: the extract pattern {pattern:?} matched nothing{miss} is left UNPROTECTED inside (set onExtractNoMatch to \"deny\" or \"error\" to refuse that)"
+            ));
+            Ok(false)
+        }
+    }
 }
 
 /// The fake of a JWT: the whole token faked, or with `claims`, the token
@@ -368,19 +390,14 @@ pub fn plan_files(
         })
         .map_err(|e| format!("credentials.files {}: {e}", f.path))?
         .filter(|_| masked > 0);
-        match (fake, f.on_extract_no_match.unwrap_or(OnExtractNoMatch::Warn)) {
-            (Some(fake), _) => out.fakes.push((path, fake)),
-            (None, OnExtractNoMatch::Deny) => out.deny.push(path),
-            (None, OnExtractNoMatch::Error) => {
-                return Err(format!(
-                    "credentials.files {}: the extract pattern {pattern:?} matched nothing (onExtractNoMatch: \"error\")",
-                    f.path
-                ))
+        let entry = format!("credentials.files {}", f.path);
+        match fake {
+            Some(fake) => out.fakes.push((path, fake)),
+            None => {
+                if on_no_match(f.on_extract_no_match, &entry, pattern, ": the file", &mut out.warnings)? {
+                    out.deny.push(path);
+                }
             }
-            (None, OnExtractNoMatch::Warn) => out.warnings.push(format!(
-                "credentials.files {}: the extract pattern {pattern:?} matched nothing: the file is left UNPROTECTED inside (set onExtractNoMatch to \"deny\" or \"error\" to refuse that)",
-                f.path
-            )),
         }
     }
     Ok(out)
@@ -389,40 +406,26 @@ pub fn plan_files(
 /// The files a sandbox reads in place of masked ones, written where only
 /// srt can (the sandbox sees them bound read-only over the real ones);
 /// removed when dropped.
-pub struct FakeFiles(Vec<(PathBuf, PathBuf)>);
+pub struct FakeFiles(Vec<(crate::own_file::OwnFile, PathBuf)>);
 
 impl FakeFiles {
     /// Writes each fake of `plan` into `dir`.
     pub fn write(dir: &std::path::Path, plan: &FilePlan) -> Result<FakeFiles, String> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let mut written = FakeFiles(Vec::new());
         for (real, content) in &plan.fakes {
-            let name = crate::sys::random_hex(8).map_err(|e| format!("cannot read random bytes: {e}"))?;
-            let fake = dir.join(format!("masked-{}-{name}", std::process::id()));
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&fake)
-                .map_err(|e| format!("cannot write a masked file {}: {e}", fake.display()))?;
-            written.0.push((fake.clone(), real.clone()));
-            file.write_all(content.as_bytes()).map_err(|e| format!("cannot write {}: {e}", fake.display()))?;
+            let fake = crate::own_file::OwnFile::write(dir, "masked", "", 0o600, content.as_bytes(), "a masked file")?;
+            written.0.push((fake, real.clone()));
         }
         Ok(written)
     }
 
-    /// (fake, real) pairs: what to bind over what.
-    pub fn binds(&self) -> &[(PathBuf, PathBuf)] {
-        &self.0
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
-}
 
-impl Drop for FakeFiles {
-    fn drop(&mut self) {
-        for (fake, _) in &self.0 {
-            let _ = std::fs::remove_file(fake);
-        }
+    /// (fake, real) pairs: what to bind over what.
+    pub fn binds(&self) -> Vec<(PathBuf, PathBuf)> {
+        self.0.iter().map(|(fake, real)| (fake.path().to_path_buf(), real.clone())).collect()
     }
 }
 

@@ -275,11 +275,7 @@ fn is_loopback(ip: IpAddr) -> bool {
 
 /// Connects to the parent proxy itself (TLS to an `https://` one).
 pub async fn connect(parent: &ParentUrl) -> std::io::Result<Upstream> {
-    let dial = TcpStream::connect((parent.host.as_str(), parent.port));
-    let stream = tokio::time::timeout(Duration::from_secs(30), dial)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy did not answer"))??;
-    let _ = stream.set_nodelay(true);
+    let stream = dial(parent).await?;
     if parent.kind != ParentKind::Https {
         return Ok(Upstream::Tcp(stream));
     }
@@ -291,6 +287,16 @@ pub async fn connect(parent: &ParentUrl) -> std::io::Result<Upstream> {
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy's TLS did not complete"))?
         .map_err(|e| std::io::Error::other(format!("TLS with the parent proxy {}: {e}", parent.host)))?;
     Ok(Upstream::Tls(Box::new(tls)))
+}
+
+/// A TCP connection to the parent proxy itself.
+async fn dial(parent: &ParentUrl) -> std::io::Result<TcpStream> {
+    let dial = TcpStream::connect((parent.host.as_str(), parent.port));
+    let stream = tokio::time::timeout(Duration::from_secs(30), dial)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy did not answer"))??;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
 }
 
 /// How srt speaks TLS to an `https://` parent: the system's roots (which
@@ -326,10 +332,7 @@ pub async fn connect_through(parent: &ParentUrl, host: &Host, port: u16) -> std:
 
 /// A SOCKS5 tunnel; the parent resolves a name.
 async fn socks_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::Result<TcpStream> {
-    let proxy = TcpStream::connect((parent.host.as_str(), parent.port));
-    let proxy = tokio::time::timeout(Duration::from_secs(30), proxy)
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the parent proxy did not answer"))??;
+    let proxy = dial(parent).await?;
     let target: tokio_socks::TargetAddr<'_> = match host {
         Host::Ip(ip) => tokio_socks::TargetAddr::Ip(std::net::SocketAddr::new(*ip, port)),
         Host::Name(name) => tokio_socks::TargetAddr::Domain(name.as_str().into(), port),
@@ -346,9 +349,7 @@ async fn socks_through(parent: &ParentUrl, host: &Host, port: u16) -> std::io::R
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the SOCKS5 parent proxy did not answer"))?
         .map_err(|e| std::io::Error::other(format!("the SOCKS5 parent proxy refused {host}:{port}: {e}")))?;
-    let stream = stream.into_inner();
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
+    Ok(stream.into_inner())
 }
 
 /// Asks the proxy at the other end of `stream` for a tunnel to `host:port`

@@ -84,19 +84,7 @@ pub fn normalize(raw: &str, method: &str) -> Option<String> {
     let rest = if raw.starts_with('/') {
         raw.to_string()
     } else {
-        let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
-        let after = if lower.starts_with("http://") {
-            &raw[7..]
-        } else if lower.starts_with("https://") {
-            &raw[8..]
-        } else {
-            return None;
-        };
-        let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
-        if end == 0 {
-            return None;
-        }
-        let path = &after[end..];
+        let path = after_authority(raw)?;
         if path.starts_with('/') || path.starts_with('\\') {
             path.to_string()
         } else {
@@ -128,25 +116,28 @@ fn escape_parser_differences(text: &str) -> String {
     out
 }
 
-fn strip_authority(target: &str) -> String {
-    let lower = target.get(..8).unwrap_or(target).to_ascii_lowercase();
-    let skip = if lower.starts_with("http://") {
-        7
+/// What follows the authority of an absolute http(s) URI, which ends where
+/// a URL parser ends it (`/`, `?`, `#` or `\\`); `None` for any other
+/// shape, or an empty authority.
+fn after_authority(raw: &str) -> Option<&str> {
+    let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
+    let after = if lower.starts_with("http://") {
+        &raw[7..]
     } else if lower.starts_with("https://") {
-        8
+        &raw[8..]
     } else {
-        return target.to_string();
+        return None;
     };
-    let after = &target[skip..];
     let end = after.find(['/', '?', '#', '\\']).unwrap_or(after.len());
-    if end == 0 {
-        return target.to_string();
-    }
-    let rest = &after[end..];
-    if rest.is_empty() || rest.starts_with('?') {
-        format!("/{rest}")
-    } else {
-        rest.to_string()
+    (end > 0).then(|| &after[end..])
+}
+
+/// The target in origin form: an absolute URI's authority dropped.
+fn strip_authority(target: &str) -> String {
+    match after_authority(target) {
+        Some(rest) if rest.is_empty() || rest.starts_with('?') => format!("/{rest}"),
+        Some(rest) => rest.to_string(),
+        None => target.to_string(),
     }
 }
 

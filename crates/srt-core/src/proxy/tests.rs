@@ -81,7 +81,7 @@ fn start_with_token(allowed: &[&str], token: &str) -> u16 {
     port
 }
 
-pub(super) async fn read_head(s: &mut TcpStream) -> String {
+pub(super) async fn read_head<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -702,15 +702,10 @@ fn unix_proxy(dir: &std::path::Path) -> (std::path::PathBuf, tokio::sync::mpsc::
             let Ok((mut s, _)) = listener.accept().await else { return };
             let tx = tx.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if s.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
+                let head = read_head(&mut s).await;
+                if !head.ends_with("\r\n\r\n") {
+                    return;
                 }
-                let head = String::from_utf8_lossy(&head).into_owned();
                 let line = head.lines().next().unwrap_or_default().to_string();
                 let _ = tx.send(head);
                 if line.starts_with("CONNECT ") {

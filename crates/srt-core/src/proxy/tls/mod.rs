@@ -240,33 +240,11 @@ pub fn named_key_file(settings: &Settings) -> Vec<std::path::PathBuf> {
 
 /// The trust bundle as a file the sandbox is shown (in srt's registry, which
 /// only srt writes), removed when dropped.
-pub struct BundleFile(std::path::PathBuf);
+pub type BundleFile = crate::own_file::OwnFile;
 
-impl BundleFile {
-    pub fn write(dir: &std::path::Path, pem: &str) -> Result<BundleFile, String> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let name = crate::sys::random_hex(8).map_err(|e| format!("cannot read random bytes: {e}"))?;
-        let path = dir.join(format!("trust-{}-{name}.pem", std::process::id()));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o444)
-            .open(&path)
-            .map_err(|e| format!("cannot write the CA bundle {}: {e}", path.display()))?;
-        file.write_all(pem.as_bytes()).map_err(|e| format!("cannot write the CA bundle {}: {e}", path.display()))?;
-        Ok(BundleFile(path))
-    }
-
-    pub fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for BundleFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+/// Writes the trust bundle `pem` into `dir`.
+pub fn bundle_file(dir: &std::path::Path, pem: &str) -> Result<BundleFile, String> {
+    crate::own_file::OwnFile::write(dir, "trust", ".pem", 0o444, pem.as_bytes(), "the CA bundle")
 }
 
 /// The crypto srt's TLS uses: *ring* (small, and built by zig for every

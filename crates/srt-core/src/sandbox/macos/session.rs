@@ -149,7 +149,7 @@ impl MacSession {
                         .create(&dir)
                         .map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
                 }
-                Some(crate::proxy::tls::BundleFile::write(&dir, &t.bundle_pem)?)
+                Some(crate::proxy::tls::bundle_file(&dir, &t.bundle_pem)?)
             }
             None => None,
         };
